@@ -1,0 +1,135 @@
+"""Small data types shared by every stage of the pipeline.
+
+All offsets are in characters (Python ``str`` indices), never bytes or tokens.
+Ids are content hashes, so re-running an ingest produces the same ids.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+
+
+def stable_id(*parts: str, length: int = 16) -> str:
+    """Return a hex id of ``length`` characters: sha1 of the parts joined by NUL."""
+    h = hashlib.sha1("\x00".join(parts).encode("utf-8")).hexdigest()
+    return h[:length]
+
+
+@dataclass(frozen=True)
+class Article:
+    """One news article.
+
+    id: stable hash of the normalised text (so a reprint in another file gets the same id).
+    date: ISO ``YYYY-MM-DD`` or ``""`` when unknown.
+    author: byline, ``""`` when the article has none.
+    source: path of the file relative to the corpus root (or the upload name).
+    """
+
+    id: str
+    title: str
+    text: str
+    date: str = ""
+    author: str = ""
+    source: str = ""
+    url: str = ""
+
+    @property
+    def date_int(self) -> int:
+        """``YYYYMMDD`` as an integer for range filters; 0 when the date is unknown."""
+        return int(self.date.replace("-", "")) if self.date else 0
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A contiguous passage of an article: ``article.text[start:end] == text``."""
+
+    id: str
+    article_id: str
+    index: int
+    text: str
+    start: int
+    end: int
+    title: str = ""
+    date: str = ""
+    author: str = ""
+    source: str = ""
+
+    @property
+    def embed_text(self) -> str:
+        """Text that is embedded and keyword-indexed: the title, a newline, the passage."""
+        return f"{self.title}\n{self.text}" if self.title else self.text
+
+    @property
+    def date_int(self) -> int:
+        return int(self.date.replace("-", "")) if self.date else 0
+
+
+@dataclass
+class ScoredChunk:
+    """A retrieved chunk (or several adjacent chunks of one article merged).
+
+    score: fused retrieval score, higher is better (RRF units, not a probability).
+    dense_score: cosine similarity in [-1, 1] of the best dense hit, or None if not a dense hit.
+    bm25_score: raw BM25 score of the best keyword hit, or None if not a keyword hit.
+    chunk_ids: ids of every chunk merged into this one, in article order.
+    """
+
+    chunk: Chunk
+    score: float
+    dense_score: float | None = None
+    bm25_score: float | None = None
+    chunk_ids: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Citation:
+    """A numbered source of an answer; ``quote`` is ``article.text[start:end]``."""
+
+    n: int
+    article_id: str
+    title: str
+    date: str
+    author: str
+    source: str
+    chunk_id: str
+    start: int
+    end: int
+    quote: str
+    score: float
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Answer:
+    """The result of a question. Same shape for the extractive and the LLM answerer.
+
+    text: the answer with ``[n]`` markers, or the abstention message.
+    abstained: True when the archive holds no answer; then ``citations`` is empty.
+    timings_ms: stage name -> milliseconds.
+    notice: a message for the user about how the answer was made (e.g. an LLM fallback), or "".
+    """
+
+    question: str
+    standalone_question: str
+    text: str
+    abstained: bool
+    citations: list[Citation] = field(default_factory=list)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    notice: str = ""
+
+    def to_dict(self) -> dict:
+        """The JSON contract of ``rag ask --json`` and ``POST /api/ask``."""
+        d = {
+            "question": self.question,
+            "standalone_question": self.standalone_question,
+            "answer": self.text,
+            "abstained": self.abstained,
+            "citations": [c.to_dict() for c in self.citations],
+            "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
+        }
+        if self.notice:
+            d["notice"] = self.notice
+        return d
