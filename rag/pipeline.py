@@ -106,7 +106,7 @@ class Pipeline:
         report.files += 1
         try:
             result = parse_file(Path(path), root=root, year=year, source=source)
-        except ParseError as exc:
+        except (ParseError, NotFoundError) as exc:
             report.errors.append({"file": source or str(path), "code": exc.code, "message": exc.message})
             return report
         for err in result.errors:
