@@ -375,6 +375,10 @@ class BM25Index:
     def __len__(self) -> int:
         return len(self._ids)
 
+    def df(self, token: str) -> int:
+        """Number of indexed documents containing ``token`` (0 when unknown)."""
+        return self._df.get(token, 0)
+
     def idf(self, token: str) -> float:
         """Lucene BM25 idf ``log(1 + (N - df + 0.5) / (df + 0.5))`` of an (already tokenized)
         token; a token not in the index gets the maximum, ``log(1 + (N + 0.5) / 0.5)``."""

@@ -124,7 +124,12 @@ class KeywordIndex:
         return [(self.chunks[cid], score) for cid, score in hits]
 
     def idf(self, token: str) -> float:
+        """BM25 idf of a token over the indexed chunks (unknown → the maximum idf)."""
         return self._bm25.idf(token)
+
+    def df(self, token: str) -> int:
+        """Chunks containing ``token`` (0 when the archive never uses it)."""
+        return self._bm25.df(token)
 
 
 class HybridRetriever:
