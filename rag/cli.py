@@ -161,6 +161,51 @@ def reindex(
     typer.echo(f"已用 {s.embedder} 重建 {n} 个文本块的索引。")
 
 
+@app.command("eval")
+def eval_cmd(
+    dataset: Path = typer.Option(..., "--dataset", exists=True, dir_okay=False, help="金标问题集 JSONL，如 eval/datasets/dev.jsonl"),
+    corpus: Optional[Path] = typer.Option(None, "--corpus", exists=True, help="语料文件夹或文件（默认 corpus/）"),
+    distractors: Optional[Path] = typer.Option(None, "--distractors", help="干扰文章 JSONL(.gz)（默认 news-crud，RAG_EVAL_DISTRACTORS）"),
+    n_distractors: int = typer.Option(300, "--n-distractors", min=0, help="混入索引的干扰文章数，0 为不混入"),
+    out: Optional[Path] = typer.Option(None, "--out", help="输出目录（默认 eval/runs/<时间>/）"),
+    ablation: bool = typer.Option(False, "--ablation", help="在同一索引上比较 bm25 / dense / hybrid"),
+    top_k: Optional[int] = typer.Option(None, "--top-k", min=1, max=20, help="每题检索的段落数（默认 RAG_TOP_K）"),
+    check: Optional[Path] = typer.Option(None, "--check", exists=True, dir_okay=False, help="质量门槛 TOML；不达标时退出码为 1"),
+    embed_cache: Optional[str] = typer.Option(None, "--embed-cache", help="向量缓存文件（默认 .cache/embed_cache.sqlite；off 关闭）"),
+    embedder: Optional[str] = Embedder,
+) -> None:
+    """评测：在临时索引上跑金标问题集，输出 results.jsonl、report.md/json 和图表。"""
+    from eval.distractors import DEFAULT_DISTRACTORS
+    from eval.runner import check as check_run, config_mismatch, failure_lines, load_thresholds, run_eval
+
+    s = _settings(embedder=embedder, embed_cache=embed_cache)
+    try:
+        run = run_eval(s, dataset=dataset, corpus=corpus, distractors=distractors or DEFAULT_DISTRACTORS,
+                       n_distractors=n_distractors, top_k=top_k, ablation=ablation, out_dir=out, progress=True)
+    except (RagError, FileNotFoundError, ValueError, RuntimeError) as exc:
+        typer.secho(f"错误：{getattr(exc, 'message', exc)}", fg="red", err=True)
+        raise typer.Exit(2)
+    m = run.metrics
+    typer.echo(f"通过 {m['pass_rate']:.3f}  hit@{run.config['top_k']} {m['hit_at_k']:.3f}  MRR {m['mrr']:.3f}  "
+               f"答案事实召回 {m['answer_fact_recall']:.3f}  拒答准确率 {m['abstention_accuracy'] or 0:.3f}  "
+               f"误拒率 {m['false_abstention_rate']:.3f}  p50 {m['latency_p50_ms']:.0f} ms")
+    typer.echo(f"报告：{run.out_dir / 'report.md'}（用时 {run.timings_s['total']} 秒）")
+    if check:
+        thresholds = load_thresholds(check)
+        for w in config_mismatch(run, thresholds):
+            typer.secho(f"注意：{w}", fg="yellow", err=True)
+        failures = check_run(run, thresholds)
+        if failures:
+            typer.secho(f"质量门槛未通过（{check}）：", fg="red", err=True)
+            for f in failures:
+                typer.secho(f"  ✗ {f}", fg="red", err=True)
+            typer.secho("未通过的问题：", fg="red", err=True)
+            for line in failure_lines(run):
+                typer.echo(f"  {line}", err=True)
+            raise typer.Exit(1)
+        typer.secho(f"质量门槛通过（{check}）。", fg="green")
+
+
 def main() -> None:  # console script entry point
     app()
 

@@ -1,0 +1,375 @@
+"""Evaluation runner: build a fresh index, ask every gold question, score, write the report.
+
+The index lives in a temporary data dir (removed afterwards); embeddings come from a
+persistent cache (default ``<project>/.cache/embed_cache.sqlite``), so a re-run embeds only
+what changed. Questions go through ``Pipeline.ask`` (the path the CLI and the API use);
+retrieval metrics are measured on ``pipeline.retriever.retrieve(standalone, k)``, i.e. on
+what was retrieved, not on what the answer cited.
+
+Entry points: :func:`run_eval` (used by ``rag eval`` and ``tests/test_quality_gate.py``),
+:func:`build_index`, :func:`evaluate`, :func:`load_dataset`, :func:`load_thresholds`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Sequence
+
+from rag.errors import RagError
+from rag.settings import PROJECT_DIR, Settings, build_pipeline
+
+from . import metrics as M
+from .distractors import DEFAULT_DISTRACTORS, load_distractors
+
+DEFAULT_CACHE = PROJECT_DIR / ".cache" / "embed_cache.sqlite"
+DEFAULT_RUNS = PROJECT_DIR / "eval" / "runs"
+DEFAULT_THRESHOLDS = PROJECT_DIR / "eval" / "thresholds.toml"
+MODES = ("bm25", "dense", "hybrid")
+KINDS = ("fact", "list", "summary", "multi", "followup", "paraphrase", "unanswerable")
+
+
+@dataclass
+class ModeResult:
+    """Scores of one pass over the questions with one retrieval mode."""
+
+    mode: str
+    records: list[dict]
+    metrics: dict
+    by_kind: dict[str, dict]
+    seconds: float
+
+
+@dataclass
+class EvalRun:
+    """Everything a report needs. ``main`` is the run with the configured retrieval mode;
+    ``ablation`` holds one ``ModeResult`` per mode when ``--ablation`` was given."""
+
+    config: dict
+    index: dict
+    main: ModeResult
+    ablation: dict[str, ModeResult] = field(default_factory=dict)
+    ablation_note: str = ""
+    timings_s: dict = field(default_factory=dict)
+    out_dir: Path | None = None
+
+    @property
+    def metrics(self) -> dict:
+        return self.main.metrics
+
+    @property
+    def by_kind(self) -> dict[str, dict]:
+        return self.main.by_kind
+
+    def failed(self) -> list[dict]:
+        """Records of the questions that did not pass (main run), in dataset order."""
+        return [r for r in self.main.records if not r["scores"].get("passed")]
+
+
+# -- inputs -------------------------------------------------------------------------------------
+def load_dataset(path: Path | str) -> list[dict]:
+    """Gold questions from a JSON Lines file (format: eval/README.md).
+
+    raises ValueError: a line that is not a JSON object with ``id``, ``question`` and
+        ``kind`` (message names the file and line), or a repeated id.
+    """
+    path = Path(path)
+    out: list[dict] = []
+    seen: set[str] = set()
+    for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            q = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path}:{i}: not JSON ({exc})") from None
+        if not isinstance(q, dict) or not all(isinstance(q.get(k), str) and q.get(k) for k in ("id", "question", "kind")):
+            raise ValueError(f"{path}:{i}: each line needs string fields id, question and kind")
+        if q["id"] in seen:
+            raise ValueError(f"{path}:{i}: repeated id {q['id']!r}")
+        seen.add(q["id"])
+        q.setdefault("history", [])
+        q.setdefault("facts", [])
+        q.setdefault("articles", [])
+        out.append(q)
+    return out
+
+
+def load_thresholds(path: Path | str = DEFAULT_THRESHOLDS) -> dict:
+    """The quality gate table (``eval/thresholds.toml``): ``[min]``, ``[max]``,
+    ``[kind.<kind>.min]``… and ``[run]`` (the configuration it was measured with)."""
+    with open(path, "rb") as f:
+        return tomllib.load(f)
+
+
+def resolve_cache(settings: Settings) -> str:
+    """The embedding cache the eval uses: ``settings.embed_cache`` when set (a file or
+    ``"off"``), else the persistent project cache (the data dir is temporary)."""
+    return settings.embed_cache or str(DEFAULT_CACHE)
+
+
+# -- index --------------------------------------------------------------------------------------
+def build_index(settings: Settings, corpus: Path, *, distractors: Path | None = DEFAULT_DISTRACTORS,
+                n_distractors: int = 0, progress: bool = False):
+    """Build the pipeline named by ``settings`` (its data dir should be empty) and ingest the
+    corpus, then ``n_distractors`` articles from ``distractors``.
+
+    returns: (pipeline, info) — info counts articles/chunks and embedding cache hits.
+    raises RuntimeError: the corpus did not ingest cleanly (parse errors are listed).
+    raises FileNotFoundError: distractor file missing while ``n_distractors > 0``.
+    """
+    t0 = time.perf_counter()
+    pipe = build_pipeline(settings)
+    report = pipe.ingest([Path(corpus)])
+    if report.errors or report.articles == 0:
+        raise RuntimeError(f"corpus {corpus} did not ingest cleanly: {report.errors or 'no articles'}")
+    arts = load_distractors(distractors, n_distractors) if n_distractors > 0 else []
+    dreport = None
+    if arts:
+        bar = None
+        if progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(arts), unit="篇", desc="干扰文章", file=sys.stderr)
+        step = 20
+        for i in range(0, len(arts), step):
+            dreport = pipe.ingest_articles(arts[i : i + step], report=dreport)
+            if bar:
+                bar.update(len(arts[i : i + step]))
+        if bar:
+            bar.close()
+    emb = pipe.embedder
+    info = {
+        "corpus_articles": report.articles,
+        "corpus_chunks": report.added + report.unchanged + report.updated,
+        "distractor_articles": dreport.articles if dreport else 0,
+        "distractor_chunks": (dreport.added + dreport.unchanged + dreport.updated) if dreport else 0,
+        "chunks": pipe.store.count(),
+        "embedded": report.embedded + (dreport.embedded if dreport else 0),
+        "cache_hits": getattr(emb, "hits", None),
+        "cache_misses": getattr(emb, "misses", None),
+        "seconds": round(time.perf_counter() - t0, 1),
+    }
+    return pipe, info
+
+
+# -- questions ----------------------------------------------------------------------------------
+def evaluate(pipe, questions: Sequence[dict], *, top_k: int = 5, mode: str | None = None,
+             progress: bool = False) -> ModeResult:
+    """Ask every question, retrieve for its standalone form, and score.
+
+    mode: set ``pipe.retriever.mode`` for this pass (restored afterwards); None keeps it.
+    returns: a ``ModeResult`` whose records are ``Answer.to_dict()`` + the gold fields +
+        ``retrieved`` (titles/sources/scores) + ``scores`` (see ``metrics.score_question``).
+    """
+    old_mode, old_embedder = pipe.retriever.mode, pipe.retriever.embedder
+    if mode:
+        pipe.retriever.mode = mode
+    # ask() embeds each query (and is timed doing so); the second retrieval for the metrics
+    # reuses that vector instead of paying for it again. Fresh per pass, so every mode's
+    # latency includes its own query embeddings.
+    pipe.retriever.embedder = _QueryMemo(old_embedder)
+    t0 = time.perf_counter()
+    records: list[dict] = []
+    it = questions
+    if progress:
+        from tqdm import tqdm
+
+        it = tqdm(questions, unit="题", desc=f"评测 {pipe.retriever.mode}", file=sys.stderr)
+    try:
+        for q in it:
+            records.append(_ask_one(pipe, q, top_k))
+    finally:
+        pipe.retriever.mode, pipe.retriever.embedder = old_mode, old_embedder
+    scores = [r["scores"] for r in records]
+    kinds = [r["kind"] for r in records]
+    order = [k for k in KINDS if k in kinds] + [k for k in dict.fromkeys(kinds) if k not in KINDS]
+    by_kind = M.aggregate_by_kind(scores, kinds)
+    by_kind = {k: by_kind[k] for k in order}
+    return ModeResult(mode or old_mode, records, M.aggregate(scores), by_kind, round(time.perf_counter() - t0, 1))
+
+
+class _QueryMemo:
+    """An embedder wrapper that remembers query vectors by text (documents pass through)."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.memo: dict[str, list[float]] = {}
+
+    def embed_query(self, text: str) -> list[float]:
+        if text not in self.memo:
+            self.memo[text] = self.inner.embed_query(text)
+        return self.memo[text]
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+def _ask_one(pipe, q: dict, top_k: int) -> dict:
+    gold = {k: q.get(k) for k in ("id", "kind", "question", "history", "facts", "min_facts", "articles")}
+    t0 = time.perf_counter()
+    try:
+        ans = pipe.ask(q["question"], q.get("history") or [], top_k=top_k).to_dict()
+        error = None
+    except RagError as exc:  # recorded as a failed question, never stops the run
+        ans = {"question": q["question"], "standalone_question": q["question"], "answer": "", "abstained": True,
+               "citations": [], "timings_ms": {}}
+        error = exc.to_dict()
+    wall_ms = (time.perf_counter() - t0) * 1000
+    try:
+        passages = pipe.retriever.retrieve(ans["standalone_question"], k=top_k)
+    except RagError:
+        passages = []
+    retrieved = [{"title": p.chunk.title, "text": p.chunk.text, "author": p.chunk.author, "source": p.chunk.source,
+                  "chunk_id": p.chunk.id, "score": round(p.score, 4)} for p in passages]
+    scores = M.score_question(gold, ans, retrieved, k=top_k, latency_ms=wall_ms)
+    rec = {"id": q["id"], "kind": q["kind"], **ans,
+           **{k: gold[k] for k in ("history", "facts", "min_facts", "articles")},
+           "retrieved": [{k: v for k, v in r.items() if k != "text"} for r in retrieved],
+           "scores": scores}
+    if error:
+        rec["error"] = error
+    return rec
+
+
+# -- the whole run ------------------------------------------------------------------------------
+def run_eval(settings: Settings | None = None, *, dataset: Path | str, corpus: Path | None = None,
+             distractors: Path | None = DEFAULT_DISTRACTORS, n_distractors: int = 300, top_k: int | None = None,
+             ablation: bool = False, out_dir: Path | None = None, write: bool = True, charts: bool = True,
+             progress: bool = False, question_ids: Sequence[str] | None = None) -> EvalRun:
+    """Build a fresh index in a temporary data dir and evaluate ``dataset`` on it.
+
+    settings: embedder, chunking, retrieval mode… (``Settings()`` when None); its data dir is
+        replaced by a temporary one and an unset embedding cache by ``DEFAULT_CACHE``.
+    corpus: folder or file of the seed corpus (default ``settings.corpus_dir``).
+    n_distractors: articles drawn from ``distractors`` (see ``eval.distractors``); 0 = none.
+    top_k: passages per question (default ``settings.top_k``).
+    ablation: also run every retrieval mode (bm25, dense, hybrid) on the same index.
+    out_dir: where results.jsonl, report.md, report.json and charts go (default
+        ``eval/runs/<timestamp>/``); nothing is written when ``write`` is False.
+    question_ids: evaluate only these ids (in dataset order).
+    raises FileNotFoundError / ValueError: missing or malformed dataset or distractor file.
+    """
+    t_start = time.perf_counter()
+    base = settings or Settings()
+    questions = load_dataset(dataset)
+    if question_ids is not None:
+        wanted = set(question_ids)
+        questions = [q for q in questions if q["id"] in wanted]
+    top_k = int(top_k or base.top_k)
+    corpus = Path(corpus or base.corpus_dir)
+    tmp = Path(tempfile.mkdtemp(prefix="rag-eval-"))
+    try:
+        s = base.with_overrides(data_dir=tmp / "data", embed_cache=resolve_cache(base))
+        pipe, index = build_index(s, corpus, distractors=distractors, n_distractors=n_distractors, progress=progress)
+        main_mode = pipe.retriever.mode
+        abl: dict[str, ModeResult] = {}
+        note = ""
+        if ablation:
+            for mode in MODES:
+                abl[mode] = evaluate(pipe, questions, top_k=top_k, mode=mode, progress=progress)
+            main = abl.get(main_mode) or evaluate(pipe, questions, top_k=top_k, progress=progress)
+            reranker = getattr(pipe.retriever, "reranker", None) or getattr(pipe, "reranker", None)
+            note = (f"reranker configured: {type(reranker).__name__} (included in every row)" if reranker else
+                    "No reranker is configured in this pipeline, so there is no reranker row.")
+        else:
+            main = evaluate(pipe, questions, top_k=top_k, progress=progress)
+        config = {
+            "dataset": _rel(Path(dataset)),
+            "dataset_sha1": hashlib.sha1(Path(dataset).read_bytes()).hexdigest()[:12],
+            "questions": len(questions),
+            "corpus": _rel(corpus),
+            "distractors": _rel(Path(distractors)) if (distractors and n_distractors > 0) else None,
+            "n_distractors": n_distractors,
+            "top_k": top_k,
+            "retrieval_mode": main_mode,
+            "embedder": getattr(pipe.embedder, "id", s.embedder),
+            "answerer": type(pipe.answerer).__name__,
+            "abstain_threshold": getattr(pipe.extractive, "threshold", None),
+            "chunk_chars": s.chunk_chars,
+            "chunk_overlap": s.chunk_overlap,
+            "git_commit": _git("rev-parse", "--short", "HEAD"),
+            "git_dirty": bool(_git("status", "--porcelain", "--", "rag", "eval", "corpus")),
+            "started": datetime.now().isoformat(timespec="seconds"),
+        }
+        del pipe
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    run = EvalRun(config=config, index=index, main=main, ablation=abl, ablation_note=note)
+    run.timings_s = {"index": index["seconds"], "questions": main.seconds,
+                     "ablation": round(sum(r.seconds for r in abl.values()), 1),
+                     "total": round(time.perf_counter() - t_start, 1)}
+    if write:
+        out = Path(out_dir) if out_dir else DEFAULT_RUNS / datetime.now().strftime("%Y%m%d-%H%M%S")
+        write_outputs(run, out, charts=charts)
+    return run
+
+
+def write_outputs(run: EvalRun, out: Path, *, charts: bool = True) -> None:
+    """results.jsonl (main run; ``results-<mode>.jsonl`` per ablation mode), report.md,
+    report.json and the PNG charts."""
+    from .report import write_report
+
+    out.mkdir(parents=True, exist_ok=True)
+    run.out_dir = out
+    _write_jsonl(out / "results.jsonl", run.main.records)
+    for mode, res in run.ablation.items():
+        if res is not run.main:
+            _write_jsonl(out / f"results-{mode}.jsonl", res.records)
+    write_report(run, out, charts=charts)
+
+
+def check(run: EvalRun, thresholds: dict) -> list[str]:
+    """Failed metrics of the main run against a thresholds table (empty list = pass)."""
+    return M.check_thresholds(run.metrics, thresholds, run.by_kind)
+
+
+def config_mismatch(run: EvalRun, thresholds: dict) -> list[str]:
+    """Differences between the run's configuration and the ``[run]`` table the thresholds
+    were measured with (warnings: the numbers are not comparable)."""
+    want = thresholds.get("run") or {}
+    return [f"{k}: thresholds measured with {v!r}, this run used {run.config.get(k)!r}"
+            for k, v in want.items() if k in run.config and run.config.get(k) != v]
+
+
+def failure_lines(run: EvalRun, limit: int | None = None) -> list[str]:
+    """One line per failed question: id, question, missing facts or wrong answer."""
+    lines = []
+    for r in run.failed()[:limit]:
+        s = r["scores"]
+        if s.get("answerable"):
+            why = "abstained" if s.get("abstained") else f"missing {s.get('facts_missing')} (need {s.get('facts_needed')})"
+        else:
+            why = f"answered instead of abstaining: {M.strip_markers(r.get('answer', ''))[:60]}"
+        lines.append(f"{r['id']} [{r['kind']}] {r['question']} → {why}")
+    return lines
+
+
+# -- helpers ------------------------------------------------------------------------------------
+def _write_jsonl(path: Path, rows: list[dict]) -> None:
+    with path.open("w", encoding="utf-8") as f:
+        for row in rows:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def _rel(p: Path) -> str:
+    try:
+        return str(Path(p).resolve().relative_to(PROJECT_DIR))
+    except ValueError:
+        return str(p)
+
+
+def _git(*args: str) -> str:
+    try:
+        return subprocess.run(["git", *args], cwd=PROJECT_DIR, capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
