@@ -48,9 +48,9 @@ QTYPES = {
     "when": re.compile(r"哪天|哪一天|什么时候|何时|几月几[号日]|几号|日期|什么时间"),
     "count": re.compile(r"多少|(?<!哪)几(?:个|项|名|家|次|人|位|辆|所)|比例|增长了|百分之"),
     "who": re.compile(r"谁|哪位|哪几位|什么人|叫什么|哪些人|哪些领导|哪些县领导|什么职务|职务"),
-    "where": re.compile(r"哪里|哪儿|哪些地方|什么地方|地点|去了哪|到了哪|哪些村|哪些学校|哪个镇"),
+    "where": re.compile(r"哪里|哪儿|哪些地方|什么地方|地点|去了哪|(?<!提)到了哪|哪些村|哪些学校|哪个镇"),
     "list": re.compile(r"哪些|哪几|有什么|都有|列举|分别"),
-    "emphasis": re.compile(r"强调|指出|要求|部署|讲了|说了什么|提出了|提了|讲话|怎么说|表示|怎么安排|安排|说要"),
+    "emphasis": re.compile(r"强调|着重|重点讲|讲了哪|指出|要求|部署|讲了|说了什么|提出了|提了|讲话|怎么说|表示|怎么安排|安排|说要"),
     "events": re.compile(r"(?:哪些|哪几[个场次项篇]?)(?:活动|会议|会|调研|报道|稿子|文章)|出现在哪些"),
 }
 
@@ -143,8 +143,9 @@ class ExtractiveAnswerer:
         bigrams = {han[i : i + 2] for i in range(len(han) - 1)} - _QUESTION_BIGRAMS
         days = {(int(m), int(d)) for m, d in re.findall(r"(\d{1,2})月(\d{1,2})[日号]", question)}
         tm = re.search(r"(?:哪些|哪几[个位家所项篇]?|哪个)([\u4e00-\u9fff]{1,4}?)(?:[？?，。的有是]|$)", question)
+        target = re.sub(r"(?<=.)子$", "", tm.group(1)) if tm else ""  # 村子 → 村
         return Question(question, question_types(question), terms, ents, bigrams, months=months, days=days,
-                        target=tm.group(1) if tm else "")
+                        target=target)
 
     @staticmethod
     def _coverage(terms: dict[str, float], text: str) -> float:
@@ -198,7 +199,9 @@ class ExtractiveAnswerer:
             ans = self._author_answer(question, standalone, q, passages)
             if ans is not None:
                 return ans
-        if self.evidence(q, passages) < self.threshold:
+        listing = "events" in q.types and q.entities and any(
+            self._has_entities(q, f"{p.chunk.title}\n{p.chunk.text}") for p in passages)
+        if not listing and self.evidence(q, passages) < self.threshold:
             return Answer(question, standalone, ABSTAIN_MESSAGE, True)
         q.speaker = self._speaker(q, passages)
         if q.speaker:
@@ -212,6 +215,10 @@ class ExtractiveAnswerer:
         cands = self._candidates(passages)
         for c in cands:
             c.score = self._score(c, q, passages)
+        if any(_target_hits(q, c.text) for c in cands):  # "哪些村": sentences naming no 村 step back
+            for c in cands:
+                if not _target_hits(q, c.text):
+                    c.score *= 0.7
         chosen = self._select(cands, q)
         if not chosen:
             return Answer(question, standalone, ABSTAIN_MESSAGE, True)
@@ -308,9 +315,8 @@ class ExtractiveAnswerer:
             score += 0.1 + 0.05 * min(len(ENUM.findall(c.text)), 3)
         if "list" in t and ENUM.search(c.text):
             score += 0.05
-        if q.target and q.target not in ("人", "位"):
-            hits = len(re.findall(re.escape(q.target) + (r"(?=[，、。和及与；,]|$)" if len(q.target) == 1 else ""), c.text))
-            score += 0.08 * min(hits, 3)
+        hits = _target_hits(q, c.text)
+        score += 0.08 * min(hits, 3)
         if "emphasis" in t:
             head = SPEAKER_LEAD.match(c.para_head)
             if head and (not q.speaker or head.group(1) == q.speaker) and (q.speaker or head.group(1) in q.text):
@@ -444,7 +450,7 @@ class ExtractiveAnswerer:
 
 
 SCAFFOLD = re.compile(r"哪些地方|什么地方|哪些方面|哪几个方面|什么时候|哪一天|哪些|哪几|哪里|哪儿|什么|怎么样|怎么|如何|"
-                      r"是谁|有谁|都有|分别|有没有|是不是|是否|讲了些|讲了|说了|提了|多少")
+                      r"是谁|有谁|都有|分别|有没有|是不是|是否|讲了些|讲了|说了|提了|多少|会议上|会上")
 
 _QUESTION_BIGRAMS = {"什么", "哪些", "哪里", "哪天", "多少", "怎么", "如何", "是否", "有什", "么要", "了什", "是什",
                      "哪几", "县里", "我县", "绛县", "要求", "强调"}
@@ -492,6 +498,15 @@ def _window(sentence: str, q: Question, limit: int) -> str:
     if lo > 0:
         text = "……" + text
     return text
+
+
+def _target_hits(q: Question, text: str) -> int:
+    """How often the thing a list question asks for occurs in ``text`` ("哪些村" → "新庄村和…韩庄村" = 2);
+    a one-character target counts only at a word end."""
+    if not q.target or q.target in ("人", "位", "些", "个"):
+        return 0
+    tail = r"(?=[，、。和及与；,]|$)" if len(q.target) == 1 else ""
+    return len(re.findall(re.escape(q.target) + tail, text))
 
 
 def _bigrams(s: str) -> set[str]:
