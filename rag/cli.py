@@ -39,11 +39,14 @@ def ingest(
     year: Optional[int] = typer.Option(None, "--year", help="导语只有月日时使用的年份"),
     data_dir: Optional[Path] = DataDir, chroma_url: Optional[str] = ChromaUrl, embedder: Optional[str] = Embedder,
     as_json: bool = typer.Option(False, "--json", help="以 JSON 输出汇总"),
+    keyword_first: bool = typer.Option(False, "--keyword-first",
+                                       help="先只建关键词索引（立即可检索），向量稍后用 `rag embed-pending` 补齐"),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="解析文件的进程数（文件多时；默认按核数）"),
 ) -> None:
-    """导入文件（.txt .md .jsonl .docx .pdf .html），重复导入不会产生重复内容。"""
-    from tqdm import tqdm
+    """导入文件（.txt .md .jsonl .jsonl.gz .docx .pdf .html），重复导入不会产生重复内容；中断后重新运行即可续传。"""
+    import time
 
-    from .parse import iter_corpus_files
+    from tqdm import tqdm
 
     s = _settings(data_dir, chroma_url, embedder)
     paths = paths or [s.corpus_dir]
@@ -53,14 +56,18 @@ def ingest(
         raise typer.Exit(2)
     try:
         pipe = build_pipeline(s)
-        files = list(iter_corpus_files(paths))
-        bar = tqdm(total=len(files), unit="文件", desc="导入", disable=as_json, file=sys.stderr)
+        bar = tqdm(total=0, unit="篇", desc="导入", disable=as_json, file=sys.stderr, dynamic_ncols=True)
+        t0 = time.perf_counter()
 
-        def on_file(path, report):
-            bar.update(1)
-            bar.set_postfix(文章=report.articles, 新增块=report.added, 错误=len(report.errors))
+        def progress(p):
+            bar.total = max(p.total, p.done)
+            bar.update(p.done - bar.n)
+            r = p.report
+            chunks = r.added + r.updated + r.unchanged
+            bar.set_postfix(块=chunks, 块每秒=f"{chunks / max(time.perf_counter() - t0, 1e-9):.1f}",
+                            向量化=r.embedded, 错误=len(r.errors), refresh=False)
 
-        report = pipe.ingest(paths, year=year, on_file=on_file)
+        report = pipe.ingest(paths, year=year, progress=progress, keyword_first=keyword_first, workers=workers)
         bar.close()
     except RagError as exc:
         _fail(exc, as_json)
@@ -71,9 +78,35 @@ def ingest(
         f"文件 {report.files} 个，文章 {report.articles} 篇（重复 {report.duplicates} 篇）；"
         f"文本块 新增 {report.added}，更新 {report.updated}，未变 {report.unchanged}，删除 {report.removed}；"
         f"错误 {len(report.errors)} 个。"
+        + (f"待补向量 {report.pending} 块（运行 `rag embed-pending`）。" if report.pending else "")
     )
     for e in report.errors:
         typer.secho(f"  ✗ {e['file']}：{e['message']}（{e['code']}）", fg="yellow")
+
+
+@app.command("embed-pending")
+def embed_pending(
+    batch: int = typer.Option(64, "--batch", min=1, help="每批向量化的文本块数"),
+    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="最多补齐多少块（默认全部）"),
+    data_dir: Optional[Path] = DataDir, chroma_url: Optional[str] = ChromaUrl, embedder: Optional[str] = Embedder,
+) -> None:
+    """为 `rag ingest --keyword-first` 导入的文本块补齐向量（分批写入，中断后重新运行即可继续）。"""
+    from tqdm import tqdm
+
+    s = _settings(data_dir, chroma_url, embedder)
+    try:
+        pipe = build_pipeline(s)
+        bar = tqdm(total=0, unit="块", desc="补向量", file=sys.stderr, dynamic_ncols=True)
+
+        def progress(done, total):
+            bar.total = total
+            bar.update(done - bar.n)
+
+        n = pipe.embed_pending(batch=batch, limit=limit, progress=progress)
+        bar.close()
+    except RagError as exc:
+        _fail(exc)
+    typer.echo(f"已补齐 {n} 个文本块的向量；仍待补 {pipe.store.pending_count()} 块。")
 
 
 @app.command()

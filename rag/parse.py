@@ -617,8 +617,14 @@ def _parse_jsonl(text: str, *, source: str, year: int | None, errors: list[Parse
     ``id`` is ignored (the article id is always the hash of its text). Bad lines are appended
     to ``errors`` as ``bad_jsonl_line`` with "第 N 行：" in the message.
     """
-    articles = []
-    for no, raw in enumerate(text.split("\n"), 1):
+    return list(iter_jsonl_articles(text.split("\n"), source=source, year=year, errors=errors))
+
+
+def iter_jsonl_articles(lines: Iterable[str], *, source: str, year: int | None,
+                        errors: list[ParseError]) -> Iterator[Article]:
+    """Articles of JSON Lines, lazily, one per line (see ``_parse_jsonl``): a large archive is
+    read line by line, never whole. Duplicates are not removed here. Bad lines go to ``errors``."""
+    for no, raw in enumerate(lines, 1):
         if not raw.strip():
             continue
 
@@ -657,8 +663,7 @@ def _parse_jsonl(text: str, *, source: str, year: int | None, errors: list[Parse
         if art is None:
             bad("text 字段只有空白")
             continue
-        articles.append(art)
-    return articles
+        yield art
 
 
 def _docx_text(path: Path, source: str, max_bytes: int) -> str:

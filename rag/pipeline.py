@@ -6,19 +6,21 @@ parses, chunks, retrieves or answers on its own.
 
 from __future__ import annotations
 
+import gzip
+import os
 import re
 import time
 import unicodedata
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 from .answer.condense import condense
 from .answer.extractive import ABSTAIN_THRESHOLD, ExtractiveAnswerer
 from .chunk import chunk_article
 from .errors import NotFoundError, ParseError, QuestionError
 from .keyword import Tokenizer
-from .parse import iter_corpus_files, parse_file
+from .parse import _relative_source, iter_corpus_files, iter_jsonl_articles, parse_file, year_from_name
 from .retrieve import Filters, HybridRetriever, KeywordIndex, Mode
 from .store import Store, chunk_metadata
 from .types import Answer, Article, Chunk
@@ -40,10 +42,106 @@ class IngestReport:
     unchanged: int = 0
     removed: int = 0
     embedded: int = 0
+    pending: int = 0
+    embed_seconds: float = 0.0
     errors: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+@dataclass
+class IngestProgress:
+    """What the ``progress`` callback of an ingest receives (after every written batch).
+
+    report: counts so far (``articles`` written, ``added``/``updated``/``unchanged`` chunks...).
+    done: articles handled so far (written, unchanged, duplicates and empty ones).
+    total: best known number of articles to handle: articles of the files parsed so far plus
+        the lines of a .jsonl being streamed (an estimate; it grows as files are parsed).
+    file: the file being read ("" between files).
+    """
+
+    report: IngestReport
+    done: int
+    total: int
+    file: str = ""
+
+
+ProgressFn = Callable[[IngestProgress], None]
+
+#: a .jsonl larger than this (bytes) is streamed line by line instead of parsed whole
+STREAM_BYTES = 8 * 1024 * 1024
+#: parse and chunk in a process pool when an ingest has at least this many files
+PARALLEL_MIN_FILES = 8
+
+
+class _Tracker:
+    """Counts handled articles and calls the progress callback."""
+
+    def __init__(self, report: IngestReport, fn: ProgressFn | None):
+        self.report, self.fn, self.done, self.total, self.file = report, fn, 0, 0, ""
+
+    def add_total(self, n: int) -> None:
+        self.total += n
+
+    def seen(self, n: int) -> None:
+        self.done += n
+        self.total = max(self.total, self.done)
+        if self.fn:
+            self.fn(IngestProgress(self.report, self.done, self.total, self.file))
+
+    def file_done(self, path: Path) -> None:
+        self.file = ""
+        self.total = max(self.done, self.total)
+        if self.fn:
+            self.fn(IngestProgress(self.report, self.done, self.total, str(path)))
+
+
+def _is_stream(path: Path) -> bool:
+    """A .jsonl.gz, or a .jsonl over ``STREAM_BYTES``: read lazily, never whole."""
+    name = path.name.lower()
+    if name.endswith(".jsonl.gz"):
+        return True
+    try:
+        return name.endswith(".jsonl") and path.stat().st_size > STREAM_BYTES
+    except OSError:
+        return False
+
+
+def _open_lines(path: Path) -> Iterator[str]:
+    """Lines of a (possibly gzipped) UTF-8 text file, without line ends, read lazily."""
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8-sig") as f:
+        for line in f:
+            yield line.rstrip("\r\n")
+
+
+def _count_lines(path: Path) -> int:
+    """Newlines in a (possibly gzipped) file, read in 1 MiB blocks (an article-count estimate)."""
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    n = 0
+    try:
+        with opener(path, "rb") as f:
+            while block := f.read(1 << 20):
+                n += block.count(b"\n")
+    except (OSError, EOFError):
+        pass
+    return n
+
+
+def _parse_and_chunk(path: Path, root: Path | None, year: int | None, source: str | None,
+                     chunk_chars: int, chunk_overlap: int) -> tuple:
+    """Parse one file and chunk its articles (runs in a worker process when there are many files).
+
+    returns ``("ok", [(article, chunks), ...], [(code, message), ...])`` or
+    ``("error", [], [(code, message)])``; plain tuples, since they cross a process boundary.
+    """
+    try:
+        result = parse_file(Path(path), root=root, year=year, source=source)
+    except (ParseError, NotFoundError) as exc:
+        return "error", [], [(exc.code, exc.message)]
+    pairs = [(a, chunk_article(a, max_chars=chunk_chars, overlap_sentences=chunk_overlap)) for a in result.articles]
+    return "ok", pairs, [(e.code, e.message) for e in result.errors]
 
 
 def clean_question(question: str) -> str:
@@ -88,75 +186,187 @@ class Pipeline:
 
     # -- ingest ---------------------------------------------------------------------------
     def ingest(self, paths: Sequence[Path], *, year: int | None = None,
-               on_file: Callable[[Path, IngestReport], None] | None = None) -> IngestReport:
+               on_file: Callable[[Path, IngestReport], None] | None = None,
+               progress: ProgressFn | None = None, keyword_first: bool = False,
+               workers: int | None = None) -> IngestReport:
         """Ingest files and folders (recursively). One bad file never stops the rest: its
-        error is recorded in the report. Re-ingesting unchanged files changes nothing."""
+        error is recorded in the report. Re-ingesting unchanged files changes nothing.
+
+        Streaming: a large ``.jsonl`` (over ``STREAM_BYTES``) or a ``.jsonl.gz`` is read line by
+        line and written in batches, so memory does not grow with the archive.
+        progress: called after every written batch (and every file) with an ``IngestProgress``.
+        keyword_first: store chunks with a placeholder vector (``dense: 0``): BM25 finds them at
+            once, dense search skips them until ``embed_pending`` fills them.
+        workers: processes that parse and chunk files when there are ``PARALLEL_MIN_FILES`` or
+            more (default: up to 4, one per core; 1 = parse in this process). Embedding always
+            runs in this process.
+        raises StoreError: a store that cannot be written stops the ingest; everything written
+            before stays consistent (whole articles), and a re-run completes it.
+        """
         report = IngestReport()
-        for path, root in iter_corpus_files([Path(p) for p in paths]):
-            self.ingest_file(path, root=root, year=year, report=report)
+        tracker = _Tracker(report, progress)
+        self.store.touch()  # readers rebuild even if a killed earlier run wrote without bumping
+        files = list(iter_corpus_files([Path(p) for p in paths]))
+        for path, root, parsed in self._parse_files(files, year, workers):
+            self._ingest_one(path, root=root, year=year, report=report, keyword_first=keyword_first,
+                             tracker=tracker, parsed=parsed)
+            tracker.file_done(path)
             if on_file:
                 on_file(path, report)
         return report
 
     def ingest_file(self, path: Path, *, root: Path | None = None, source: str | None = None,
-                    year: int | None = None, report: IngestReport | None = None) -> IngestReport:
+                    year: int | None = None, report: IngestReport | None = None,
+                    keyword_first: bool = False, progress: ProgressFn | None = None) -> IngestReport:
         """Parse one file and store its articles; errors go into the report, never raised
-        (except StoreError: a store that cannot be written stops the ingest)."""
+        (except StoreError: a store that cannot be written stops the ingest). A large .jsonl
+        or a .jsonl.gz is streamed (see ``ingest``)."""
         report = report or IngestReport()
-        report.files += 1
-        try:
-            result = parse_file(Path(path), root=root, year=year, source=source)
-        except (ParseError, NotFoundError) as exc:
-            report.errors.append({"file": source or str(path), "code": exc.code, "message": exc.message})
-            return report
-        for err in result.errors:
-            report.errors.append({"file": source or str(path), "code": err.code, "message": err.message})
-        if not result.articles:
-            return report
-        src = result.articles[0].source
-        self.ingest_articles(result.articles, report=report, replace_source=src)
+        self._ingest_one(Path(path), root=root, source=source, year=year, report=report,
+                         keyword_first=keyword_first, tracker=_Tracker(report, progress))
         return report
 
-    def ingest_articles(self, articles: Sequence[Article], *, report: IngestReport | None = None,
-                        replace_source: str | None = None, batch_chunks: int = 64) -> IngestReport:
-        """Chunk, embed (only new or changed chunks) and upsert articles.
+    def _ingest_one(self, path: Path, *, root: Path | None, year: int | None, report: IngestReport,
+                    keyword_first: bool, tracker: "_Tracker", source: str | None = None,
+                    parsed: tuple | None = None) -> None:
+        report.files += 1
+        name = source or str(path)
+        if parsed is None and _is_stream(path):
+            self._ingest_stream(path, root=root, source=source, year=year, report=report,
+                                keyword_first=keyword_first, tracker=tracker)
+            return
+        if parsed is None:
+            parsed = _parse_and_chunk(path, root, year, source, self.chunk_chars, self.chunk_overlap)
+        status, payload, errors = parsed
+        for code, message in errors:
+            report.errors.append({"file": name, "code": code, "message": message})
+        if status != "ok" or not payload:
+            return
+        tracker.add_total(len(payload))
+        self._ingest_chunked(payload, report, replace_source=payload[0][0].source,
+                             keyword_first=keyword_first, tracker=tracker)
+
+    def _ingest_stream(self, path: Path, *, root: Path | None, source: str | None, year: int | None,
+                       report: IngestReport, keyword_first: bool, tracker: "_Tracker") -> None:
+        """A .jsonl(.gz) read lazily: articles are chunked and written batch by batch."""
+        src = source or _relative_source(path, root)
+        year = year or year_from_name(src) or year_from_name(path.name)
+        tracker.add_total(_count_lines(path))
+        errors: list[ParseError] = []
+        complete = False
+        try:
+            arts = iter_jsonl_articles(_open_lines(path), source=src, year=year, errors=errors)
+            pairs = ((a, chunk_article(a, max_chars=self.chunk_chars, overlap_sentences=self.chunk_overlap))
+                     for a in arts)
+            n = self._ingest_chunked(pairs, report, replace_source=None, keyword_first=keyword_first,
+                                     tracker=tracker, keep=(keep := set()))
+            complete = True
+        except (OSError, UnicodeDecodeError, EOFError) as exc:
+            report.errors.append({"file": source or str(path), "code": "decode_error",
+                                  "message": f"读取 {src} 时出错，已导入此前的文章，请修复文件后重新导入：{exc}"})
+        for err in errors[:100]:
+            report.errors.append({"file": source or str(path), "code": err.code, "message": err.message})
+        if len(errors) > 100:
+            report.errors.append({"file": source or str(path), "code": "bad_jsonl_line",
+                                  "message": f"{src} 另有 {len(errors) - 100} 行无法解析，已跳过。"})
+        if complete and n:
+            # stale chunks of a changed file go only after the whole file was read and written
+            stale = [i for i in self.store.ids_where({"source": src}) if i not in keep]
+            report.removed += self.store.delete_ids(stale)
+
+    def _parse_files(self, files: list[tuple[Path, Path]], year: int | None, workers: int | None):
+        """Yield ``(path, root, parsed or None)`` in file order; ``parsed`` comes from a process
+        pool when there are many files (None = parse in this process, e.g. a streamed file)."""
+        n_workers = workers if workers is not None else min(4, os.cpu_count() or 1)
+        todo = [(p, r) for p, r in files if not _is_stream(p)]
+        if n_workers <= 1 or len(todo) < PARALLEL_MIN_FILES:
+            for p, r in files:
+                yield p, r, None
+            return
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        # spawn, not fork: this process may already hold OpenMP and Chroma threads
+        with ProcessPoolExecutor(n_workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures: dict[int, object] = {}
+            ahead = 4 * n_workers  # bounded look-ahead: parsed files wait in memory, not the corpus
+            for i, (p, r) in enumerate(files):
+                for j in range(i, min(i + ahead, len(files))):
+                    pj, rj = files[j]
+                    if j not in futures and not _is_stream(pj):
+                        futures[j] = pool.submit(_parse_and_chunk, pj, rj, year, None,
+                                                 self.chunk_chars, self.chunk_overlap)
+                fut = futures.pop(i, None)
+                yield p, r, (fut.result() if fut is not None else None)
+
+    def ingest_articles(self, articles: Iterable[Article], *, report: IngestReport | None = None,
+                        replace_source: str | None = None, batch_chunks: int | None = None,
+                        keyword_first: bool = False, progress: ProgressFn | None = None) -> IngestReport:
+        """Chunk, embed (only new or changed chunks) and upsert articles; ``articles`` may be a
+        lazy iterable (it is consumed batch by batch).
 
         Articles are written whole: one article's chunks go to Chroma in one call.
         replace_source: after writing, delete chunks of this source that are no longer
             produced (a changed file replaces its old chunks).
         Reprints: an article whose text is already stored under another source is skipped
             and counted in ``duplicates``.
+        batch_chunks: chunks per write (default 64, or 512 keyword-first).
+        keyword_first: see ``ingest``.
         """
         report = report or IngestReport()
-        keep_ids: set[str] = set()
+        pairs = ((a, chunk_article(a, max_chars=self.chunk_chars, overlap_sentences=self.chunk_overlap))
+                 for a in articles)
+        self._ingest_chunked(pairs, report, replace_source=replace_source, keyword_first=keyword_first,
+                             tracker=_Tracker(report, progress), batch_chunks=batch_chunks)
+        return report
+
+    def _ingest_chunked(self, pairs: Iterable[tuple[Article, list[Chunk]]], report: IngestReport, *,
+                        replace_source: str | None, keyword_first: bool, tracker: "_Tracker",
+                        batch_chunks: int | None = None, keep: set[str] | None = None) -> int:
+        """Write (article, chunks) pairs in batches of whole articles; returns chunks kept.
+        Stale chunks of ``replace_source`` are deleted after every article was written."""
+        batch_chunks = batch_chunks or (512 if keyword_first else 64)
+        batch_chunks = min(batch_chunks, self.store.max_batch)
+        keep_ids: set[str] = keep if keep is not None else set()
         pending: list[tuple[Article, list[Chunk]]] = []
+        n_pending = 0
         seen_articles: set[str] = set()
-        for art in articles:
+        for art, chunks in pairs:
             if art.id in seen_articles:
                 report.duplicates += 1
+                tracker.seen(1)
                 continue
             seen_articles.add(art.id)
-            chunks = chunk_article(art, max_chars=self.chunk_chars, overlap_sentences=self.chunk_overlap)
             if not chunks:
+                tracker.seen(1)
                 continue
+            if pending and n_pending + len(chunks) > batch_chunks:
+                keep_ids |= self._write(pending, report, keyword_first=keyword_first)
+                tracker.seen(len(pending))
+                pending, n_pending = [], 0
             pending.append((art, chunks))
-            if sum(len(c) for _, c in pending) >= batch_chunks:
-                keep_ids |= self._write(pending, report)
-                pending = []
+            n_pending += len(chunks)
         if pending:
-            keep_ids |= self._write(pending, report)
+            keep_ids |= self._write(pending, report, keyword_first=keyword_first)
+            tracker.seen(len(pending))
         if replace_source is not None:
             stale = [i for i in self.store.ids_where({"source": replace_source}) if i not in keep_ids]
             report.removed += self.store.delete_ids(stale)
-        return report
+        return len(keep_ids)
 
-    def _write(self, pending: list[tuple[Article, list[Chunk]]], report: IngestReport) -> set[str]:
+    def _write(self, pending: list[tuple[Article, list[Chunk]]], report: IngestReport,
+               *, keyword_first: bool = False) -> set[str]:
+        """Write one batch of whole articles in one upsert call; returns the chunk ids kept.
+
+        Per chunk: new → embedded (or a placeholder when ``keyword_first``); same metadata and
+        a real vector → skipped; changed metadata but same embedded text (title unchanged) →
+        rewritten with its stored vector (nothing re-embedded); changed title or pending vector →
+        embedded (keyword_first: placeholder, unless the stored vector is still valid).
+        """
         ids = [c.id for _, chunks in pending for c in chunks]
-        existing = {}
-        for i in range(0, len(ids), self.store.max_batch):
-            res = self.store.col.get(ids=ids[i : i + self.store.max_batch], include=["metadatas"])
-            existing.update(zip(res["ids"], res["metadatas"]))
+        existing = self.store.get_metadatas(ids)
         to_write: list[Chunk] = []
+        action: list[str] = []  # "embed" | "reuse" | "placeholder", parallel to to_write
         kept: set[str] = set()
         for art, chunks in pending:
             other = next((existing[c.id].get("source") for c in chunks if c.id in existing), None)
@@ -170,16 +380,67 @@ class Pipeline:
                 if old is None:
                     report.added += 1
                     to_write.append(c)
-                elif old != chunk_metadata(c):
-                    report.updated += 1
-                    to_write.append(c)
-                else:
+                    action.append("placeholder" if keyword_first else "embed")
+                    continue
+                has_vector = old.get("dense", 1) != 0
+                same_meta = all(old.get(k) == v for k, v in chunk_metadata(c).items())
+                if same_meta and (has_vector or keyword_first):
                     report.unchanged += 1
-        if to_write:
-            vectors = self.embedder.embed_documents([c.embed_text for c in to_write])
-            report.embedded += len(to_write)
-            self.store.upsert(to_write, vectors)
+                    continue
+                report.updated += 1
+                to_write.append(c)
+                if has_vector and old.get("title", "") == c.title:
+                    action.append("reuse")
+                else:
+                    action.append("placeholder" if keyword_first else "embed")
+        if not to_write:
+            return kept
+        vectors: list[list[float] | None] = [None] * len(to_write)
+        embed_pos = [i for i, a in enumerate(action) if a == "embed"]
+        if embed_pos:
+            t0 = time.perf_counter()
+            vecs = self.embedder.embed_documents([to_write[i].embed_text for i in embed_pos])
+            report.embed_seconds += time.perf_counter() - t0
+            report.embedded += len(embed_pos)
+            for i, v in zip(embed_pos, vecs):
+                vectors[i] = v
+        reuse_pos = [i for i, a in enumerate(action) if a == "reuse"]
+        if reuse_pos:
+            stored = self.store.get_embeddings([to_write[i].id for i in reuse_pos])
+            for i in reuse_pos:
+                v = stored.get(to_write[i].id)
+                if v is None:  # deleted meanwhile: embed it after all
+                    v = self.embedder.embed_documents([to_write[i].embed_text])[0]
+                    report.embedded += 1
+                vectors[i] = v
+        flags = [a != "placeholder" for a in action]
+        report.pending += flags.count(False)
+        self.store.upsert(to_write, vectors, dense=flags)
         return kept
+
+    def embed_pending(self, *, batch: int = 64, limit: int | None = None,
+                      progress: Callable[[int, int], None] | None = None) -> int:
+        """Fill the dense vectors of chunks stored keyword-first, ``batch`` chunks at a time.
+
+        Resumable: each batch is written as soon as it is embedded, so a killed run loses at most
+        one batch (and the embedding cache keeps even that); run it again to go on.
+        limit: stop after this many chunks (None = all). progress: ``(done, total)`` per batch.
+        Returns the number of chunks filled. raises StoreError: Chroma unreachable.
+        """
+        total = self.store.pending_count()
+        if limit is not None:
+            total = min(total, limit)
+        done = 0
+        while done < total:
+            chunks = self.store.pending_chunks(min(batch, total - done))
+            if not chunks:
+                break
+            vectors = self.embedder.embed_documents([c.embed_text for c in chunks])
+            self.store.set_vectors([c.id for c in chunks], vectors)
+            done += len(chunks)
+            if progress:
+                progress(done, total)
+        return done
 
     # -- ask --------------------------------------------------------------------------------
     def ask(self, question: str, history: Sequence[str] = (), *, top_k: int = 5,

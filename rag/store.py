@@ -8,17 +8,31 @@ would download weights).
 The collection's metadata records ``embedder`` (id), ``dim`` and ``generation``: a token
 replaced on every write, so any process (an API sharing a Chroma server with an ingest job)
 can tell cheaply that its keyword index is stale.
+
+Every operation of a ``Store`` raises ``StoreError`` when Chroma fails (a server that went
+away, a full disk), never a raw httpx/chromadb exception; the same ``Store`` works again
+once the server is back (the HTTP client reconnects on the next call).
+
+Keyword-first ingest: chunks may be stored before their dense vector exists, with a
+placeholder vector (``placeholder_vector``) and metadata ``dense: 0``; every other chunk
+carries ``dense: 1``. Dense search excludes ``dense: 0`` chunks; ``pending_chunks`` and
+``set_vectors`` fill them later.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import time
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
-from .errors import EmbedderMismatchError, StoreError
+import numpy as np
+
+from .errors import EmbedderMismatchError, RagError, StoreError
 from .types import Chunk
 
 DEFAULT_COLLECTION = "county_news"
@@ -29,7 +43,9 @@ def open_client(data_dir: Path | None = None, chroma_url: str | None = None):
     else ``PersistentClient(data_dir / "chroma")``. Telemetry is off.
 
     raises StoreError(store_unavailable): server unreachable (Chinese message with the URL).
-    raises StoreError(store_version_mismatch): server major.minor differs from the client's.
+    raises StoreError(store_version_mismatch): the server speaks another API generation than
+        the client (its major version differs: a 0.x server and this 1.x client do not talk;
+        every 1.x ``chroma run`` reports ``1.0.0`` whatever its package version).
     """
     import chromadb
     from chromadb.config import Settings
@@ -45,9 +61,11 @@ def open_client(data_dir: Path | None = None, chroma_url: str | None = None):
             server_version = client.get_version()
         except Exception as exc:  # noqa: BLE001 - any connection failure
             raise StoreError(f"无法连接 Chroma 服务器 {chroma_url}，请确认服务已启动。({exc})") from exc
-        if server_version.split(".")[:2] != chromadb.__version__.split(".")[:2]:
+        if not versions_compatible(server_version, chromadb.__version__):
             raise StoreError(
-                f"Chroma 服务器版本 {server_version} 与客户端版本 {chromadb.__version__} 不一致，请使用相同的大版本。",
+                f"Chroma 服务器 {chroma_url} 的版本 {server_version} 与本机客户端 chromadb {chromadb.__version__} "
+                f"不兼容（主版本号不同）；请把服务器升级到 chromadb {chromadb.__version__.split('.')[0]}.x "
+                f"（`pip install chromadb=={chromadb.__version__}` 后用 `chroma run` 启动）。",
                 code="store_version_mismatch",
             )
         return client
@@ -59,6 +77,24 @@ def open_client(data_dir: Path | None = None, chroma_url: str | None = None):
         return chromadb.PersistentClient(path=str(path), settings=settings)
     except OSError as exc:
         raise StoreError(f"无法打开数据目录 {path}：{exc}", code="store_readonly") from exc
+
+
+def versions_compatible(server: str, client: str) -> bool:
+    """True when a Chroma server of version ``server`` serves a client of version ``client``:
+    same major version (the HTTP API changed from v1 to v2 between 0.x and 1.x)."""
+    return str(server).split(".")[0] == str(client).split(".")[0]
+
+
+def placeholder_vector(chunk_id: str, dim: int) -> list[float]:
+    """A deterministic pseudo-random unit vector for a chunk whose dense vector is pending.
+
+    Random (seeded by the chunk id), not zero or constant: a zero vector has no cosine and
+    thousands of equal vectors degrade the HNSW graph. Never returned by ``dense_search``
+    (chunks with ``dense: 0`` are filtered out).
+    """
+    seed = int.from_bytes(hashlib.sha1(chunk_id.encode("utf-8")).digest()[:8], "little")
+    v = np.random.default_rng(seed).standard_normal(dim).astype(np.float32)
+    return (v / np.linalg.norm(v)).tolist()
 
 
 def _clean_meta(meta: dict) -> dict:
@@ -91,25 +127,56 @@ class DocumentInfo:
     titles: list[str]
 
 
+def _guard(method):
+    """Run a Store method; turn any Chroma/httpx failure into ``StoreError(store_unavailable)``.
+
+    A collection that vanished (deleted and re-created by ``rag reindex``, a server restarted
+    on a fresh path) is re-opened by name once and the call retried.
+    """
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except RagError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any client/transport failure
+            if _is_missing_collection(exc) and self._reopen():
+                try:
+                    return method(self, *args, **kwargs)
+                except RagError:
+                    raise
+                except Exception as exc2:  # noqa: BLE001
+                    raise self._unavailable(exc2) from exc2
+            raise self._unavailable(exc) from exc
+
+    return wrapper
+
+
+def _is_missing_collection(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return type(exc).__name__ == "NotFoundError" or ("collection" in text and "not exist" in text)
+
+
 class Store:
     """Chunks in one Chroma collection (cosine space).
 
     raises EmbedderMismatchError: on open, if the collection was built with another embedder id
         or dimension (message says to run ``rag reindex``).
+    raises StoreError(store_unavailable): on open and on every later operation, when Chroma
+        cannot be reached or fails (message names the cause; retry once the server is back).
     """
 
     def __init__(self, client, embedder, collection: str = DEFAULT_COLLECTION):
         self.client = client
         self.embedder = embedder
         self.name = collection
+        self._pending_gen: str | None = None
+        self._has_pending = False
+        self._gen_seen: tuple[float, str] | None = None
         try:
             self.max_batch = int(client.get_max_batch_size())
-            self.col = client.get_or_create_collection(
-                collection,
-                configuration={"hnsw": {"space": "cosine"}},
-                metadata={"embedder": embedder.id, "dim": embedder.dim, "generation": uuid.uuid4().hex},
-                embedding_function=None,
-            )
+            self.col = self._open_collection()
         except Exception as exc:  # noqa: BLE001
             raise StoreError(f"无法打开向量库：{exc}") from exc
         meta = self.col.metadata or {}
@@ -119,40 +186,97 @@ class Store:
                 f"{embedder.id}（{embedder.dim} 维）；请运行 `rag reindex` 用当前模型重建索引。"
             )
 
+    def _open_collection(self):
+        return self.client.get_or_create_collection(
+            self.name,
+            configuration={"hnsw": {"space": "cosine"}},
+            metadata={"embedder": self.embedder.id, "dim": self.embedder.dim, "generation": uuid.uuid4().hex},
+            embedding_function=None,
+        )
+
+    def _reopen(self) -> bool:
+        try:
+            self.col = self._open_collection()
+            return True
+        except Exception:  # noqa: BLE001 - still unreachable
+            return False
+
+    def _unavailable(self, exc: Exception) -> StoreError:
+        where = getattr(self.client, "_api_url", None) or "本地数据目录"
+        return StoreError(f"向量库不可用（{where}）：{exc}；请确认 Chroma 服务已启动，恢复后重试即可。")
+
     # -- change tracking -------------------------------------------------------------------
+    @_guard
     def generation(self) -> str:
-        """The collection's current write token (re-read from Chroma; ~1 ms embedded).
+        """The collection's current write token (re-read from Chroma; ~1 ms embedded, a few ms
+        over HTTP).
 
         raises StoreError: if Chroma is unreachable.
         """
-        try:
-            return str(self.client.get_collection(self.name, embedding_function=None).metadata.get("generation"))
-        except Exception as exc:  # noqa: BLE001
-            raise StoreError(f"向量库不可用：{exc}") from exc
+        meta = self.client.get_collection(self.name, embedding_function=None).metadata or {}
+        gen = str(meta.get("generation"))
+        self._gen_seen = (time.monotonic(), gen)
+        return gen
 
     def _bump(self) -> None:
         self.col.modify(metadata={"embedder": self.embedder.id, "dim": self.embedder.dim,
                                   "generation": uuid.uuid4().hex})
 
+    @_guard
+    def touch(self) -> None:
+        """Replace the generation token without writing chunks, so every reader rebuilds its
+        keyword index. An ingest calls it at its start: a writer killed between a write and
+        its token bump would otherwise leave readers stale until the next write."""
+        self._bump()
+
     # -- writes ----------------------------------------------------------------------------
-    def upsert(self, chunks: Sequence[Chunk], embeddings: Sequence[Sequence[float]]) -> None:
+    def upsert(self, chunks: Sequence[Chunk], embeddings: Sequence[Sequence[float]] | None,
+               dense: bool | Sequence[bool] = True) -> None:
         """Write chunks with their vectors (same order), in batches of at most the client's
         max batch size. Callers keep one article's chunks in one call so an article is never
         half-written by a batch boundary (unless it alone exceeds the max batch size).
 
+        embeddings: one vector per chunk; ``None`` entries (or ``embeddings=None``) get a
+            ``placeholder_vector`` and must come with ``dense`` False.
+        dense: per chunk (or for all): True = a real vector (metadata ``dense: 1``), False = a
+            placeholder awaiting ``set_vectors`` (``dense: 0``, excluded from dense search).
         raises StoreError(store_full|store_readonly|store_unavailable) on a failed write.
         """
         if not chunks:
             return
+        flags = [dense] * len(chunks) if isinstance(dense, bool) else list(dense)
+        vecs = list(embeddings) if embeddings is not None else [None] * len(chunks)
+        if len(flags) != len(chunks) or len(vecs) != len(chunks):
+            raise ValueError("upsert: chunks, embeddings and dense flags differ in length")
+        vecs = [list(v) if v is not None else placeholder_vector(c.id, self.embedder.dim)
+                for c, v in zip(chunks, vecs)]
         try:
             for i in range(0, len(chunks), self.max_batch):
                 part = chunks[i : i + self.max_batch]
                 self.col.upsert(
                     ids=[c.id for c in part],
-                    embeddings=[list(v) for v in embeddings[i : i + self.max_batch]],
+                    embeddings=vecs[i : i + self.max_batch],
                     documents=[c.text for c in part],
-                    metadatas=[chunk_metadata(c) for c in part],
+                    metadatas=[{**chunk_metadata(c), "dense": int(f)} for c, f in zip(part, flags[i : i + self.max_batch])],
                 )
+            self._bump()
+        except Exception as exc:  # noqa: BLE001
+            raise _write_error(exc) from exc
+
+    def set_vectors(self, ids: Sequence[str], embeddings: Sequence[Sequence[float]]) -> None:
+        """Give pending chunks their real vectors and mark them ``dense: 1``. Ids that no longer
+        exist are ignored (``update``, never ``upsert``: a chunk deleted meanwhile stays deleted).
+
+        raises StoreError on a failed write.
+        """
+        ids = list(ids)
+        if not ids:
+            return
+        try:
+            for i in range(0, len(ids), self.max_batch):
+                part = ids[i : i + self.max_batch]
+                self.col.update(ids=part, embeddings=[list(v) for v in embeddings[i : i + self.max_batch]],
+                                metadatas=[{"dense": 1}] * len(part))
             self._bump()
         except Exception as exc:  # noqa: BLE001
             raise _write_error(exc) from exc
@@ -172,9 +296,12 @@ class Store:
         return len(existing)
 
     # -- reads -----------------------------------------------------------------------------
+    @_guard
     def count(self) -> int:
+        """Chunks in the collection (including those whose dense vector is pending)."""
         return self.col.count()
 
+    @_guard
     def existing_ids(self, ids: Sequence[str]) -> set[str]:
         found: set[str] = set()
         ids = list(ids)
@@ -182,15 +309,62 @@ class Store:
             found.update(self.col.get(ids=ids[i : i + self.max_batch], include=[])["ids"])
         return found
 
+    @_guard
+    def get_metadatas(self, ids: Sequence[str]) -> dict[str, dict]:
+        """``{id: metadata}`` for the ids that exist."""
+        out: dict[str, dict] = {}
+        ids = list(ids)
+        for i in range(0, len(ids), self.max_batch):
+            res = self.col.get(ids=ids[i : i + self.max_batch], include=["metadatas"])
+            out.update(zip(res["ids"], (m or {} for m in res["metadatas"])))
+        return out
+
+    @_guard
+    def get_embeddings(self, ids: Sequence[str]) -> dict[str, list[float]]:
+        """``{id: stored vector}`` for the ids that exist."""
+        out: dict[str, list[float]] = {}
+        ids = list(ids)
+        for i in range(0, len(ids), self.max_batch):
+            res = self.col.get(ids=ids[i : i + self.max_batch], include=["embeddings"])
+            out.update((cid, list(map(float, v))) for cid, v in zip(res["ids"], res["embeddings"]))
+        return out
+
+    @_guard
     def ids_where(self, where: dict) -> list[str]:
         """Chunk ids whose metadata matches a Chroma ``where`` filter."""
         return list(self.col.get(where=where, include=[])["ids"])
 
-    def iter_chunks(self, where: dict | None = None, page: int = 5000) -> Iterator[Chunk]:
-        """Every chunk (optionally filtered), paged so memory stays bounded per page."""
+    @_guard
+    def all_ids(self, page: int = 20000) -> list[str]:
+        """Every chunk id (ids only, paged)."""
+        out: list[str] = []
         offset = 0
         while True:
-            res = self.col.get(where=where, include=["documents", "metadatas"], limit=page, offset=offset)
+            ids = self.col.get(include=[], limit=page, offset=offset)["ids"]
+            out.extend(ids)
+            if len(ids) < page:
+                return out
+            offset += page
+
+    @_guard
+    def get_chunks(self, ids: Sequence[str]) -> list[Chunk]:
+        """The chunks with these ids (those that exist), in no particular order."""
+        out: list[Chunk] = []
+        ids = list(ids)
+        for i in range(0, len(ids), self.max_batch):
+            res = self.col.get(ids=ids[i : i + self.max_batch], include=["documents", "metadatas"])
+            out.extend(chunk_from_record(cid, doc, meta or {})
+                       for cid, doc, meta in zip(res["ids"], res["documents"], res["metadatas"]))
+        return out
+
+    def iter_chunks(self, where: dict | None = None, page: int = 5000) -> Iterator[Chunk]:
+        """Every chunk (optionally filtered), paged so memory stays bounded per page.
+
+        raises StoreError: if Chroma fails while paging.
+        """
+        offset = 0
+        while True:
+            res = self._page(where, page, offset)
             if not res["ids"]:
                 return
             for cid, doc, meta in zip(res["ids"], res["documents"], res["metadatas"]):
@@ -199,18 +373,49 @@ class Store:
                 return
             offset += page
 
+    @_guard
+    def _page(self, where, limit, offset):
+        return self.col.get(where=where, include=["documents", "metadatas"], limit=limit, offset=offset)
+
+    @_guard
+    def pending_chunks(self, limit: int = 256) -> list[Chunk]:
+        """Up to ``limit`` chunks stored keyword-first (``dense: 0``) whose vector is pending."""
+        res = self.col.get(where={"dense": 0}, include=["documents", "metadatas"], limit=limit)
+        return [chunk_from_record(cid, doc, meta or {}) for cid, doc, meta in zip(res["ids"], res["documents"], res["metadatas"])]
+
+    @_guard
+    def pending_count(self) -> int:
+        """How many chunks still wait for a dense vector."""
+        return len(self.col.get(where={"dense": 0}, include=[])["ids"])
+
+    def _dense_where(self, where: dict | None) -> dict | None:
+        """``where`` plus ``dense != 0`` when the collection holds pending chunks. Whether it
+        does is checked once per generation token (a token read less than 1 s ago is reused)."""
+        seen = self._gen_seen
+        gen = seen[1] if seen and time.monotonic() - seen[0] < 1.0 else self.generation()
+        if gen != self._pending_gen:
+            self._has_pending = bool(self.col.get(where={"dense": 0}, include=[], limit=1)["ids"])
+            self._pending_gen = gen
+        if not self._has_pending:
+            return where
+        clause = {"dense": {"$ne": 0}}
+        return clause if where is None else {"$and": [where, clause]}
+
+    @_guard
     def dense_search(self, vector: Sequence[float], k: int, where: dict | None = None) -> list[tuple[Chunk, float]]:
-        """Nearest chunks by cosine similarity (1 - Chroma's cosine distance), best first."""
-        n = self.count()
+        """Nearest chunks by cosine similarity (1 - Chroma's cosine distance), best first.
+        Chunks whose dense vector is pending (keyword-first ingest) are never returned."""
+        n = self.col.count()
         if n == 0:
             return []
-        res = self.col.query(query_embeddings=[list(vector)], n_results=min(k, n), where=where,
+        res = self.col.query(query_embeddings=[list(vector)], n_results=min(k, n), where=self._dense_where(where),
                              include=["documents", "metadatas", "distances"])
         return [
             (chunk_from_record(cid, doc, meta or {}), 1.0 - float(dist))
             for cid, doc, meta, dist in zip(res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0])
         ]
 
+    @_guard
     def documents(self) -> list[DocumentInfo]:
         """Documents (source files) with article and chunk counts, sorted by source."""
         arts: dict[str, set[str]] = defaultdict(set)
@@ -279,7 +484,8 @@ def reindex_collection(client, name: str, embedder, batch: int = 256) -> int:
         if not res["ids"]:
             break
         texts = [f"{m.get('title', '')}\n{d}" if m.get("title") else d for d, m in zip(res["documents"], res["metadatas"])]
-        tmp.upsert(ids=res["ids"], documents=res["documents"], metadatas=res["metadatas"],
+        tmp.upsert(ids=res["ids"], documents=res["documents"],
+                   metadatas=[{**(m or {}), "dense": 1} for m in res["metadatas"]],
                    embeddings=embedder.embed_documents(texts))
         n += len(res["ids"])
         offset += batch

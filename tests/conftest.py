@@ -54,3 +54,83 @@ def seed_pipeline(seed_settings):
     report = pipe.ingest([CORPUS])
     assert report.errors == [], report.errors
     return pipe
+
+
+# --------------------------------------------------------------------- Chroma server mode
+
+
+class ChromaServer:
+    """A real ``chroma run`` on a free loopback port with its data in ``path``.
+
+    ``stop()`` / ``start()`` restart it on the same path and port (for outage tests).
+    """
+
+    def __init__(self, path: Path):
+        import socket
+
+        self.path = Path(path)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc = None
+        self.log = self.path.parent / f"chroma-{self.port}.log"
+
+    def start(self, timeout: float = 60.0) -> None:
+        import shutil
+        import subprocess
+        import sys
+        import time
+
+        import httpx
+
+        exe = Path(sys.executable).with_name("chroma")
+        cmd = [str(exe) if exe.exists() else (shutil.which("chroma") or "chroma"),
+               "run", "--path", str(self.path), "--host", "127.0.0.1", "--port", str(self.port)]
+        self.proc = subprocess.Popen(cmd, stdout=self.log.open("ab"), stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"chroma run exited with {self.proc.returncode}: {self.log.read_text(errors='replace')[-2000:]}")
+            try:
+                if httpx.get(f"{self.url}/api/v2/heartbeat", timeout=1.0).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"chroma run did not answer on {self.url} within {timeout:.0f} s")
+
+    def stop(self) -> None:
+        import subprocess
+
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        self.proc = None
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory):
+    """One ``chroma run`` for the session (tests that use it need
+    ``@pytest.mark.allow_hosts(["127.0.0.1"])``); stopped at the end."""
+    server = ChromaServer(tmp_path_factory.mktemp("chroma-server") / "db")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def chroma_url(chroma_server) -> str:
+    """The server's URL, restarting it first if an earlier test stopped it."""
+    if not chroma_server.running:
+        chroma_server.start()
+    return chroma_server.url
