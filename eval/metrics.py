@@ -21,6 +21,10 @@ MARKER = re.compile(r"\[(\d+)\]")
 # "《T》的作者是X。[1]" / "《T》没有署名作者。[1]": the extractive answerer's byline answers
 AUTHOR_ANSWER = re.compile(r"^《(?P<title>.+?)》的作者是(?P<author>[^。，,；;\s]+)[。.]?$")
 NO_AUTHOR_ANSWER = re.compile(r"^《(?P<title>.+?)》没有署名作者[。.]?$")
+# "X署名的报道有：《T1》（2024-05-10）[1]；《T2》（2024-05-07）[2]。": one title item per citation
+TITLE_ITEM = re.compile(r"^(?:(?P<author>[^：:，。；《》]{2,8})署名的报道有[：:])?[；;，,、]?\s*《(?P<title>[^》]+)》"
+                        r"(?:[（(](?P<date>[^）)]*)[）)])?[。；;]?$")
+BYLINE_LIST = re.compile(r"^(?P<author>[^：:，。；《》]{2,8})署名的报道有[：:]")
 TRIM_MARK = re.compile(r"(……|…|\.\.\.)+$")
 
 
@@ -106,16 +110,28 @@ def cited_sentences(answer: str) -> list[tuple[str, list[int]]]:
     return out
 
 
-def sentence_supported(sentence: str, quote: str, *, author: str = "", title: str = "") -> bool:
+def sentence_supported(sentence: str, quote: str, *, author: str = "", title: str = "", date: str = "",
+                       claimed_author: str | None = None) -> bool:
     """True when ``sentence`` (a trailing "……" removed) is found in ``quote`` after
-    normalisation of both. A byline answer "《T》的作者是X。" is supported when X is the
-    cited article's ``author``; "《T》没有署名作者。" when the article has no author."""
+    normalisation of both.
+
+    Metadata answers are checked against the cited article's metadata instead:
+    "《T》的作者是X。" when X is its ``author``; "《T》没有署名作者。" when it has none;
+    a title item "《T》（2024-05-10）" (from "X署名的报道有：…") when T is its ``title``, the
+    date (if given) its ``date``, and ``claimed_author`` (X, if any) its ``author``.
+    """
     s = TRIM_MARK.sub("", sentence.strip())
     m = AUTHOR_ANSWER.match(s)
     if m:
         return bool(author) and normalize(m.group("author")) == normalize(author)
     if NO_AUTHOR_ANSWER.match(s):
         return not author
+    m = TITLE_ITEM.match(s)
+    if m and title:
+        who = m.group("author") or claimed_author
+        return (normalize(m.group("title")) == normalize(title)
+                and (not m.group("date") or m.group("date").strip() == date)
+                and (who is None or normalize(who) == normalize(author)))
     ns = normalize(s)
     return bool(ns) and ns in normalize(quote)
 
@@ -123,18 +139,21 @@ def sentence_supported(sentence: str, quote: str, *, author: str = "", title: st
 def citation_support(answer: str, citations: Sequence[Mapping]) -> tuple[int, int, list[str]]:
     """Check every cited sentence against the quote(s) it cites.
 
-    citations: ``Citation.to_dict()`` objects (keys ``n``, ``quote``, ``author``, ``title``).
+    citations: ``Citation.to_dict()`` objects (keys ``n``, ``quote``, ``author``, ``title``, ``date``).
     returns: (supported sentences, cited sentences, the unsupported sentences). A sentence
         citing several passages is supported if any one of them contains it; a marker with
         no matching citation supports nothing.
     """
     by_n = {int(c["n"]): c for c in citations}
     supported, total, bad = 0, 0, []
+    m = BYLINE_LIST.match((answer or "").strip())
+    claimed = m.group("author") if m else None
     for sentence, ns in cited_sentences(answer):
         total += 1
         ok = any(
             n in by_n and sentence_supported(sentence, by_n[n].get("quote", ""), author=by_n[n].get("author", ""),
-                                             title=by_n[n].get("title", ""))
+                                             title=by_n[n].get("title", ""), date=by_n[n].get("date", ""),
+                                             claimed_author=claimed)
             for n in ns
         )
         if ok:

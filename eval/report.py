@@ -134,8 +134,8 @@ def report_markdown(run: "EvalRun", pngs: dict[str, str]) -> str:
         f"answerer `{c['answerer']}` (abstain threshold {c['abstain_threshold']}), "
         f"chunks {c['chunk_chars']} chars / overlap {c['chunk_overlap']}",
         f"- Code: commit `{c['git_commit']}`{' with local changes' if c['git_dirty'] else ''}; run {c['started']}",
-        f"- Runtime: index {run.timings_s.get('index')} s ({ix['embedded']} chunks embedded, "
-        f"cache hits {ix.get('cache_hits')}), questions {run.timings_s.get('questions')} s, "
+        f"- Runtime: index {run.timings_s.get('index')} s (embedding cache: {ix.get('cache_hits')} hits, "
+        f"{ix.get('cache_misses')} chunks embedded), questions {run.timings_s.get('questions')} s, "
         f"ablation {run.timings_s.get('ablation')} s, total {run.timings_s.get('total')} s",
         "",
         "Scores are deterministic (no LLM judge). Text matches are made after NFKC normalisation with "

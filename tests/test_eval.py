@@ -89,6 +89,19 @@ def test_citation_support_author_answers():
     assert M.citation_support("《李晓军调研农业农村工作》没有署名作者。[1]", cits)[:2] == (0, 1)
 
 
+def test_citation_support_byline_lists():
+    cits = [{"n": 1, "quote": "……", "author": "刘岚涛", "title": "我县召开2024年招商引资工作推进会议", "date": "2024-05-10"},
+            {"n": 2, "quote": "……", "author": "刘岚涛", "title": "李晓军调研农业农村工作", "date": "2024-05-07"}]
+    ok = "刘岚涛署名的报道有：《我县召开2024年招商引资工作推进会议》（2024-05-10）[1]；《李晓军调研农业农村工作》（2024-05-07）[2]。"
+    assert M.citation_support(ok, cits)[:2] == (2, 2)
+    wrong_date = ok.replace("2024-05-07", "2024-05-08")
+    assert M.citation_support(wrong_date, cits)[:2] == (1, 2)
+    wrong_author = ok.replace("刘岚涛", "张倩倩")
+    assert M.citation_support(wrong_author, cits)[:2] == (0, 2)
+    swapped = ok.replace("[1]", "[x]").replace("[2]", "[1]").replace("[x]", "[2]")
+    assert M.citation_support(swapped, cits)[:2] == (0, 2)
+
+
 def test_citation_precision():
     assert M.citation_precision(["a", "b", "a"], {"a"}) == pytest.approx(2 / 3)
     assert M.citation_precision([], {"a"}) is None
