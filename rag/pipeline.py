@@ -453,21 +453,61 @@ class Pipeline:
         raises StoreError: Chroma unreachable.
         """
         t0 = time.perf_counter()
-        q = clean_question(question)
-        hist = [h for h in (clean_question_soft(h) for h in history) if h]
-        top_k = max(1, min(int(top_k), 20))
-        timings: dict[str, float] = {}
-        standalone = condense(q, hist, self.known_people)
-        timings["condense_ms"] = (time.perf_counter() - t0) * 1000
-        t1 = time.perf_counter()
-        passages = self.retriever.retrieve(standalone, k=top_k, filters=filters, timings=timings)
-        timings["retrieve_ms"] = (time.perf_counter() - t1) * 1000
+        q, standalone, passages, timings = self._prepare(question, history, top_k, filters)
         t2 = time.perf_counter()
         answer = self.answerer.answer(q, standalone, passages)
         timings["answer_ms"] = (time.perf_counter() - t2) * 1000
         timings["total_ms"] = (time.perf_counter() - t0) * 1000
         answer.timings_ms = {**timings, **answer.timings_ms}
         return answer
+
+    def ask_stream(self, question: str, history: Sequence[str] = (), *, top_k: int = 5,
+                   filters: Filters | None = None) -> Iterator[str | Answer]:
+        """``ask`` as a stream (the contract of ``rag.stream``): text pieces as the answerer
+        writes them, then exactly one ``Answer``, last and authoritative (an LLM answer is
+        verified after streaming, so its final text may differ from the pieces).
+
+        Uses the answerer's ``answer_stream(question, standalone, passages)``; an answerer
+        without one is answered whole and its text cut into pieces. Raises as ``ask``, on
+        the first ``next()``.
+        """
+        from .stream import text_pieces
+
+        t0 = time.perf_counter()
+        q, standalone, passages, timings = self._prepare(question, history, top_k, filters)
+        t2 = time.perf_counter()
+        stream = getattr(self.answerer, "answer_stream", None)
+        items = stream(q, standalone, passages) if callable(stream) else iter([self.answerer.answer(q, standalone, passages)])
+        for item in items:
+            if isinstance(item, Answer):
+                if not callable(stream):
+                    yield from text_pieces(item.text)
+                timings["answer_ms"] = (time.perf_counter() - t2) * 1000
+                timings["total_ms"] = (time.perf_counter() - t0) * 1000
+                item.timings_ms = {**timings, **item.timings_ms}
+                yield item
+                return
+            yield from text_pieces(item)
+
+    def _prepare(self, question: str, history: Sequence[str], top_k: int,
+                 filters: Filters | None) -> tuple[str, str, list, dict[str, float]]:
+        """Clean the question, make it standalone, retrieve: ``(q, standalone, passages, timings)``.
+
+        The standalone question comes from the answerer's ``condense(question, history)`` when it
+        has one (an LLM rewrite), else from the rule-based ``rag.answer.condense.condense``.
+        """
+        t0 = time.perf_counter()
+        q = clean_question(question)
+        hist = [h for h in (clean_question_soft(h) for h in history) if h]
+        top_k = max(1, min(int(top_k), 20))
+        timings: dict[str, float] = {}
+        hook = getattr(self.answerer, "condense", None)
+        standalone = hook(q, hist) if callable(hook) and hist else condense(q, hist, self.known_people)
+        timings["condense_ms"] = (time.perf_counter() - t0) * 1000
+        t1 = time.perf_counter()
+        passages = self.retriever.retrieve(standalone, k=top_k, filters=filters, timings=timings)
+        timings["retrieve_ms"] = (time.perf_counter() - t1) * 1000
+        return q, standalone, passages, timings
 
     # -- documents --------------------------------------------------------------------------
     def documents(self):

@@ -39,6 +39,14 @@ class Settings:
     api_key: str | None = field(default_factory=lambda: _env("RAG_API_KEY"))
     api_key_all: bool = field(default_factory=lambda: _env("RAG_API_KEY_ALL", "0") in ("1", "true", "yes"))
     max_upload_mb: float = field(default_factory=lambda: float(_env("RAG_MAX_UPLOAD_MB", 20)))
+    # LLM answers (rag.answer.llm): "none" keeps the extractive answerer
+    llm: str = field(default_factory=lambda: _env("RAG_LLM", "none"))  # none | openai | ollama
+    llm_base_url: str | None = field(default_factory=lambda: _env("RAG_LLM_BASE_URL"))  # e.g. http://10.0.0.5:8000/v1
+    llm_model: str | None = field(default_factory=lambda: _env("RAG_LLM_MODEL"))
+    llm_api_key: str | None = field(default_factory=lambda: _env("RAG_LLM_API_KEY"), repr=False)
+    llm_temperature: float = field(default_factory=lambda: float(_env("RAG_LLM_TEMPERATURE", 0.1)))
+    llm_timeout: float = field(default_factory=lambda: float(_env("RAG_LLM_TIMEOUT", 60)))  # seconds per request
+    llm_retries: int = field(default_factory=lambda: int(_env("RAG_LLM_RETRIES", 1)))  # extra attempts
 
     def with_overrides(self, **kw) -> "Settings":
         """A copy with the given non-None values replaced (CLI options)."""
@@ -77,5 +85,37 @@ def build_pipeline(s: Settings):
     entries = _read_dict_entries(s.dict_path) if s.dict_path.exists() else []
     tokenizer = Tokenizer(dict_path=s.dict_path)
     people = [w for w, _freq, pos in entries if pos == "nr"]
-    return Pipeline(store, tokenizer, chunk_chars=s.chunk_chars, chunk_overlap=s.chunk_overlap,
+    pipe = Pipeline(store, tokenizer, chunk_chars=s.chunk_chars, chunk_overlap=s.chunk_overlap,
                     mode=s.retrieval_mode, known_people=people)
+    llm = build_llm_answerer(s, pipe, key_terms=[w for w, _freq, pos in entries if pos in ("nr", "ns")])
+    if llm is not None:
+        pipe.answerer = llm  # pipe.extractive stays: the LLM answerer's fallback and evidence gate
+    return pipe
+
+
+def build_llm_answerer(s: Settings, pipe, key_terms=()):
+    """The LLM answerer the settings name (``RAG_LLM``), or None for ``none``.
+
+    Built after the pipeline because it falls back to ``pipe.extractive`` and verifies with
+    ``pipe.tokenizer``. No connection is opened here: an unreachable server shows up per
+    question as the extractive answer with a notice.
+    raises RagError(bad_llm_config): unknown provider or no model name.
+    """
+    from .errors import RagError
+
+    provider = (s.llm or "none").strip().lower()
+    if provider in ("none", "off", "no", "false", "0", ""):
+        return None
+    if provider not in ("openai", "ollama"):
+        raise RagError(f"未知的大模型类型 {s.llm!r}，应为 none、openai 或 ollama（RAG_LLM 或 --llm）。", code="bad_llm_config")
+    if not s.llm_model:
+        raise RagError("使用大模型需要指定模型名称（RAG_LLM_MODEL 或 --llm-model），如 Qwen2.5-7B-Instruct。",
+                       code="bad_llm_config")
+    from .answer.llm import LLMAnswerer
+    from .llm import make_chat_model
+
+    model = make_chat_model(provider, base_url=s.llm_base_url, model=s.llm_model, api_key=s.llm_api_key,
+                            temperature=s.llm_temperature, timeout=s.llm_timeout, max_retries=s.llm_retries)
+    return LLMAnswerer(model, fallback=pipe.extractive, tokenize=pipe.tokenizer.tokenize, key_terms=key_terms,
+                       known_people=pipe.known_people, provider=provider, model_name=s.llm_model,
+                       base_url=s.llm_base_url)
