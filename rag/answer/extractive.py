@@ -97,6 +97,7 @@ class _Cand:
     text: str
     para_head: str = ""  # first sentence of the paragraph this sentence is in
     score: float = 0.0
+    focus: dict | None = None  # the question terms its article's title does not already hold
 
 
 class ExtractiveAnswerer:
@@ -219,6 +220,14 @@ class ExtractiveAnswerer:
             for c in cands:
                 if not _target_hits(q, c.text):
                     c.score *= 0.7
+        cov = [self._coverage(q.terms, f"{p.chunk.title}\n{p.chunk.text}") for p in passages]
+        top_cov = max(cov) or 1.0
+        for c in cands:  # a passage that holds less of the question weighs less
+            c.score *= 0.5 + 0.5 * cov[c.passage] / top_cov
+        if "emphasis" in q.types and any(_speaker_para(c, q) for c in cands):
+            for c in cands:  # "X强调了什么": what X said, not the sentences that merely name X
+                if not _speaker_para(c, q):
+                    c.score *= 0.6
         chosen = self._select(cands, q)
         if not chosen:
             return Answer(question, standalone, ABSTAIN_MESSAGE, True)
@@ -299,6 +308,7 @@ class ExtractiveAnswerer:
         if p.date and (int(p.date[5:7]), int(p.date[8:10])) in q.days:  # the date names the article
             focus = {t: w for t, w in focus.items() if not (t.isdigit() or t in ("月", "日", "号"))}
         focus = focus or q.terms
+        c.focus = focus
         cov_f = self._coverage(focus, c.text)
         cov_s = self._coverage(q.terms, c.text)
         cov_p = self._coverage(q.terms, context)
@@ -318,10 +328,9 @@ class ExtractiveAnswerer:
         hits = _target_hits(q, c.text)
         score += 0.08 * min(hits, 3)
         if "emphasis" in t:
-            head = SPEAKER_LEAD.match(c.para_head)
-            if head and (not q.speaker or head.group(1) == q.speaker) and (q.speaker or head.group(1) in q.text):
+            if _speaker_para(c, q):
                 score += 0.2
-            elif head and not q.speaker and not any(e in c.para_head for e in q.entities):
+            elif SPEAKER_LEAD.match(c.para_head) and not q.speaker and not q.entities:
                 score += 0.05
             if INSTRUCTION.search(c.text):
                 score += 0.05
@@ -359,7 +368,7 @@ class ExtractiveAnswerer:
         for c in ranked:
             if c.score < floor or len(chosen) >= max_n:
                 break
-            text = _window(c.text, q, limit)
+            text = _window(c.text, q, limit, c.focus)
             if chosen and used + len(text) > self.max_chars:
                 continue
             if any(_similar(text, o.text) > 0.5 for o in chosen):
@@ -463,7 +472,7 @@ def make_citation(n: int, p: ScoredChunk) -> Citation:
                     chunk_id=c.id, start=c.start, end=c.end, quote=c.text, score=round(p.score, 4))
 
 
-def _window(sentence: str, q: Question, limit: int) -> str:
+def _window(sentence: str, q: Question, limit: int, terms: dict[str, float] | None = None) -> str:
     """The part of a long sentence that matters: the run of clauses (split after ，；：)
     around the clause with the most question terms, at most ``limit`` characters, with
     "……" where it was cut. Short sentences are returned unchanged."""
@@ -472,7 +481,7 @@ def _window(sentence: str, q: Question, limit: int) -> str:
     clauses = re.findall(r"[^，；：,]+[，；：,]?", sentence)
     if len(clauses) < 2:
         return sentence[:limit] + "……"
-    weights = [sum(w for t, w in q.terms.items() if t in cl) for cl in clauses]
+    weights = [sum(w for t, w in (terms or q.terms).items() if t in cl) for cl in clauses]
     best = max(range(len(clauses)), key=lambda i: (weights[i], -i))
     if weights[best] == 0:
         best = 0
@@ -498,6 +507,16 @@ def _window(sentence: str, q: Question, limit: int) -> str:
     if lo > 0:
         text = "……" + text
     return text
+
+
+def _speaker_para(c: _Cand, q: Question) -> bool:
+    """True if the sentence is in a paragraph opened by the asked-about person speaking
+    ("李晓军强调，…" for "县长/李晓军强调了什么")."""
+    head = SPEAKER_LEAD.match(c.para_head)
+    if not head:
+        return False
+    who = head.group(1)
+    return who == q.speaker or who in q.entities or (not q.speaker and who in q.text)
 
 
 def _target_hits(q: Question, text: str) -> int:

@@ -35,7 +35,7 @@ class SentenceTransformerEmbeddings(Embeddings):
             raise RuntimeError(
                 f"无法加载本地向量模型 {model!r}：请给出模型目录的路径（本机不能联网下载）。({exc})"
             ) from exc
-        self.dim = int(self._model.get_sentence_embedding_dimension())
+        self.dim = int(self._model.get_embedding_dimension())
         name = Path(model).name if os.path.isdir(model) else model
         self.id = f"sentence-transformers:{name}|q={query_prefix}|p={passage_prefix}"
         self._lock = threading.Lock()
