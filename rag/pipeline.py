@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
 from .answer.condense import condense
-from .answer.extractive import ABSTAIN_THRESHOLD, ExtractiveAnswerer
+from .answer.extractive import ABSTAIN_THRESHOLD, ExtractiveAnswerer, question_types
 from .chunk import chunk_article
 from .errors import NotFoundError, ParseError, QuestionError
 from .keyword import Tokenizer
+from .lookup import StoreLookup
 from .parse import _relative_source, iter_corpus_files, iter_jsonl_articles, parse_file, year_from_name
 from .retrieve import Filters, HybridRetriever, KeywordIndex, Mode
 from .store import Store, chunk_metadata
@@ -172,7 +173,7 @@ class Pipeline:
 
     def __init__(self, store: Store, tokenizer: Tokenizer, *, chunk_chars: int = 300, chunk_overlap: int = 1,
                  candidates: int = 30, mode: Mode = "hybrid", abstain_threshold: float = ABSTAIN_THRESHOLD,
-                 known_people: Iterable[str] = (), answerer=None):
+                 known_people: Iterable[str] = (), entities: Iterable[str] = (), answerer=None):
         self.store = store
         self.embedder = store.embedder
         self.tokenizer = tokenizer
@@ -180,7 +181,8 @@ class Pipeline:
         self.chunk_overlap = chunk_overlap
         self.keyword = KeywordIndex(store, tokenizer)
         self.retriever = HybridRetriever(store, self.embedder, self.keyword, candidates=candidates, mode=mode)
-        self.extractive = ExtractiveAnswerer(tokenizer.tokenize, self.keyword.idf, threshold=abstain_threshold)
+        self.extractive = ExtractiveAnswerer(tokenizer.tokenize, self.keyword.idf, self.keyword.df,
+                                             entities=entities, lookup=StoreLookup(store), threshold=abstain_threshold)
         self.answerer = answerer or self.extractive
         self.known_people = frozenset(known_people)
 
@@ -505,7 +507,9 @@ class Pipeline:
         standalone = hook(q, hist) if callable(hook) and hist else condense(q, hist, self.known_people)
         timings["condense_ms"] = (time.perf_counter() - t0) * 1000
         t1 = time.perf_counter()
-        passages = self.retriever.retrieve(standalone, k=top_k, filters=filters, timings=timings)
+        # "哪些活动/会议" questions list articles: look at twice as many passages
+        k = top_k * 2 if "events" in question_types(standalone) else top_k
+        passages = self.retriever.retrieve(standalone, k=k, filters=filters, timings=timings)
         timings["retrieve_ms"] = (time.perf_counter() - t1) * 1000
         return q, standalone, passages, timings
 

@@ -86,7 +86,8 @@ def build_pipeline(s: Settings):
     tokenizer = Tokenizer(dict_path=s.dict_path)
     people = [w for w, _freq, pos in entries if pos == "nr"]
     pipe = Pipeline(store, tokenizer, chunk_chars=s.chunk_chars, chunk_overlap=s.chunk_overlap,
-                    mode=s.retrieval_mode, known_people=people)
+                    mode=s.retrieval_mode, known_people=people,
+                    entities=[w for w, _freq, pos in entries if pos in ("nr", "ns", "nt")])
     llm = build_llm_answerer(s, pipe, key_terms=[w for w, _freq, pos in entries if pos in ("nr", "ns")])
     if llm is not None:
         pipe.answerer = llm  # pipe.extractive stays: the LLM answerer's fallback and evidence gate
