@@ -8,7 +8,7 @@ RAG    := $(VENV)/bin/rag
 HOST   ?= 127.0.0.1
 PORT   ?= 7860
 
-.PHONY: install install-dev run ingest serve test eval bench browser
+.PHONY: install install-dev run ingest serve test eval bench browser screenshot
 
 $(VENV)/bin/python:
 	python3 -m venv $(VENV)
@@ -44,3 +44,9 @@ eval: install
 
 bench: install
 	$(PY) -m eval.bench
+
+# README screenshot of the chat (eval/reports/screenshots/chat.png): runs the browser test with
+# RAG_SCREENSHOT_DIR set; a CJK font makes the Chinese legible (the tests pass without one).
+screenshot: install-dev browser
+	@fc-list :lang=zh | grep -q . || (apt-get update -qq && apt-get install -y -qq fonts-wqy-microhei >/dev/null)
+	RAG_SCREENSHOT_DIR=eval/reports/screenshots $(PY) -m pytest -q tests/test_browser.py -k follow_up

@@ -1,0 +1,164 @@
+"""Chat UI: the Gradio app's public ``/chat`` endpoint through ``gradio_client`` against a
+live server on loopback, the document-tab functions, and the HTML rendering (escaping)."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from rag.api import PipelineHolder, create_app
+from rag.types import Answer, Citation
+from tests.live_server import LiveServer, private_settings_and_pipeline
+from ui.app import ABSTAIN_HEADING, make_chat_fn, make_doc_fns, render_answer, user_turns
+
+pytestmark = [
+    pytest.mark.allow_hosts(["127.0.0.1"]),
+    # Gradio's queue uses pandas options that pandas 3 deprecates: not ours to fix
+    pytest.mark.filterwarnings("ignore:.*no_silent_downcasting", "ignore:The copy keyword is deprecated"),
+]
+
+Q_INVEST = "县长在招商引资工作推进会议上强调了什么？"
+T_INVEST = "我县召开2024年招商引资工作推进会议"
+
+
+@pytest.fixture(scope="module")
+def server(seed_settings, seed_pipeline):
+    with LiveServer(create_app(seed_settings, seed_pipeline)) as srv:
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def gclient(server):
+    from gradio_client import Client
+
+    return Client(server.url + "/", verbose=False, download_files=False)
+
+
+def _text(message: dict) -> str:
+    c = message["content"]
+    return c if isinstance(c, str) else "".join(p.get("text", "") for p in c)
+
+
+def test_chat_endpoint_answers_with_numbered_sources(gclient):
+    chat = gclient.predict(Q_INVEST, [], api_name="/chat")
+    assert [m["role"] for m in chat] == ["user", "assistant"]
+    reply = _text(chat[-1])
+    assert '<sup class="rag-ref">[1]</sup>' in reply
+    assert f"[1] 《{T_INVEST}》 2024-05-10" in html.unescape(reply)
+    assert "<details" in reply and "rag-quote" in reply
+
+
+def test_chat_history_in_role_content_form(gclient):
+    history = [{"role": "user", "content": "李晓军5月份调研了哪些地方？"},
+               {"role": "assistant", "content": "（上一轮回答）"}]
+    chat = gclient.predict("他强调了什么？", history, 5, "", "", api_name="/chat")
+    assert len(chat) == 4 and _text(chat[0]) == "李晓军5月份调研了哪些地方？"
+    reply = html.unescape(_text(chat[-1]))
+    assert "按“李晓军强调了什么？”检索" in reply
+    assert "李晓军" in reply and "[1]" in reply
+
+
+def test_chat_streams_progressively(gclient):
+    job = gclient.submit(Q_INVEST, [], api_name="/chat")
+    final = job.result()
+    updates = job.outputs()
+    assert len(updates) >= 4  # pending, several partial answers, final with sources
+    partial = [_text(u[-1]) for u in updates[1:-1]]
+    assert all("rag-sources" not in p for p in partial)
+    assert len({len(p) for p in partial}) > 2  # the text grows
+    assert "rag-sources" in _text(final[-1])
+
+
+def test_abstention_looks_different(gclient):
+    reply = _text(gclient.predict("火星上的水资源调查结果如何？", [], api_name="/chat")[-1])
+    assert 'class="rag-abstain"' in reply and ABSTAIN_HEADING in reply
+    assert "rag-sources" not in reply
+
+
+def test_errors_are_readable_chinese_messages(gclient):
+    reply = _text(gclient.predict("调研组到了哪些学校？", [], 5, "2024-05-99", "", api_name="/chat")[-1])
+    assert 'class="rag-error"' in reply and "日期格式应为 YYYY-MM-DD" in reply
+    assert "Traceback" not in reply
+    reply = _text(gclient.predict("？？？", [], api_name="/chat")[-1])
+    assert "问题里没有文字" in reply
+    assert gclient.predict("   ", [], api_name="/chat") == []  # nothing asked: chat unchanged
+
+
+def test_only_the_chat_endpoint_is_public(gclient):
+    assert list(gclient.view_api(print_info=False, return_format="dict")["named_endpoints"]) == ["/chat"]
+
+
+def test_chat_replaces_a_streamed_llm_draft_with_the_final_answer(seed_settings, seed_pipeline):
+    from tests.test_api import DRAFT, llm_pipeline
+
+    chat = make_chat_fn(PipelineHolder(seed_settings, llm_pipeline(seed_pipeline, DRAFT)), seed_settings, delay=0)
+    states = [_text(m[-1]) for m in chat("调研组到了哪些学校？", [])]
+    assert any("北京大学" in s for s in states[:-1])  # the draft was shown while streaming
+    assert "北京大学" not in states[-1] and "冷口中心校" in states[-1] and "rag-sources" in states[-1]
+
+
+# -- rendering --------------------------------------------------------------------------------------
+EVIL = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">'
+
+
+def test_render_escapes_everything_from_the_archive():
+    cit = Citation(n=1, article_id="a", title=f"标题{EVIL}", date="2024-05-01", author="作者<b>",
+                   source="up<i>.txt", chunk_id="c", start=0, end=10, quote=f"原文\n\n{EVIL}", score=0.1)
+    out = render_answer(Answer(question=f"问{EVIL}", standalone_question=f"问题{EVIL}", text=f"答{EVIL}[1]",
+                               abstained=False, citations=[cit]))
+    assert "<script" not in out and "<img" not in out and "<b>" not in out and "<i>" not in out
+    assert "&lt;script&gt;window.__xss=1&lt;/script&gt;" in out
+    assert "\n" not in out  # one HTML block: no blank line can hand the rest to Markdown
+    assert out.count('<sup class="rag-ref">[1]</sup>') == 1
+
+
+def test_user_turns_unescape_the_stored_question():
+    msgs = [{"role": "user", "content": html.escape("a<b>&c")}, {"role": "assistant", "content": "x"}]
+    assert user_turns(msgs) == ["a<b>&c"]
+
+
+# -- document tab functions -----------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def writable(tmp_path_factory, embed_cache):
+    return private_settings_and_pipeline(tmp_path_factory.mktemp("uiwrite"), embed_cache)
+
+
+def _upload_copy(tmp_path: Path, name: str, text: str) -> str:
+    p = tmp_path / name
+    p.write_text(text, encoding="utf-8")
+    return str(p)
+
+
+def test_doc_tab_upload_list_delete(writable, tmp_path):
+    settings, pipe = writable
+    refresh, upload, delete = make_doc_fns(PipelineHolder(settings, pipe), settings)
+    rows, _, status = refresh()
+    assert rows[0][:3] == ["绛县新闻-2024年4-5月.txt", 5, rows[0][2]] and "共 1 个文档" in status
+    path = _upload_copy(tmp_path, "界面上传.txt", "# 界面上传测试\n\n本报讯 5月21日，界面上传测试会议召开。\n")
+    cleared, rows, dropdown, status = upload(path, "")
+    assert cleared is None and "已导入 界面上传.txt" in status and "文章 1 篇" in status
+    assert "界面上传.txt" in [r[0] for r in rows] and "界面上传.txt" in [c[0] for c in dropdown.choices]
+    assert not Path(path).exists()  # Gradio's cached copy is removed after ingest
+    rows, _, status = delete("界面上传.txt", "")
+    assert "已删除 界面上传.txt" in status and "界面上传.txt" not in [r[0] for r in rows]
+    _, _, status = delete("界面上传.txt", "")
+    assert 'class="rag-error"' in status and "没有找到" in status
+
+
+def test_doc_tab_errors_and_key(writable, tmp_path):
+    settings, pipe = writable
+    _, upload, delete = make_doc_fns(PipelineHolder(settings, pipe), settings)
+    _, _, _, status = upload(_upload_copy(tmp_path, "程序.exe", "x"), "")
+    assert "不支持的文件类型" in status and "Traceback" not in status
+    _, _, _, status = upload(_upload_copy(tmp_path, "空.txt", ""), "")
+    assert "空文件" in status
+    keyed = replace(settings, api_key="s3cret")
+    _, upload, delete = make_doc_fns(PipelineHolder(keyed, pipe), keyed)
+    _, _, _, status = upload(_upload_copy(tmp_path, "k.txt", "# 标题\n\n本报讯 正文内容足够长。\n"), "wrong")
+    assert "管理密钥不正确" in status
+    _, _, status = delete("绛县新闻-2024年4-5月.txt", "")
+    assert "管理密钥不正确" in status
+    assert [d.source for d in pipe.documents()] == ["绛县新闻-2024年4-5月.txt"]
