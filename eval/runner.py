@@ -347,6 +347,17 @@ def config_mismatch(run: EvalRun, thresholds: dict) -> list[str]:
             for k, v in want.items() if k in run.config and run.config.get(k) != v]
 
 
+def summary_line(run: EvalRun) -> str:
+    """One line with the headline metrics (for the CLI)."""
+    from .report import fmt
+
+    m = run.metrics
+    return (f"通过 {fmt(m['pass_rate'])}  hit@{run.config['top_k']} {fmt(m['hit_at_k'])}  MRR {fmt(m['mrr'])}  "
+            f"答案事实召回 {fmt(m['answer_fact_recall'])}  引用支持 {fmt(m['citation_support'])}  "
+            f"拒答准确率 {fmt(m['abstention_accuracy'])}  误拒率 {fmt(m['false_abstention_rate'])}  "
+            f"p50 {fmt(m['latency_p50_ms'], 'latency_p50_ms')} ms")
+
+
 def failure_lines(run: EvalRun, limit: int | None = None) -> list[str]:
     """One line per failed question: id, question, missing facts or wrong answer."""
     lines = []

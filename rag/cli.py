@@ -208,22 +208,6 @@ def reindex(
     typer.echo(f"已用 {s.embedder} 重建 {n} 个文本块的索引。")
 
 
-@app.command()
-def serve(
-    host: str = typer.Option("127.0.0.1", "--host", help="监听地址（默认只在本机；局域网访问用 0.0.0.0）"),
-    port: int = typer.Option(7860, "--port", help="端口"),
-    log_level: str = typer.Option("info", "--log-level", help="debug | info | warning | error"),
-    data_dir: Optional[Path] = DataDir, chroma_url: Optional[str] = ChromaUrl, embedder: Optional[str] = Embedder,
-    llm: Optional[str] = Llm, llm_base_url: Optional[str] = LlmBaseUrl, llm_model: Optional[str] = LlmModel,
-    llm_api_key: Optional[str] = LlmApiKey, llm_timeout: Optional[float] = LlmTimeout,
-) -> None:
-    """启动服务：聊天界面（/）、HTTP API（/api、/v1）和 API 文档（/docs）。"""
-    from .api import serve as run_server
-
-    s = _settings(data_dir, chroma_url, embedder, **_llm_kw(llm, llm_base_url, llm_model, llm_api_key, llm_timeout))
-    run_server(s, host=host, port=port, log_level=log_level)
-
-
 @app.command("eval")
 def eval_cmd(
     dataset: Path = typer.Option(..., "--dataset", exists=True, dir_okay=False, help="金标问题集 JSONL，如 eval/datasets/dev.jsonl"),
@@ -241,7 +225,7 @@ def eval_cmd(
 ) -> None:
     """评测：在临时索引上跑金标问题集，输出 results.jsonl、report.md/json 和图表。"""
     from eval.distractors import DEFAULT_DISTRACTORS
-    from eval.runner import check as check_run, config_mismatch, failure_lines, load_thresholds, run_eval
+    from eval.runner import check as check_run, config_mismatch, failure_lines, load_thresholds, run_eval, summary_line
 
     s = _settings(embedder=embedder, embed_cache=embed_cache,
                   **_llm_kw(llm, llm_base_url, llm_model, llm_api_key, llm_timeout))
@@ -251,10 +235,7 @@ def eval_cmd(
     except (RagError, FileNotFoundError, ValueError, RuntimeError) as exc:
         typer.secho(f"错误：{getattr(exc, 'message', exc)}", fg="red", err=True)
         raise typer.Exit(2)
-    m = run.metrics
-    typer.echo(f"通过 {m['pass_rate']:.3f}  hit@{run.config['top_k']} {m['hit_at_k']:.3f}  MRR {m['mrr']:.3f}  "
-               f"答案事实召回 {m['answer_fact_recall']:.3f}  拒答准确率 {m['abstention_accuracy'] or 0:.3f}  "
-               f"误拒率 {m['false_abstention_rate']:.3f}  p50 {m['latency_p50_ms']:.0f} ms")
+    typer.echo(summary_line(run))
     typer.echo(f"报告：{run.out_dir / 'report.md'}（用时 {run.timings_s['total']} 秒）")
     if check:
         thresholds = load_thresholds(check)
