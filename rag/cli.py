@@ -208,6 +208,22 @@ def reindex(
     typer.echo(f"已用 {s.embedder} 重建 {n} 个文本块的索引。")
 
 
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="监听地址（默认只在本机；局域网访问用 0.0.0.0）"),
+    port: int = typer.Option(7860, "--port", help="端口"),
+    log_level: str = typer.Option("info", "--log-level", help="debug | info | warning | error"),
+    data_dir: Optional[Path] = DataDir, chroma_url: Optional[str] = ChromaUrl, embedder: Optional[str] = Embedder,
+    llm: Optional[str] = Llm, llm_base_url: Optional[str] = LlmBaseUrl, llm_model: Optional[str] = LlmModel,
+    llm_api_key: Optional[str] = LlmApiKey, llm_timeout: Optional[float] = LlmTimeout,
+) -> None:
+    """启动服务：聊天界面（/）、HTTP API（/api、/v1）和 API 文档（/docs）。"""
+    from .api import serve as run_server
+
+    s = _settings(data_dir, chroma_url, embedder, **_llm_kw(llm, llm_base_url, llm_model, llm_api_key, llm_timeout))
+    run_server(s, host=host, port=port, log_level=log_level)
+
+
 @app.command("eval")
 def eval_cmd(
     dataset: Path = typer.Option(..., "--dataset", exists=True, dir_okay=False, help="金标问题集 JSONL，如 eval/datasets/dev.jsonl"),
