@@ -157,6 +157,19 @@ class Tokenizer:
             jt.add_word(w, f)  # f=None: jieba picks a frequency that keeps the word whole
         self._user_words = frozenset(w for w, f in entries.items() if f != 0)
 
+    def add_words(self, words: Iterable[str]) -> set[str]:
+        """Add words (kept whole) to this tokenizer's dictionary; returns the ones that were new.
+        Words already in the user dictionary keep their entry (``dict.txt`` wins)."""
+        new = set()
+        for w in words:
+            w = _normalize(w).strip()
+            if w and " " not in w and w not in self._user_words:
+                self._jieba.add_word(w)
+                new.add(w)
+        if new:
+            self._user_words = self._user_words | new
+        return new
+
     @property
     def user_words(self) -> frozenset[str]:
         """Normalised words added on top of jieba's dictionary (user_words + dict_path)."""

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from typing import Literal
 
-from .keyword import BM25Index, Tokenizer
+from .keyword import BM25Index, Tokenizer, gather_user_words
 from .store import Store
 from .types import Chunk, ScoredChunk
 
@@ -106,6 +106,12 @@ class KeywordIndex:
                 return False
             t0 = time.perf_counter()
             chunks = {c.id: c for c in self.store.iter_chunks()}
+            fresh = [c for cid, c in chunks.items() if cid not in self._tokens]
+            # local names (officials, townships, villages) gathered from new articles join the
+            # tokenizer's dictionary; a new word re-tokenizes everything so index and queries agree
+            found = gather_user_words((c.text for c in fresh), (c.author for c in fresh if c.author))
+            if self.tokenizer.add_words(found):
+                self._tokens = {}
             tokens = {}
             for cid, c in chunks.items():
                 tokens[cid] = self._tokens.get(cid) or self.tokenizer.tokenize(c.embed_text)
