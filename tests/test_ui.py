@@ -100,6 +100,19 @@ def test_chat_replaces_a_streamed_llm_draft_with_the_final_answer(seed_settings,
     assert "北京大学" not in states[-1] and "冷口中心校" in states[-1] and "rag-sources" in states[-1]
 
 
+def test_api_key_all_puts_the_chat_behind_a_login(seed_settings, seed_pipeline):
+    from gradio_client import Client
+
+    settings = replace(seed_settings, api_key="s3cret", api_key_all=True)
+    with LiveServer(create_app(settings, seed_pipeline)) as srv:
+        with pytest.raises(Exception):
+            Client(srv.url + "/", verbose=False).predict("调研组到了哪些学校？", [], api_name="/chat")
+        with pytest.raises(Exception):
+            Client(srv.url + "/", verbose=False, auth=("staff", "wrong"))
+        chat = Client(srv.url + "/", verbose=False, auth=("staff", "s3cret")).predict("调研组到了哪些学校？", [], api_name="/chat")
+        assert "冷口中心校" in _text(chat[-1])
+
+
 # -- rendering --------------------------------------------------------------------------------------
 EVIL = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">'
 

@@ -38,7 +38,11 @@ EXAMPLES = [
     "一季度经济运行分析会是哪天召开的？",
 ]
 ABSTAIN_HEADING = "⚠️ 档案中没有找到答案"
-PIECE_DELAY_S = 0.02  # pause between streamed pieces so the answer visibly builds up (the extractive answer is instant)
+# Pacing of streamed pieces: the extractive answer arrives all at once, so its pieces are
+# spaced to make the answer visibly build up; a piece that took longer to arrive (an LLM
+# token) is never delayed, and the added pauses of one answer never exceed PACING_CAP_S.
+PIECE_DELAY_S = 0.02
+PACING_CAP_S = 0.8
 
 # System fonts only: the page must render on an intranet without reaching any font CDN.
 SANS = ["system-ui", "-apple-system", "PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC",
@@ -163,18 +167,22 @@ def make_chat_fn(holder: PipelineHolder, settings: Settings, delay: float = PIEC
         try:
             filters = make_filters(date_from, date_to)
             pipe = holder.get()
-            streamed, final = "", None
+            streamed, final, paused = "", None, 0.0
             stream = ask_stream(pipe, question, prior, top_k=int(top_k or settings.top_k), filters=filters)
             try:
+                last = time.monotonic()
                 for item in stream:
                     if isinstance(item, Answer):
                         final = item
                         break
+                    pause = min(delay - (time.monotonic() - last), PACING_CAP_S - paused)
+                    if pause > 0:
+                        time.sleep(pause)
+                        paused += pause
                     streamed += item
                     messages[-1] = {"role": "assistant", "content": render_pending(streamed)}
                     yield messages
-                    if delay:
-                        time.sleep(delay)
+                    last = time.monotonic()
             finally:
                 stream.close()
             if final is None:
