@@ -254,7 +254,7 @@ def test_local_names_are_gathered_from_new_articles(tmp_path, embed_cache):
         "# 副县长查看防汛工作\n\n本报讯 6月3日，县政府副县长赵德柱到东岭村查看防汛工作，并慰问一线人员。\n\n孙小梅\n",
         encoding="utf-8")
     pipe = build_pipeline(make_settings(tmp_path / "data", embed_cache))
-    assert "赵德柱" not in pipe.tokenizer.tokenize("赵德柱到东岭村")
+    assert "东岭村" not in pipe.tokenizer.tokenize("赵德柱到东岭村")  # jieba alone splits it
     pipe.ingest([corpus])
     pipe.keyword.refresh()
     tokens = pipe.tokenizer.tokenize("赵德柱到东岭村")
