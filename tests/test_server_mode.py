@@ -13,7 +13,7 @@ import pytest
 
 from tests.conftest import CORPUS, ROOT, make_settings
 
-pytestmark = [pytest.mark.allow_hosts(["127.0.0.1"]), pytest.mark.network]
+pytestmark = [pytest.mark.allow_hosts(["127.0.0.1"]), pytest.mark.network, pytest.mark.slow]
 
 NEW_TITLE = "我县举办首届山楂文化旅游节"
 NEW_ARTICLE = f"""# {NEW_TITLE}
