@@ -205,7 +205,8 @@ def phase_query(n: str, keyword_only: bool = False, repeat: int = 1) -> dict:
     t_index = time.perf_counter() - t0
     qs = load_questions()
     pipe.ask(qs[0]["question"])  # warm-up: model load, first query
-    retr, e2e, recall, suff, ctx_chars = [], [], [], [], []
+    retr, e2e, e2e_cpu, recall, suff, ctx_chars = [], [], [], [], [], []
+    stages: dict[str, list[float]] = {}
     for _ in range(repeat):
         for q in qs:
             hist = q.get("history") or []
@@ -214,9 +215,12 @@ def phase_query(n: str, keyword_only: bool = False, repeat: int = 1) -> dict:
                                   pipe.known_people)
             passages = pipe.retriever.retrieve(standalone, k=K)
             retr.append((time.perf_counter() - t0) * 1000)
-            t0 = time.perf_counter()
-            pipe.ask(q["question"], hist, top_k=K)
+            t0, c0 = time.perf_counter(), time.process_time()
+            ans = pipe.ask(q["question"], hist, top_k=K)
             e2e.append((time.perf_counter() - t0) * 1000)
+            e2e_cpu.append((time.process_time() - c0) * 1000)
+            for stage, ms in ans.timings_ms.items():
+                stages.setdefault(stage, []).append(ms)
             if q["facts"] and _ == 0:
                 texts = [p.chunk.text for p in passages]
                 r, ok = fact_scores(q, texts)
@@ -228,6 +232,9 @@ def phase_query(n: str, keyword_only: bool = False, repeat: int = 1) -> dict:
         "chunks": pipe.store.count(), "open_s": t_open, "keyword_index_s": t_index,
         "retrieve_p50_ms": pct(retr, 50), "retrieve_p95_ms": pct(retr, 95),
         "e2e_p50_ms": pct(e2e, 50), "e2e_p95_ms": pct(e2e, 95),
+        "e2e_cpu_p50_ms": pct(e2e_cpu, 50), "e2e_cpu_p95_ms": pct(e2e_cpu, 95),
+        "stage_p50_ms": {k: pct(v, 50) for k, v in stages.items()},
+        "threads": os.environ.get("RAG_EMBED_THREADS") or "all", "loadavg_1min": os.getloadavg()[0],
         "fact_recall": statistics.mean(recall), "sufficient": statistics.mean(suff),
         "context_chars": statistics.mean(ctx_chars), "peak_rss_mb": peak_rss_mb(),
         "index_mb": dir_mb(data / "chroma"),
@@ -268,11 +275,12 @@ def phase_plain(n: int) -> dict:
     t_ingest = time.perf_counter() - t0
     qs = load_questions()
     vs.similarity_search(qs[0]["question"], k=K)
-    lat, recall, suff, ctx_chars = [], [], [], []
+    lat, cpu, recall, suff, ctx_chars = [], [], [], [], []
     for q in qs:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         docs = vs.similarity_search(q["question"], k=K)
         lat.append((time.perf_counter() - t0) * 1000)
+        cpu.append((time.process_time() - c0) * 1000)
         if q["facts"]:
             texts = [d.page_content for d in docs]
             r, ok = fact_scores(q, texts)
@@ -282,6 +290,8 @@ def phase_plain(n: int) -> dict:
     return {
         "phase": "plain", "n": n, "chunks": len(splits), "ingest_s": t_ingest, "cache_counts": cache_counts(emb),
         "retrieve_p50_ms": pct(lat, 50), "retrieve_p95_ms": pct(lat, 95),
+        "cpu_p50_ms": pct(cpu, 50), "threads": os.environ.get("RAG_EMBED_THREADS") or "all",
+        "loadavg_1min": os.getloadavg()[0],
         "fact_recall": statistics.mean(recall), "sufficient": statistics.mean(suff),
         "context_chars": statistics.mean(ctx_chars), "peak_rss_mb": peak_rss_mb(), "index_mb": dir_mb(data),
     }

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from typing import Literal
 
-from .keyword import BM25Index, Tokenizer, gather_user_words
+from .keyword import BM25Index, Tokenizer, _normalize, gather_user_words
 from .store import Store
 from .types import Chunk, ScoredChunk
 
@@ -79,6 +79,13 @@ def _date_int(iso: str) -> int:
     return y * 10000 + m * 100 + d
 
 
+CLOCK_SLACK_S = 300.0  # re-read chunks written up to 5 min before the last build (clock skew, slow writes)
+
+
+def _contains_any(text: str, words: set[str]) -> bool:
+    return any(w in text for w in words)
+
+
 class KeywordIndex:
     """BM25 over every chunk in the store (title + passage), kept in step with Chroma.
 
@@ -93,11 +100,15 @@ class KeywordIndex:
         self._tokens: dict[str, list[str]] = {}
         self._bm25 = BM25Index.build([], [])
         self._generation: str | None = None
+        self._built_at = 0.0
         self._lock = threading.Lock()
         self.last_build_ms = 0.0
 
     def refresh(self) -> bool:
-        """Rebuild if Chroma changed since the last build. Returns True if rebuilt."""
+        """Rebuild if Chroma changed since the last build. Returns True if rebuilt.
+
+        Incremental: after the first build only new and rewritten chunks are read and
+        tokenized (see ``_fetch``); the BM25 statistics are recomputed over all chunks."""
         gen = self.store.generation()
         if gen == self._generation:
             return False
@@ -105,21 +116,50 @@ class KeywordIndex:
             if gen == self._generation:
                 return False
             t0 = time.perf_counter()
-            chunks = {c.id: c for c in self.store.iter_chunks()}
-            fresh = [c for cid, c in chunks.items() if cid not in self._tokens]
+            started = time.time()
+            chunks, fresh = self._fetch()
             # local names (officials, townships, villages) gathered from new articles join the
-            # tokenizer's dictionary; a new word re-tokenizes everything so index and queries agree
+            # tokenizer's dictionary; chunks containing a new word are re-tokenized so index and
+            # queries agree (a new word only changes the cut of text that contains it)
             found = gather_user_words((c.text for c in fresh), (c.author for c in fresh if c.author))
-            if self.tokenizer.add_words(found):
-                self._tokens = {}
-            tokens = {}
+            new_words = self.tokenizer.add_words(found)
+            stale = {c.id for c in fresh}
+            tokens = {cid: t for cid, t in self._tokens.items() if cid in chunks and cid not in stale}
+            if new_words:
+                tokens = {cid: t for cid, t in tokens.items()
+                          if not _contains_any(_normalize(chunks[cid].embed_text), new_words)}
             for cid, c in chunks.items():
-                tokens[cid] = self._tokens.get(cid) or self.tokenizer.tokenize(c.embed_text)
+                if cid not in tokens:
+                    tokens[cid] = self.tokenizer.tokenize(c.embed_text)
             ids = list(chunks)
             self._bm25 = BM25Index.build(ids, [tokens[i] for i in ids])
             self.chunks, self._tokens, self._generation = chunks, tokens, gen
+            self._built_at = started
             self.last_build_ms = (time.perf_counter() - t0) * 1000
             return True
+
+    def _fetch(self) -> tuple[dict[str, Chunk], list[Chunk]]:
+        """Every chunk now in the store (in the store's order) and those that are new or whose
+        embedded text changed since the last build. The first build reads everything; later ones
+        list ids only and read the text of new chunks and of chunks written since the last build
+        (``wts`` metadata, minus ``CLOCK_SLACK_S`` for writers whose clock lags or whose write
+        landed late), so a write of a few articles into a large archive costs little."""
+        if not self.chunks:
+            chunks = {c.id: c for c in self.store.iter_chunks()}
+            return chunks, list(chunks.values())
+        ids = self.store.all_ids()
+        present = set(ids)
+        known = {cid: c for cid, c in self.chunks.items() if cid in present}
+        fetched = self.store.get_chunks([i for i in ids if i not in known])
+        fetched += self.store.chunks_written_since(self._built_at - CLOCK_SLACK_S)
+        fresh: dict[str, Chunk] = {}
+        for c in fetched:
+            if c.id in present:
+                old = known.get(c.id)
+                known[c.id] = c
+                if old is None or old.embed_text != c.embed_text:
+                    fresh[c.id] = c
+        return {i: known[i] for i in ids if i in known}, list(fresh.values())
 
     def search(self, query: str, k: int, filters: Filters | None = None) -> list[tuple[Chunk, float]]:
         """Top-k chunks by BM25 score (> 0), best first, filters applied before the cut."""

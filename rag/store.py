@@ -13,6 +13,9 @@ Every operation of a ``Store`` raises ``StoreError`` when Chroma fails (a server
 away, a full disk), never a raw httpx/chromadb exception; the same ``Store`` works again
 once the server is back (the HTTP client reconnects on the next call).
 
+Every write stamps its chunks with ``wts`` (writer's clock, epoch seconds), so a reader can
+fetch only what changed since its last look (``chunks_written_since``).
+
 Keyword-first ingest: chunks may be stored before their dense vector exists, with a
 placeholder vector (``placeholder_vector``) and metadata ``dense: 0``; every other chunk
 carries ``dense: 1``. Dense search excludes ``dense: 0`` chunks; ``pending_chunks`` and
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
 import time
 import uuid
 from collections import defaultdict
@@ -201,7 +205,20 @@ class Store:
         except Exception:  # noqa: BLE001 - still unreachable
             return False
 
+    @property
+    def local_dir(self) -> str | None:
+        """The data directory of an embedded (persistent) client; None for a server."""
+        try:
+            s = self.client.get_settings()
+            return s.persist_directory if s.is_persistent and not getattr(self.client, "_api_url", None) else None
+        except Exception:  # noqa: BLE001 - a client without settings
+            return None
+
     def _unavailable(self, exc: Exception) -> StoreError:
+        # a full or read-only data dir fails reads-before-writes too (e.g. ``touch``): say so
+        err = _write_error(exc, self.local_dir)
+        if err.code in ("store_full", "store_readonly"):
+            return err
         where = getattr(self.client, "_api_url", None) or "本地数据目录"
         return StoreError(f"向量库不可用（{where}）：{exc}；请确认 Chroma 服务已启动，恢复后重试即可。")
 
@@ -257,11 +274,12 @@ class Store:
                     ids=[c.id for c in part],
                     embeddings=vecs[i : i + self.max_batch],
                     documents=[c.text for c in part],
-                    metadatas=[{**chunk_metadata(c), "dense": int(f)} for c, f in zip(part, flags[i : i + self.max_batch])],
+                    metadatas=[{**chunk_metadata(c), "dense": int(f), "wts": time.time()}
+                               for c, f in zip(part, flags[i : i + self.max_batch])],
                 )
             self._bump()
         except Exception as exc:  # noqa: BLE001
-            raise _write_error(exc) from exc
+            raise _write_error(exc, self.local_dir) from exc
 
     def set_vectors(self, ids: Sequence[str], embeddings: Sequence[Sequence[float]]) -> None:
         """Give pending chunks their real vectors and mark them ``dense: 1``. Ids that no longer
@@ -279,7 +297,7 @@ class Store:
                                 metadatas=[{"dense": 1}] * len(part))
             self._bump()
         except Exception as exc:  # noqa: BLE001
-            raise _write_error(exc) from exc
+            raise _write_error(exc, self.local_dir) from exc
 
     def delete_ids(self, ids: Sequence[str]) -> int:
         """Delete chunks by id; returns how many were asked for and existed."""
@@ -292,7 +310,7 @@ class Store:
                 self.col.delete(ids=ids[i : i + self.max_batch])
             self._bump()
         except Exception as exc:  # noqa: BLE001
-            raise _write_error(exc) from exc
+            raise _write_error(exc, self.local_dir) from exc
         return len(existing)
 
     # -- reads -----------------------------------------------------------------------------
@@ -378,6 +396,21 @@ class Store:
         return self.col.get(where=where, include=["documents", "metadatas"], limit=limit, offset=offset)
 
     @_guard
+    def chunks_written_since(self, ts: float, page: int = 5000) -> list[Chunk]:
+        """Chunks whose text or metadata was (re)written at or after ``ts`` (epoch seconds of the
+        writer's clock, metadata ``wts``); chunks written before ``wts`` existed never match."""
+        out: list[Chunk] = []
+        offset = 0
+        while True:
+            res = self.col.get(where={"wts": {"$gte": float(ts)}}, include=["documents", "metadatas"],
+                               limit=page, offset=offset)
+            out.extend(chunk_from_record(cid, doc, meta or {})
+                       for cid, doc, meta in zip(res["ids"], res["documents"], res["metadatas"]))
+            if len(res["ids"]) < page:
+                return out
+            offset += page
+
+    @_guard
     def pending_chunks(self, limit: int = 256) -> list[Chunk]:
         """Up to ``limit`` chunks stored keyword-first (``dense: 0``) whose vector is pending."""
         res = self.col.get(where={"dense": 0}, include=["documents", "metadatas"], limit=limit)
@@ -438,11 +471,22 @@ class Store:
         return sum(d.articles for d in self.documents())
 
 
-def _write_error(exc: Exception) -> StoreError:
+def _write_error(exc: Exception, local_dir: str | None = None) -> StoreError:
+    """Classify a failed write: ``store_full`` / ``store_readonly`` by the error text, else (an
+    embedded store whose error says only "unable to open database file", SQLite's answer on a
+    read-only mount) by the state of the filesystem holding ``local_dir``."""
     text = str(exc).lower()
-    if "no space" in text or "disk is full" in text or "database or disk is full" in text:
+    state = None
+    if not ("no space" in text or "disk is full" in text or "readonly" in text or "read-only" in text
+            or "permission denied" in text) and local_dir:
+        try:
+            st = os.statvfs(local_dir)
+            state = "readonly" if st.f_flag & os.ST_RDONLY else "full" if st.f_bavail * st.f_frsize < 1 << 20 else None
+        except OSError:
+            pass
+    if "no space" in text or "disk is full" in text or "database or disk is full" in text or state == "full":
         return StoreError("数据目录所在磁盘已满，本次写入未完成，已有数据未受影响。", code="store_full", status=507)
-    if "readonly" in text or "read-only" in text or "permission denied" in text:
+    if "readonly" in text or "read-only" in text or "permission denied" in text or state == "readonly":
         return StoreError("数据目录为只读，无法写入；已有数据未受影响。", code="store_readonly")
     return StoreError(f"写入向量库失败：{exc}")
 
