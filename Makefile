@@ -8,7 +8,7 @@ RAG    := $(VENV)/bin/rag
 HOST   ?= 127.0.0.1
 PORT   ?= 7860
 
-.PHONY: install install-dev run ingest serve test eval bench browser screenshot
+.PHONY: install install-dev run ingest serve test eval bench browser chroma screenshot
 
 $(VENV)/bin/python:
 	python3 -m venv $(VENV)
@@ -42,8 +42,15 @@ test: install-dev browser
 eval: install
 	$(RAG) eval --dataset eval/datasets/dev.jsonl --n-distractors 300
 
+# Scale benchmark (eval/reports/bench.md); long the first time, cached embeddings after that
 bench: install
 	$(PY) -m eval.bench
+
+# A Chroma server shared by several processes (ingest jobs, `rag serve`, other counties):
+#   RAG_CHROMA_URL=http://127.0.0.1:8000 rag ingest …   (tests start their own on a free port)
+CHROMA_PORT ?= 8000
+chroma: install
+	$(VENV)/bin/chroma run --path data/chroma-server --host $(HOST) --port $(CHROMA_PORT)
 
 # README screenshot of the chat (eval/reports/screenshots/chat.png): runs the browser test with
 # RAG_SCREENSHOT_DIR set; a CJK font makes the Chinese legible (the tests pass without one).

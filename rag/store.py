@@ -199,8 +199,10 @@ class Store:
         )
 
     def _reopen(self) -> bool:
+        """Re-bind to the collection of this name (never creates one: during `rag reindex` the
+        name is briefly free, and creating it then would block the swap)."""
         try:
-            self.col = self._open_collection()
+            self.col = self.client.get_collection(self.name, embedding_function=None)
             return True
         except Exception:  # noqa: BLE001 - still unreachable
             return False
