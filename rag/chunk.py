@@ -29,6 +29,8 @@ CLAUSE_END = "，、：,"
 NO_START = "。！？；，、”）：,.;:!?)"
 """No sentence or chunk starts with one of these."""
 
+_CJK_CLOSERS = "”’」』）)》】"  # closers that cannot open a sentence (ASCII quotes can)
+
 MIN_MAX_CHARS = 20
 
 Span = tuple[int, int]
@@ -59,7 +61,8 @@ def split_sentences(text: str) -> list[Span]:
         else:
             i += 1
             continue
-        nxt = _skip(text, cut, n, NO_START)  # > i: it skips at least ch itself
+        # > i: it skips at least ch itself; a closing bracket/quote never opens a sentence
+        nxt = _skip(text, cut, n, NO_START + _CJK_CLOSERS)
         _append_trimmed(spans, text, start, nxt)
         start = i = nxt
     _append_trimmed(spans, text, start, n)
