@@ -18,7 +18,16 @@ from pathlib import Path
 
 from rag.types import Article, stable_id
 
-DEFAULT_DISTRACTORS = Path(os.environ.get("RAG_EVAL_DISTRACTORS", "/work/shared/data/news-crud/news.jsonl.gz"))
+def _default_news() -> Path:
+    """``RAG_EVAL_DISTRACTORS``, else ``shared/`` beside the checkout (as CI lays it out),
+    else the workplace's ``/work/shared``."""
+    if os.environ.get("RAG_EVAL_DISTRACTORS"):
+        return Path(os.environ["RAG_EVAL_DISTRACTORS"])
+    beside = Path(__file__).resolve().parents[2] / "shared" / "data" / "news-crud" / "news.jsonl.gz"
+    return beside if beside.exists() else Path("/work/shared/data/news-crud/news.jsonl.gz")
+
+
+DEFAULT_DISTRACTORS = _default_news()
 SEED = "county-rag-eval"  # changing it changes which articles are drawn
 TITLE_CHARS = 30
 MIN_TEXT_CHARS = 50
