@@ -33,6 +33,7 @@ from typing import Any, AsyncIterator, Callable, Iterator
 from urllib.parse import unquote
 
 from fastapi import Depends, FastAPI, Request
+from fastapi_offline import FastAPIOffline
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
@@ -40,7 +41,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import __version__
-from .errors import RagError
+from .errors import RagError, StoreError
 from .settings import Settings, build_pipeline
 from .stream import ask_stream
 from .types import Answer
@@ -151,6 +152,19 @@ def key_matches(supplied: str | None, expected: str) -> bool:
 
 def too_large_error(max_mb: float) -> RagError:
     return RagError(f"文件太大：上传上限为 {max_mb:g} MB，请拆分后再上传。", code="file_too_large", status=413)
+
+
+def disk_error(exc: OSError) -> RagError:
+    """An upload that could not be saved in the data dir: a full disk is 507 ``store_full``, a
+    read-only one 503 ``store_readonly`` (the codes an ingest reports), anything else 500
+    ``upload_failed`` (the OS reason only, never a path)."""
+    import errno
+
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return StoreError("数据目录所在磁盘已满，无法保存上传的文件；已有数据未受影响。", code="store_full", status=507)
+    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return StoreError("数据目录为只读，无法保存上传的文件；已有数据未受影响。", code="store_readonly")
+    return RagError(f"无法保存上传的文件（{exc.strerror or '系统错误'}），请稍后重试。", code="upload_failed", status=500)
 
 
 def ingest_upload(holder: PipelineHolder, path: Path, name: str):
@@ -322,7 +336,9 @@ def create_app(settings: Settings | None = None, pipeline=None, *, ui: bool = Tr
                             exc.code, exc.message)
         yield
 
-    app = FastAPI(
+    # FastAPIOffline serves the /docs and /redoc assets from the package, not from a CDN:
+    # the intranet has no internet
+    app = FastAPIOffline(
         title="县域新闻档案问答 API",
         version=__version__,
         description="带引用的新闻档案问答。错误统一为 `{\"error\": {\"code\", \"message\"}}`。"
@@ -471,8 +487,11 @@ def create_app(settings: Settings | None = None, pipeline=None, *, ui: bool = Tr
         413 above ``RAG_MAX_UPLOAD_MB``; 415 for an unsupported type; 422 when nothing in
         the file could be imported (the parse error)."""
         upload_root = settings.data_dir / "uploads"
-        await run_in_threadpool(upload_root.mkdir, parents=True, exist_ok=True)
-        tmp_dir = Path(await run_in_threadpool(tempfile.mkdtemp, "", "upload-", str(upload_root)))
+        try:
+            await run_in_threadpool(upload_root.mkdir, parents=True, exist_ok=True)
+            tmp_dir = Path(await run_in_threadpool(tempfile.mkdtemp, "", "upload-", str(upload_root)))
+        except OSError as exc:
+            raise disk_error(exc) from None
         try:
             name, path = await receive_upload(request, tmp_dir, settings.max_upload_mb)
             report = await run_in_threadpool(ingest_upload, holder, path, name)
@@ -631,6 +650,8 @@ async def receive_upload(request: Request, dest_dir: Path, max_mb: float) -> tup
         parser.finalize()
     except RagError:
         raise
+    except OSError as exc:  # saving the part failed: a full or read-only data dir
+        raise disk_error(exc) from None
     except Exception as exc:  # noqa: BLE001 - a malformed body
         raise RagError(f"上传内容格式不正确：{exc}", code="bad_request", status=400) from None
     finally:

@@ -85,7 +85,7 @@ def ingest(
         _fail(exc, as_json)
     if as_json:
         typer.echo(json.dumps(report.to_dict(), ensure_ascii=False))
-        return
+        raise typer.Exit(1 if report.errors else 0)
     typer.echo(
         f"文件 {report.files} 个，文章 {report.articles} 篇（重复 {report.duplicates} 篇）；"
         f"文本块 新增 {report.added}，更新 {report.updated}，未变 {report.unchanged}，删除 {report.removed}；"
@@ -94,6 +94,8 @@ def ingest(
     )
     for e in report.errors:
         typer.secho(f"  ✗ {e['file']}：{e['message']}（{e['code']}）", fg="yellow")
+    if report.errors:
+        raise typer.Exit(1)  # scripts can tell: everything readable went in, but not everything
 
 
 @app.command("embed-pending")

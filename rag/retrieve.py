@@ -45,7 +45,13 @@ class Filters:
         return out
 
     def where(self) -> dict | None:
-        """Chroma ``where`` clause, or None when unfiltered."""
+        """Chroma ``where`` clause, or None when unfiltered.
+
+        raises ValueError: a date that is not a real ``YYYY-MM-DD`` day, or ``date_from``
+            after ``date_to`` (Chinese messages).
+        """
+        if self.date_from and self.date_to and _date_int(self.date_from) > _date_int(self.date_to):
+            raise ValueError(f"起始日期 {self.date_from} 晚于截止日期 {self.date_to}，请检查日期范围。")
         c = self._clauses()
         if not c:
             return None
@@ -69,14 +75,13 @@ class Filters:
 
 def _date_int(iso: str) -> int:
     """``"2024-05-09"`` → 20240509. raises ValueError with a Chinese message on bad input."""
-    parts = iso.strip().split("-")
+    import datetime
+
     try:
-        y, m, d = (int(p) for p in parts)
-        if not (1 <= m <= 12 and 1 <= d <= 31):
-            raise ValueError
-    except ValueError:
-        raise ValueError(f"日期格式应为 YYYY-MM-DD：{iso!r}") from None
-    return y * 10000 + m * 100 + d
+        d = datetime.date.fromisoformat(iso.strip())  # rejects 2024-02-30 and 2024-13-01
+    except (ValueError, AttributeError):
+        raise ValueError(f"日期格式应为 YYYY-MM-DD 且是真实日期：{iso!r}") from None
+    return d.year * 10000 + d.month * 100 + d.day
 
 
 CLOCK_SLACK_S = 300.0  # re-read chunks written up to 5 min before the last build (clock skew, slow writes)

@@ -194,7 +194,13 @@ def test_health_reports_llm_settings_but_never_a_key(seed_settings, seed_pipelin
 
 
 def test_openapi_docs_and_ui_are_served(client):
-    assert client.get("/docs").status_code == 200
+    import re
+
+    for page in ("/docs", "/redoc"):  # the intranet has no internet: no CDN assets, no web fonts
+        r = client.get(page)
+        assert r.status_code == 200 and not re.search(r"(src|href)=[\"']https?://", r.text), page
+        for asset in re.findall(r"(?:src|href)=[\"'](/[^\"']+)", r.text):
+            assert client.get(asset).status_code == 200, asset
     paths = client.get("/openapi.json").json()["paths"]
     for p in ("/api/ask", "/api/ask/stream", "/api/documents", "/api/documents/{name}", "/api/health",
               "/v1/chat/completions", "/v1/models"):
