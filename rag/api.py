@@ -262,18 +262,19 @@ _VALIDATION_TEXT = {
     "bool_type": "应为 true 或 false", "bool_parsing": "应为 true 或 false", "list_type": "应为列表",
     "dict_type": "应为对象", "model_type": "应为对象", "json_invalid": "不是合法的 JSON",
     "too_short": "不能为空", "less_than_equal": "不能大于 {le}", "greater_than_equal": "不能小于 {ge}",
+    "model_attributes_type": "应为 JSON 对象",
+    "float_type": "应为数字", "float_parsing": "应为数字", "string_too_long": "太长（最多 {max_length} 字）",
+    "literal_error": "取值应为 {expected}", "extra_forbidden": "不认识此字段",
 }
 
 
 def _validation_text(err: dict) -> str:
-    """A Chinese phrase for a pydantic validation error (its English message as fallback)."""
-    template = _VALIDATION_TEXT.get(err.get("type", ""))
-    if template is None:
-        return str(err.get("msg", ""))
+    """A Chinese phrase for a pydantic validation error (never pydantic's English text)."""
+    template = _VALIDATION_TEXT.get(err.get("type", ""), "取值不合法")
     try:
         return template.format(**(err.get("ctx") or {}))
     except (KeyError, IndexError):
-        return str(err.get("msg", ""))
+        return "取值不合法"
 
 
 # -- SSE helpers ----------------------------------------------------------------------------------
@@ -363,7 +364,10 @@ def create_app(settings: Settings | None = None, pipeline=None, *, ui: bool = Tr
         parts = []
         for err in exc.errors()[:3]:
             loc = ".".join(str(x) for x in err.get("loc", ()) if x != "body") or "请求体"
-            parts.append(f"{loc}：{_validation_text(err)}")
+            text = _validation_text(err)
+            if tuple(err.get("loc", ())) == ("body",) and err.get("type") == "model_attributes_type":
+                text += "（请求头需带 Content-Type: application/json）"
+            parts.append(f"{loc}：{text}")
         message = "请求格式不正确：" + "；".join(parts)
         return JSONResponse({"error": {"code": "bad_request", "message": message}}, status_code=422)
 
