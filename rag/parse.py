@@ -43,7 +43,9 @@ SUPPORTED_SUFFIXES = (".txt", ".md", ".jsonl", ".docx", ".pdf", ".html", ".htm")
 #: Name of the user dictionary that lives next to the corpus; never ingested.
 DICT_FILE_NAME = "dict.txt"
 
-#: Hard cap on the uncompressed size of a .docx (zip bomb guard): min(50 × max_bytes, 200 MiB).
+#: Uncompressed size of a .docx (zip bomb guard): at most max(50 × its own size, max_bytes), so a
+#: small file never unpacks to more text than a plain file may hold, and never above
+#: min(50 × max_bytes, 200 MiB).
 DOCX_MAX_UNCOMPRESSED = 200 * 1024 * 1024
 DOCX_MAX_RATIO = 50
 DOCX_MAX_ENTRIES = 10_000
@@ -134,7 +136,7 @@ def parse_file(
     year: year for dates written without one ("4月29日"); when None it is taken from the
         file name (then its folders) by :func:`year_from_name`.
     max_bytes: largest accepted file size in bytes (a .docx may unpack to at most
-        ``min(50 × max_bytes, 200 MiB)``).
+        ``max(50 × its size, max_bytes)``, capped at ``min(50 × max_bytes, 200 MiB)``).
     source: the name to record instead (e.g. an upload's file name); default: path relative
         to ``root``, else the file name.
     returns: ``ParseResult``; ``articles`` is never empty.
@@ -669,9 +671,10 @@ def iter_jsonl_articles(lines: Iterable[str], *, source: str, year: int | None,
 def _docx_text(path: Path, source: str, max_bytes: int) -> str:
     """A .docx as markdown-like text: Title/Heading 1/Heading 2 → ``#``/``##``, deeper headings
     → ``###``, table rows → ``| a | b |``, paragraphs separated by blank lines."""
-    limit = min(DOCX_MAX_RATIO * max_bytes, DOCX_MAX_UNCOMPRESSED)
     corrupt = f"文件 {source} 不是有效的 .docx 文档（可能已损坏，或是旧版 .doc 改了扩展名）；请用 Word 另存为 .docx 后再导入。"
     try:
+        size = path.stat().st_size
+        limit = min(max(DOCX_MAX_RATIO * size, max_bytes), DOCX_MAX_RATIO * max_bytes, DOCX_MAX_UNCOMPRESSED)
         with zipfile.ZipFile(path) as zf:
             infos = zf.infolist()
             total = sum(i.file_size for i in infos)

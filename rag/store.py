@@ -81,6 +81,11 @@ def open_client(data_dir: Path | None = None, chroma_url: str | None = None):
         return chromadb.PersistentClient(path=str(path), settings=settings)
     except OSError as exc:
         raise StoreError(f"无法打开数据目录 {path}：{exc}", code="store_readonly") from exc
+    except Exception as exc:  # noqa: BLE001 - chromadb's InternalError on a full or read-only disk
+        err = _write_error(exc, str(path))
+        if err.code in ("store_full", "store_readonly"):
+            raise err from exc
+        raise StoreError(f"无法打开数据目录 {path}：{exc}") from exc
 
 
 def versions_compatible(server: str, client: str) -> bool:
@@ -182,6 +187,9 @@ class Store:
             self.max_batch = int(client.get_max_batch_size())
             self.col = self._open_collection()
         except Exception as exc:  # noqa: BLE001
+            err = _write_error(exc, self.local_dir)  # a read-only or full data dir says so
+            if err.code in ("store_full", "store_readonly"):
+                raise err from exc
             raise StoreError(f"无法打开向量库：{exc}") from exc
         meta = self.col.metadata or {}
         if meta.get("embedder") != embedder.id or int(meta.get("dim", -1)) != embedder.dim:
@@ -191,6 +199,12 @@ class Store:
             )
 
     def _open_collection(self):
+        # an existing collection is only read (get_or_create writes, which fails on a read-only archive)
+        try:
+            return self.client.get_collection(self.name, embedding_function=None)
+        except Exception as exc:  # noqa: BLE001
+            if not _is_missing_collection(exc):
+                raise
         return self.client.get_or_create_collection(
             self.name,
             configuration={"hnsw": {"space": "cosine"}},
