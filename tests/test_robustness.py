@@ -520,6 +520,39 @@ def test_read_only_data_dir_refuses_writes_clearly_and_still_answers(read_only_b
     assert _ids(reopened) == before and reopened.ask(Q_INVEST).text == baseline
 
 
+def test_read_only_permissions_refuse_a_non_root_ingest_clearly(embed_cache):
+    """The chmod variant: the data dir owned by ``nobody`` and ``chmod -R a-w``, then `rag ingest`
+    run as ``nobody`` (root would ignore the bits). A clear store_readonly, data unchanged."""
+    import tempfile
+
+    from rag.settings import build_pipeline
+
+    if not (_can_mount() and shutil.which("setpriv") and shutil.which("chown")):
+        pytest.skip("needs root and setpriv to run a process as nobody")
+    base = Path(tempfile.mkdtemp(prefix="rag-perm-"))  # pytest's tmp dirs are 0700: nobody cannot enter
+    try:
+        base.chmod(0o755)
+        settings = make_settings(base / "data", embed_cache)
+        pipe = build_pipeline(settings)
+        assert pipe.ingest([CORPUS]).errors == []
+        before, baseline = _ids(pipe), pipe.ask(Q_INVEST).text
+        new = _new_article(base)
+        new.chmod(0o644)
+        subprocess.run(["chown", "-R", "nobody:", str(settings.data_dir)], check=True)
+        subprocess.run(["chmod", "-R", "a-w", str(settings.data_dir)], check=True)
+        env = {**os.environ, "RAG_DATA_DIR": str(settings.data_dir), "RAG_EMBED_CACHE": "off",
+               "RAG_DICT": str(CORPUS / "dict.txt"), "HOME": str(base)}
+        r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable,
+                            "-m", "rag.cli", "ingest", str(new)], env=env, cwd=ROOT, capture_output=True, text=True,
+                           timeout=300)
+        assert r.returncode == 2 and "（store_readonly）" in r.stderr and _chinese(r.stderr), r.stderr[-1000:]
+        assert "Traceback" not in r.stderr
+        assert _ids(pipe) == before and pipe.ask(Q_INVEST).text == baseline
+    finally:
+        subprocess.run(["chmod", "-R", "u+w", str(base)], capture_output=True)
+        shutil.rmtree(base, ignore_errors=True)
+
+
 _INSPECT = """
 import json, sys, chromadb
 from chromadb.config import Settings
