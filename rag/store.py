@@ -235,7 +235,8 @@ class Store:
         err = _write_error(exc, self.local_dir)
         if err.code in ("store_full", "store_readonly"):
             return err
-        where = getattr(self.client, "_api_url", None) or "本地数据目录"
+        server = getattr(self.client, "_server", None)  # chromadb's HTTP client keeps its URL here
+        where = getattr(server, "_api_url", None) or "本地数据目录"
         return StoreError(f"向量库不可用（{where}）：{exc}；请确认 Chroma 服务已启动，恢复后重试即可。")
 
     # -- change tracking -------------------------------------------------------------------

@@ -95,6 +95,7 @@ def test_outage_raises_store_error_everywhere_and_recovers(chroma_server, chroma
             op()
         assert exc.value.code == "store_unavailable", name
         assert exc.value.status == 503
+        assert chroma_url in exc.value.message, name  # the message names the server
 
     chroma_server.start()  # same path and port
     again = pipe.ask("一季度经济运行分析会是哪天召开的？")
