@@ -497,20 +497,22 @@ def write_report(sizes: list[int]) -> None:
     if rows:
         lines += ["", "## Against the plain LangChain recipe", "",
                   "Same corpus, same questions, same embedder, k = 5. Ours: retrieval = condense + hybrid (dense + BM25, RRF, adjacent chunks merged).",
-                  "Both sides ran back to back (same machine load); the embedder used all cores on both.",
-                  "", "| N | recipe | chunks | retrieval p50 / p95 ms | fact recall | sufficient | context chars | index MiB |",
-                  "|---|---|---:|---:|---:|---:|---:|---:|"]
+                  "Latencies depend on the machine load at the time (last two columns); compare rows of similar load.",
+                  "", "| N | recipe | chunks | retrieval p50 / p95 ms | fact recall | sufficient | context chars | index MiB | threads | load |",
+                  "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for n, ours, plain in rows:
             lines.append(f"| {n} | ours | {ours['chunks']} | {ours['retrieve_p50_ms']:.0f} / {ours['retrieve_p95_ms']:.0f} | "
-                         f"{ours['fact_recall']:.3f} | {ours['sufficient']:.3f} | {ours['context_chars']:.0f} | {ours['index_mb']:.0f} |")
+                         f"{ours['fact_recall']:.3f} | {ours['sufficient']:.3f} | {ours['context_chars']:.0f} | {ours['index_mb']:.0f} | "
+                         f"{ours.get('threads', '—')} | {_f(ours.get('loadavg_1min'), '{:.1f}')} |")
             if "fact_recall_wide" in ours:
                 lines.append(f"| {n} | ours, k={ours['k_wide']} | {ours['chunks']} | (not timed) | "
-                             f"{ours['fact_recall_wide']:.3f} | {ours['sufficient_wide']:.3f} | {ours['context_chars_wide']:.0f} | |")
+                             f"{ours['fact_recall_wide']:.3f} | {ours['sufficient_wide']:.3f} | {ours['context_chars_wide']:.0f} | | | |")
             lines.append(f"| {n} | plain | {plain['chunks']} | {plain['retrieve_p50_ms']:.0f} / {plain['retrieve_p95_ms']:.0f} | "
-                         f"{plain['fact_recall']:.3f} | {plain['sufficient']:.3f} | {plain['context_chars']:.0f} | {plain['index_mb']:.0f} |")
+                         f"{plain['fact_recall']:.3f} | {plain['sufficient']:.3f} | {plain['context_chars']:.0f} | {plain['index_mb']:.0f} | "
+                         f"{plain.get('threads', '—')} | {_f(plain.get('loadavg_1min'), '{:.1f}')} |")
             lines.append(f"| {n} | **ours / plain** | | **{ours['retrieve_p50_ms'] / plain['retrieve_p50_ms']:.2f}** (p50) | "
                          f"**{ours['fact_recall'] / plain['fact_recall']:.2f}** | **{ours['sufficient'] / max(plain['sufficient'], 1e-9):.2f}** | "
-                         f"{ours['context_chars'] / plain['context_chars']:.2f} | |")
+                         f"{ours['context_chars'] / plain['context_chars']:.2f} | | | |")
     # threads
     t = _load("threads")
     if t:
