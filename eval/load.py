@@ -94,6 +94,7 @@ class LoadResult:
     rss_end_mib: float | None = None
     rss_max_mib: float | None = None
     rss_samples: int = 0
+    rss_series_mib: list[float] = field(default_factory=list)  # one sample a second
     ingest: dict = field(default_factory=dict)
     config: dict = field(default_factory=dict)
 
@@ -207,6 +208,7 @@ async def run_load(url: str, questions: list[str], *, clients: int = 16, duratio
     if rss:
         res.rss_start_mib, res.rss_end_mib, res.rss_max_mib = round(rss[0], 1), round(rss[-1], 1), round(max(rss), 1)
         res.rss_samples = len(rss)
+        res.rss_series_mib = [round(v, 1) for v in rss]
     return res
 
 
