@@ -183,6 +183,7 @@ class Store:
         self._pending_gen: str | None = None
         self._has_pending = False
         self._gen_seen: tuple[float, str] | None = None
+        self._full_latched = False  # see _write_failed
         try:
             self.max_batch = int(client.get_max_batch_size())
             self.col = self._open_collection()
@@ -230,9 +231,24 @@ class Store:
         except Exception:  # noqa: BLE001 - a client without settings
             return None
 
+    def _write_failed(self, exc: Exception) -> StoreError:
+        """Classify a failed write. After ``store_full`` on an embedded store this process writes
+        no more: chromadb can leave its SQLite write lock behind after a failed commit, and the
+        next write, once there is space again, then blocks forever while holding the GIL
+        (freezing every request of the server). Reads go on; a restart clears it."""
+        err = _write_error(exc, self.local_dir)
+        if err.code == "store_full" and self.local_dir:
+            self._full_latched = True
+        return err
+
+    def _check_writable(self) -> None:
+        if self._full_latched:
+            raise StoreError("数据目录所在磁盘曾经写满：为避免向量库卡死，本进程已停止写入。请腾出磁盘空间后重启服务"
+                             "（命令行则重新运行即可）；已有数据未受影响，提问不受影响。", code="store_full", status=507)
+
     def _unavailable(self, exc: Exception) -> StoreError:
         # a full or read-only data dir fails reads-before-writes too (e.g. ``touch``): say so
-        err = _write_error(exc, self.local_dir)
+        err = self._write_failed(exc)
         if err.code in ("store_full", "store_readonly"):
             return err
         server = getattr(self.client, "_server", None)  # chromadb's HTTP client keeps its URL here
@@ -261,6 +277,7 @@ class Store:
         """Replace the generation token without writing chunks, so every reader rebuilds its
         keyword index. An ingest calls it at its start: a writer killed between a write and
         its token bump would otherwise leave readers stale until the next write."""
+        self._check_writable()
         self._bump()
 
     # -- writes ----------------------------------------------------------------------------
@@ -278,6 +295,7 @@ class Store:
         """
         if not chunks:
             return
+        self._check_writable()
         flags = [dense] * len(chunks) if isinstance(dense, bool) else list(dense)
         vecs = list(embeddings) if embeddings is not None else [None] * len(chunks)
         if len(flags) != len(chunks) or len(vecs) != len(chunks):
@@ -296,7 +314,7 @@ class Store:
                 )
             self._bump()
         except Exception as exc:  # noqa: BLE001
-            raise _write_error(exc, self.local_dir) from exc
+            raise self._write_failed(exc) from exc
 
     def set_vectors(self, ids: Sequence[str], embeddings: Sequence[Sequence[float]]) -> None:
         """Give pending chunks their real vectors and mark them ``dense: 1``. Ids that no longer
@@ -307,6 +325,7 @@ class Store:
         ids = list(ids)
         if not ids:
             return
+        self._check_writable()
         try:
             for i in range(0, len(ids), self.max_batch):
                 part = ids[i : i + self.max_batch]
@@ -314,20 +333,21 @@ class Store:
                                 metadatas=[{"dense": 1}] * len(part))
             self._bump()
         except Exception as exc:  # noqa: BLE001
-            raise _write_error(exc, self.local_dir) from exc
+            raise self._write_failed(exc) from exc
 
     def delete_ids(self, ids: Sequence[str]) -> int:
         """Delete chunks by id; returns how many were asked for and existed."""
         ids = list(ids)
         if not ids:
             return 0
+        self._check_writable()
         existing = self.existing_ids(ids)
         try:
             for i in range(0, len(ids), self.max_batch):
                 self.col.delete(ids=ids[i : i + self.max_batch])
             self._bump()
         except Exception as exc:  # noqa: BLE001
-            raise _write_error(exc, self.local_dir) from exc
+            raise self._write_failed(exc) from exc
         return len(existing)
 
     # -- reads -----------------------------------------------------------------------------
