@@ -220,10 +220,13 @@ def serve(
     llm_api_key: Optional[str] = LlmApiKey, llm_timeout: Optional[float] = LlmTimeout,
 ) -> None:
     """启动服务：聊天界面（/）、HTTP API（/api、/v1）和 API 文档（/docs）。"""
-    from .api import serve as run_server
+    from importlib.metadata import entry_points
 
     s = _settings(data_dir, chroma_url, embedder, **_llm_kw(llm, llm_base_url, llm_model, llm_api_key, llm_timeout))
-    run_server(s, host=host, port=port, log_level=log_level)
+    # the server composes the API and the chat (ui/server.py); found by entry point so that
+    # the library never imports the UI
+    (server,) = entry_points(group="county_rag.server", name="serve")
+    server.load()(s, host=host, port=port, log_level=log_level)
 
 
 @app.command("eval")
@@ -243,7 +246,8 @@ def eval_cmd(
 ) -> None:
     """评测：在临时索引上跑金标问题集，输出 results.jsonl、report.md/json 和图表。"""
     from eval.distractors import DEFAULT_DISTRACTORS
-    from eval.runner import check as check_run, config_mismatch, failure_lines, load_thresholds, run_eval, summary_line
+    from eval.results import failure_lines, summary_line
+    from eval.runner import check as check_run, config_mismatch, load_thresholds, run_eval
 
     s = _settings(embedder=embedder, embed_cache=embed_cache,
                   **_llm_kw(llm, llm_base_url, llm_model, llm_api_key, llm_timeout))

@@ -20,7 +20,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from rag import __version__
-from rag.api import create_app, normalise_upload_name
+from rag.api import create_app
+from rag.service import normalise_upload_name
+from ui.server import create_server
 from rag.errors import RagError
 from tests.live_server import LiveServer, private_settings_and_pipeline
 
@@ -51,7 +53,7 @@ def _sse_events(body: str) -> list[tuple[str, str]]:
 @pytest.fixture(scope="module")
 def client(seed_settings, seed_pipeline):
     """The full app (UI mounted too, so the mount never shadows an API route), read-only use."""
-    return TestClient(create_app(seed_settings, seed_pipeline))
+    return TestClient(create_server(seed_settings, seed_pipeline))
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +65,7 @@ def writable(tmp_path_factory, embed_cache):
 @pytest.fixture(scope="module")
 def wclient(writable):
     settings, pipe = writable
-    return TestClient(create_app(settings, pipe, ui=False))
+    return TestClient(create_app(settings, pipe))
 
 
 # -- ask --------------------------------------------------------------------------------------------
@@ -157,7 +159,7 @@ DRAFT = "调研组先后到冷口中心校、第三实验小学实地查看。[1
 def test_ask_stream_with_an_llm_answerer_ends_with_the_verified_answer(seed_settings, seed_pipeline):
     """An LLM streams its draft; the final event carries the verified answer, which may
     differ (an unsupported sentence dropped): clients replace the draft with it."""
-    c = TestClient(create_app(seed_settings, llm_pipeline(seed_pipeline, DRAFT), ui=False))
+    c = TestClient(create_app(seed_settings, llm_pipeline(seed_pipeline, DRAFT)))
     with c.stream("POST", "/api/ask/stream", json={"question": Q_SCHOOLS}) as r:
         events = _sse_events(r.read().decode("utf-8"))
     streamed = "".join(json.loads(d)["text"] for e, d in events if e == "delta")
@@ -186,7 +188,7 @@ def test_health_reports_llm_settings_but_never_a_key(seed_settings, seed_pipelin
              if hasattr(seed_settings, k)}
     if "llm" not in extra:
         pytest.skip("Settings has no llm fields")
-    c = TestClient(create_app(replace(seed_settings, **extra), seed_pipeline, ui=False))
+    c = TestClient(create_app(replace(seed_settings, **extra), seed_pipeline))
     r = c.get("/api/health")
     assert r.json()["llm"] == "openai" and "SECRET" not in r.text
     if "llm_base_url" in extra:
@@ -308,7 +310,7 @@ def test_oversize_upload_is_cut_off_early_on_a_real_socket(writable):
             yield b"x" * 8192
         yield f"\r\n--{boundary}--\r\n".encode()
 
-    with LiveServer(create_app(settings, pipe, ui=False)) as srv:
+    with LiveServer(create_app(settings, pipe)) as srv:
         try:
             r = httpx.post(f"{srv.url}/api/documents", content=body(), timeout=30,
                            headers={"content-type": f"multipart/form-data; boundary={boundary}"})
@@ -339,7 +341,7 @@ def test_upload_requires_multipart(wclient):
 # -- API key ------------------------------------------------------------------------------------------
 def test_api_key_protects_writes(writable):
     settings, pipe = writable
-    c = TestClient(create_app(replace(settings, api_key="s3cret"), pipe, ui=False))
+    c = TestClient(create_app(replace(settings, api_key="s3cret"), pipe))
     files = {"file": ("key.txt", ARTICLE.encode("utf-8"))}
     r = c.post("/api/documents", files=files)
     assert r.status_code == 401 and r.json()["error"]["code"] == "unauthorized"
@@ -357,7 +359,7 @@ def test_api_key_protects_writes(writable):
 
 def test_api_key_all_protects_every_endpoint(writable):
     settings, pipe = writable
-    c = TestClient(create_app(replace(settings, api_key="s3cret", api_key_all=True), pipe, ui=False))
+    c = TestClient(create_app(replace(settings, api_key="s3cret", api_key_all=True), pipe))
     for method, path, kw in [("POST", "/api/ask", {"json": {"question": Q_SCHOOLS}}), ("GET", "/api/documents", {}),
                              ("GET", "/api/health", {}), ("GET", "/v1/models", {}),
                              ("POST", "/v1/chat/completions", {"json": {"messages": [{"role": "user", "content": Q_SCHOOLS}]}})]:
@@ -418,7 +420,7 @@ def test_openai_client_gets_a_cited_answer(seed_settings, seed_pipeline):
     """The official ``openai`` package pointed at ``/v1``, as Open WebUI or Dify would be."""
     from openai import OpenAI
 
-    with LiveServer(create_app(seed_settings, seed_pipeline, ui=False)) as srv:
+    with LiveServer(create_app(seed_settings, seed_pipeline)) as srv:
         client = OpenAI(base_url=f"{srv.url}/v1", api_key="unused", max_retries=0, timeout=60)
         assert [m.id for m in client.models.list()] == ["county-news-rag"]
         done = client.chat.completions.create(model="county-news-rag", messages=[{"role": "user", "content": Q_INVEST}])
@@ -446,7 +448,7 @@ class _Broken:
 
 
 def test_unexpected_error_is_500_without_traceback(seed_settings):
-    c = TestClient(create_app(seed_settings, _Broken(), ui=False), raise_server_exceptions=False)
+    c = TestClient(create_app(seed_settings, _Broken()), raise_server_exceptions=False)
     for r in (c.post("/api/ask", json={"question": Q_SCHOOLS}), c.get("/api/documents")):
         assert r.status_code == 500
         assert r.json() == {"error": {"code": "internal_error", "message": "服务器内部错误，请稍后重试。"}}
@@ -469,7 +471,7 @@ def test_store_down_at_startup_is_503_then_recovers(tmp_path, embed_cache):
     port = _free_port()
     settings = make_settings(tmp_path / "data", embed_cache, chroma_url=f"http://127.0.0.1:{port}")
     chroma = None
-    with TestClient(create_app(settings, ui=False)) as c:  # runs the startup (lifespan)
+    with TestClient(create_app(settings)) as c:  # runs the startup (lifespan)
         r = c.post("/api/ask", json={"question": Q_SCHOOLS})
         assert r.status_code == 503 and r.json()["error"]["code"] == "store_unavailable"
         assert "127.0.0.1" in r.json()["error"]["message"]
@@ -521,7 +523,7 @@ class _SlowStream:
 @pytest.mark.allow_hosts(["127.0.0.1"])
 def test_stream_stops_when_the_client_disconnects(seed_settings, seed_pipeline):
     slow = _SlowStream(seed_pipeline)
-    with LiveServer(create_app(seed_settings, slow, ui=False)) as srv:
+    with LiveServer(create_app(seed_settings, slow)) as srv:
         with httpx.Client(timeout=30) as http:
             with http.stream("POST", f"{srv.url}/api/ask/stream", json={"question": Q_SCHOOLS}) as r:
                 lines = r.iter_lines()

@@ -16,7 +16,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from rag.api import create_app
+from ui.server import create_server
 from tests.live_server import LiveServer, private_settings_and_pipeline
 
 CHROMIUM = "/usr/bin/chromium"
@@ -54,7 +54,7 @@ WATCH_STREAM = """() => {
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, embed_cache):
     settings, pipe = private_settings_and_pipeline(tmp_path_factory.mktemp("browser"), embed_cache)
-    with LiveServer(create_app(settings, pipe)) as srv:
+    with LiveServer(create_server(settings, pipe)) as srv:
         yield srv
 
 

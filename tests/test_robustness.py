@@ -40,6 +40,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from rag.api import create_app
+from ui.server import create_server
 from rag.errors import StoreError
 from rag.types import Answer
 from tests.conftest import CORPUS, ROOT, make_settings
@@ -69,7 +70,7 @@ def _no_leak(text: str, *extra: str) -> None:
 
 @pytest.fixture(scope="module")
 def client(seed_settings, seed_pipeline):
-    return TestClient(create_app(seed_settings, seed_pipeline, ui=False))
+    return TestClient(create_app(seed_settings, seed_pipeline))
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +82,7 @@ def writable(tmp_path_factory, embed_cache):
 @pytest.fixture(scope="module")
 def wclient(writable):
     settings, pipe = writable
-    return TestClient(create_app(settings, pipe, ui=False), raise_server_exceptions=False)
+    return TestClient(create_app(settings, pipe), raise_server_exceptions=False)
 
 
 # =============================================================================== questions
@@ -453,7 +454,7 @@ def _assert_write_refused(pipe, settings, new: Path, code: str, before: list[str
     assert _ids(pipe) == before
     ans = pipe.ask(Q_INVEST)
     assert ans.text == baseline and not ans.abstained
-    c = TestClient(create_app(settings, pipe, ui=False), raise_server_exceptions=False)
+    c = TestClient(create_app(settings, pipe), raise_server_exceptions=False)
     r = _upload(c, "新文章.txt", new.read_bytes())
     assert r.status_code in (503, 507) and r.json()["error"]["code"] == code, r.text[:300]
     assert _chinese(r.json()["error"]["message"])
@@ -489,7 +490,7 @@ def test_disk_full_refuses_writes_clearly_keeps_data_and_never_hangs(tiny_disk, 
         with pytest.raises(StoreError) as exc:
             pipe.ingest([new])
         assert exc.value.code == "store_full" and "重启" in exc.value.message
-    c = TestClient(create_app(settings, pipe, ui=False), raise_server_exceptions=False)
+    c = TestClient(create_app(settings, pipe), raise_server_exceptions=False)
     r = _upload(c, "新文章.txt", new.read_bytes())
     assert r.status_code == 507 and "重启" in r.json()["error"]["message"]
     assert pipe.ask(Q_INVEST).text == baseline and _ids(pipe) == before
@@ -674,7 +675,7 @@ class _BreaksMidStream:
 
 def test_internal_errors_never_reach_the_client(seed_settings, tmp_path):
     settings = replace(seed_settings, data_dir=tmp_path / "data")
-    c = TestClient(create_app(settings, _Broken(), ui=False), raise_server_exceptions=False)
+    c = TestClient(create_app(settings, _Broken()), raise_server_exceptions=False)
     calls = [("POST", "/api/ask", {"json": {"question": Q_INVEST}}),
              ("POST", "/api/ask/stream", {"json": {"question": Q_INVEST}}),
              ("POST", "/v1/chat/completions", {"json": {"messages": [{"role": "user", "content": Q_INVEST}]}}),
@@ -687,7 +688,7 @@ def test_internal_errors_never_reach_the_client(seed_settings, tmp_path):
         assert r.status_code == 500, (path, r.status_code, r.text[:200])
         assert r.json() == {"error": {"code": "internal_error", "message": "服务器内部错误，请稍后重试。"}}
         _no_leak(r.text)
-    c = TestClient(create_app(settings, _BreaksMidStream(), ui=False), raise_server_exceptions=False)
+    c = TestClient(create_app(settings, _BreaksMidStream()), raise_server_exceptions=False)
     for path, body in (("/api/ask/stream", {"question": Q_INVEST}),
                        ("/v1/chat/completions", {"stream": True, "messages": [{"role": "user", "content": Q_INVEST}]})):
         r = c.post(path, json=body)
@@ -701,7 +702,7 @@ def test_api_key_from_the_environment_guards_writes_and_never_leaks(monkeypatch,
     env_settings = make_settings(settings.data_dir, settings.embed_cache_path)
     assert env_settings.api_key == "k3y-Secret-7f1c"
     before = _ids(pipe)
-    c = TestClient(create_app(env_settings, pipe, ui=True))
+    c = TestClient(create_server(env_settings, pipe))
     assert _upload(c, "钥匙.txt", ARTICLE.encode("utf-8")).status_code == 401
     assert c.delete("/api/documents/" + quote("绛县新闻-2024年4-5月.txt")).status_code == 401
     assert c.delete("/api/documents/x", headers={"Authorization": "Bearer k3y-Secret-7f1"}).status_code == 403
@@ -717,9 +718,10 @@ def test_api_key_from_the_environment_guards_writes_and_never_leaks(monkeypatch,
 
 
 def test_default_bind_is_loopback():
-    from rag import api, cli
+    from rag import cli
+    from ui import server
 
-    assert inspect.signature(api.serve).parameters["host"].default == "127.0.0.1"
+    assert inspect.signature(server.serve).parameters["host"].default == "127.0.0.1"
     assert inspect.signature(cli.serve).parameters["host"].default.default == "127.0.0.1"
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
     assert re.search(r"^HOST\s*\?=\s*127\.0\.0\.1\s*$", makefile, re.M)
@@ -775,7 +777,7 @@ def test_short_load_has_zero_errors(seed_settings, seed_pipeline):
     clients, 60 s and a concurrent ingest is `python -m eval.load`)."""
     from eval.load import load_questions, run_load
 
-    with LiveServer(create_app(seed_settings, seed_pipeline, ui=False)) as srv:
+    with LiveServer(create_app(seed_settings, seed_pipeline)) as srv:
         res = asyncio.run(run_load(srv.url, load_questions(), clients=4, duration=10))
     assert res.errors == 0, res.error_samples
     assert res.requests >= 4 and res.p95_ms > 0

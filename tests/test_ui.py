@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from rag.api import PipelineHolder, create_app
+from rag.service import PipelineHolder
+from ui.server import create_server
 from rag.types import Answer, Citation
 from tests.live_server import LiveServer, private_settings_and_pipeline
 from ui.app import ABSTAIN_HEADING, make_chat_fn, make_doc_fns, render_answer, user_turns
@@ -26,7 +27,7 @@ T_INVEST = "我县召开2024年招商引资工作推进会议"
 
 @pytest.fixture(scope="module")
 def server(seed_settings, seed_pipeline):
-    with LiveServer(create_app(seed_settings, seed_pipeline)) as srv:
+    with LiveServer(create_server(seed_settings, seed_pipeline)) as srv:
         yield srv
 
 
@@ -104,7 +105,7 @@ def test_api_key_all_puts_the_chat_behind_a_login(seed_settings, seed_pipeline):
     from gradio_client import Client
 
     settings = replace(seed_settings, api_key="s3cret", api_key_all=True)
-    with LiveServer(create_app(settings, seed_pipeline)) as srv:
+    with LiveServer(create_server(settings, seed_pipeline)) as srv:
         with pytest.raises(Exception):
             Client(srv.url + "/", verbose=False).predict("调研组到了哪些学校？", [], api_name="/chat")
         with pytest.raises(Exception):

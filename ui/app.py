@@ -1,4 +1,4 @@
-"""Staff chat (Gradio 6 Blocks), mounted at ``/`` of the API server by ``rag.api.create_app``.
+"""Staff chat (Gradio 6 Blocks), mounted at ``/`` of the API server by ``ui.server.create_server``.
 
 Two tabs: 问答 (streaming cited answers, follow-up questions, filters) and 文档管理 (upload,
 list, delete). A thin layer over the same ``Pipeline`` as the CLI and the HTTP API.
@@ -10,7 +10,6 @@ shown as text, never rendered or run. Gradio's own sanitizer is a second layer o
 
 from __future__ import annotations
 
-import hmac
 import html
 import logging
 import os
@@ -21,8 +20,9 @@ from typing import Any, Iterator
 
 import gradio as gr
 
-from rag.api import (INTERNAL_ERROR_MESSAGE, UPLOAD_SUFFIXES, PipelineHolder, check_upload_suffix,
-                     delete_document, ingest_upload, make_filters, normalise_upload_name, too_large_error)
+from rag.service import (INTERNAL_ERROR_MESSAGE, UPLOAD_SUFFIXES, PipelineHolder, check_upload_suffix,
+                         delete_document, ingest_upload, key_matches, make_filters, normalise_upload_name,
+                         too_large_error)
 from rag.errors import RagError
 from rag.settings import Settings
 from rag.stream import ask_stream
@@ -213,7 +213,7 @@ def _doc_rows(holder: PipelineHolder) -> tuple[list[list], list[str], str]:
 
 
 def _check_ui_key(settings: Settings, key: str | None) -> None:
-    if settings.api_key and not (key and hmac.compare_digest(key.encode(), settings.api_key.encode())):
+    if settings.api_key and not key_matches(key or None, settings.api_key):
         raise RagError("管理密钥不正确：上传和删除文档需要填写 RAG_API_KEY。", code="forbidden", status=403)
 
 
@@ -349,7 +349,7 @@ def mount_ui(app, holder: PipelineHolder, settings: Settings, path: str = "/"):
     auth = None
     if settings.api_key and settings.api_key_all:
         key = settings.api_key
-        auth = lambda _user, password: hmac.compare_digest((password or "").encode(), key.encode())  # noqa: E731
+        auth = lambda _user, password: key_matches(password or "", key)  # noqa: E731
     return gr.mount_gradio_app(
         app, build_ui(holder, settings), path=path, theme=theme, css=CSS,
         max_file_size=f"{int(settings.max_upload_mb * 1024)}kb", ssr_mode=False, footer_links=["api"],

@@ -1,0 +1,90 @@
+"""Error responses of the API: every error is ``{"error": {"code", "message"}}`` with the
+HTTP status of the ``RagError`` (``rag.errors``); a request that fails validation is 422
+``bad_request`` with a Chinese description; anything unexpected is 500 ``internal_error``
+with no traceback in the body (it is logged)."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ..errors import RagError
+from ..service import INTERNAL_ERROR_MESSAGE
+
+log = logging.getLogger("rag.api")
+
+STATUS_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+                405: "method_not_allowed", 413: "file_too_large", 415: "unsupported_type",
+                422: "bad_request", 429: "too_many_requests"}
+
+_VALIDATION_TEXT = {
+    "missing": "缺少此字段", "string_type": "应为字符串", "int_type": "应为整数", "int_parsing": "应为整数",
+    "bool_type": "应为 true 或 false", "bool_parsing": "应为 true 或 false", "list_type": "应为列表",
+    "dict_type": "应为对象", "model_type": "应为对象", "json_invalid": "不是合法的 JSON",
+    "too_short": "不能为空", "less_than_equal": "不能大于 {le}", "greater_than_equal": "不能小于 {ge}",
+    "model_attributes_type": "应为 JSON 对象",
+    "float_type": "应为数字", "float_parsing": "应为数字", "string_too_long": "太长（最多 {max_length} 字）",
+    "literal_error": "取值应为 {expected}", "extra_forbidden": "不认识此字段",
+}
+
+
+def validation_text(err: dict) -> str:
+    """A Chinese phrase for a pydantic validation error (never pydantic's English text)."""
+    template = _VALIDATION_TEXT.get(err.get("type", ""), "取值不合法")
+    try:
+        return template.format(**(err.get("ctx") or {}))
+    except (KeyError, IndexError):
+        return "取值不合法"
+
+
+def error_event(exc: BaseException) -> dict:
+    """The ``{"error": …}`` body for an error raised inside an open stream (logged when unexpected)."""
+    if isinstance(exc, RagError):
+        return exc.to_dict()
+    log.exception("error while streaming", exc_info=exc)
+    return {"error": {"code": "internal_error", "message": INTERNAL_ERROR_MESSAGE}}
+
+
+async def rag_error(request: Request, exc: RagError) -> JSONResponse:
+    headers = {}
+    if exc.status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    if exc.status == 413:  # stop the upload: without it the server would drain the rest of the body
+        headers["Connection"] = "close"
+    return JSONResponse(exc.to_dict(), status_code=exc.status, headers=headers or None)
+
+
+async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    parts = []
+    for err in exc.errors()[:3]:
+        loc = ".".join(str(x) for x in err.get("loc", ()) if x != "body") or "请求体"
+        text = validation_text(err)
+        if tuple(err.get("loc", ())) == ("body",) and err.get("type") == "model_attributes_type":
+            text += "（请求头需带 Content-Type: application/json）"
+        parts.append(f"{loc}：{text}")
+    message = "请求格式不正确：" + "；".join(parts)
+    return JSONResponse({"error": {"code": "bad_request", "message": message}}, status_code=422)
+
+
+async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    code = STATUS_CODES.get(exc.status_code, "http_error")
+    message = {404: "接口不存在。", 405: "不支持该请求方法。"}.get(exc.status_code, str(exc.detail))
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=exc.status_code,
+                        headers=getattr(exc, "headers", None))
+
+
+async def internal_error(request: Request, exc: Exception) -> JSONResponse:
+    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return JSONResponse({"error": {"code": "internal_error", "message": INTERNAL_ERROR_MESSAGE}}, status_code=500)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the JSON error handlers above on ``app``."""
+    app.add_exception_handler(RagError, rag_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(Exception, internal_error)

@@ -1,0 +1,1 @@
+"""One ``APIRouter`` per resource: ``ask`` (+ SSE stream), ``documents``, ``openai`` (``/v1``), ``health``."""

@@ -1,0 +1,80 @@
+"""OpenAI-compatible ``/v1`` for chat front ends (Open WebUI, Dify): ``GET /v1/models`` and
+``POST /v1/chat/completions`` (plain or streamed)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from fastapi import APIRouter, Request
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from ...errors import RagError
+from ...service import citation_lines
+from ...types import Answer
+from ..deps import pipeline, read_access, settings_of
+from ..errors import error_event
+from ..schemas import AskRequest, ChatCompletionRequest, content_text
+from ..sse import HEADERS, ask_args, open_stream, sse, stream_items
+
+MODEL_ID = "county-news-rag"  # the one "model" /v1/models lists
+
+router = APIRouter(prefix="/v1", tags=["OpenAI 兼容"], dependencies=read_access)
+
+
+@router.get("/models", summary="模型列表")
+async def list_models() -> dict:
+    return {"object": "list", "data": [{"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "county-rag"}]}
+
+
+@router.post("/chat/completions", summary="对话补全")
+async def chat_completions(body: ChatCompletionRequest, request: Request):
+    """The last user message is the question, earlier user messages are its history;
+    citations are appended to the content as a 参考来源 list. ``stream: true`` gives
+    ``chat.completion.chunk`` events ending with ``data: [DONE]``."""
+    users = [content_text(m.content) for m in body.messages if m.role == "user"]
+    if not users:
+        raise RagError("messages 中没有 user 消息。", code="bad_request", status=400)
+    ask_body = AskRequest(question=users[-1], history=users[:-1])
+    completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
+    created = int(time.time())
+    model = body.model or MODEL_ID
+    if not body.stream:
+        args = ask_args(ask_body, settings_of(request))
+        pipe = await pipeline(request)
+        answer = await run_in_threadpool(lambda: pipe.ask(ask_body.question, args["history"],
+                                                          top_k=args["top_k"], filters=args["filters"]))
+        return {
+            "id": completion_id, "object": "chat.completion", "created": created, "model": model,
+            "choices": [{"index": 0, "finish_reason": "stop",
+                         "message": {"role": "assistant", "content": answer.text + citation_lines(answer)}}],
+            "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+            "citations": [c.to_dict() for c in answer.citations],
+        }
+
+    gen, first = await open_stream(request, ask_body)
+
+    def chunk(delta: dict, finish: str | None = None) -> str:
+        return sse({"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": model,
+                    "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
+
+    async def events():
+        streamed = ""
+        yield chunk({"role": "assistant", "content": ""})
+        try:
+            async for item in stream_items(request, gen, first):
+                if isinstance(item, Answer):
+                    rest = item.text[len(streamed):] if item.text.startswith(streamed) else ""
+                    tail = rest + citation_lines(item)
+                    if tail:
+                        yield chunk({"content": tail})
+                    yield chunk({}, "stop")
+                    break
+                streamed += item
+                yield chunk({"content": item})
+        except Exception as exc:  # noqa: BLE001
+            yield sse(error_event(exc))
+        yield "data: [DONE]\n\n"
+
+    return StreamingResponse(events(), media_type="text/event-stream", headers=HEADERS)

@@ -1,0 +1,59 @@
+"""Request bodies of the API (pydantic models) and helpers to read message contents."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class HistoryMessage(BaseModel):
+    role: str
+    content: str | list[dict[str, Any]] | None = None
+
+
+class AskRequest(BaseModel):
+    """Body of ``POST /api/ask`` and ``/api/ask/stream``."""
+
+    question: str = Field(description="问题（1–500 字）")
+    history: list[str | HistoryMessage] = Field(
+        default_factory=list,
+        description="之前的提问，按先后顺序；字符串或 OpenAI 形式的 {role, content}（只用 user 的内容）")
+    top_k: int | None = Field(default=None, ge=1, le=20, description="检索的段落数（默认 RAG_TOP_K）")
+    date_from: str | None = Field(default=None, description="起始日期 YYYY-MM-DD（含）")
+    date_to: str | None = Field(default=None, description="截止日期 YYYY-MM-DD（含）")
+
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    role: str
+    content: str | list[dict[str, Any]] | None = None
+
+
+class ChatCompletionRequest(BaseModel):
+    """OpenAI ``/v1/chat/completions`` body; sampling options are accepted and ignored."""
+
+    model_config = ConfigDict(extra="allow")
+    model: str | None = None
+    messages: list[ChatMessage] = Field(min_length=1)
+    stream: bool = False
+
+
+def content_text(content: str | list[dict[str, Any]] | None) -> str:
+    """Text of an OpenAI/Gradio message content: a string, or the text parts of a list."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    return "".join(str(p.get("text", "")) for p in content if isinstance(p, dict) and p.get("type", "text") == "text")
+
+
+def history_texts(items: list[str | HistoryMessage]) -> list[str]:
+    """The earlier user questions of a ``history`` list, oldest first."""
+    out = []
+    for item in items:
+        if isinstance(item, str):
+            out.append(item)
+        elif item.role == "user":
+            out.append(content_text(item.content))
+    return out

@@ -1,0 +1,162 @@
+"""The service layer shared by every server-side entry point (HTTP API, staff chat).
+
+What both the API (``rag.api``) and the chat (``ui.app``) need lives here, in the library:
+the server's one pipeline (``PipelineHolder``), request checks (date filters, upload names
+and types, API keys), upload ingest and deletion under one write lock, and the texts of the
+errors they show. Neither entry point imports the other; ``ui.server`` composes them.
+"""
+
+from __future__ import annotations
+
+import errno
+import hmac
+import logging
+import threading
+import unicodedata
+from pathlib import Path, PurePosixPath
+from typing import Any, Callable
+
+from .errors import RagError, StoreError
+from .settings import Settings, build_pipeline
+from .types import Answer
+
+log = logging.getLogger("rag.service")
+
+INTERNAL_ERROR_MESSAGE = "服务器内部错误，请稍后重试。"
+UPLOAD_SUFFIXES = (".txt", ".md", ".docx", ".pdf", ".html", ".htm", ".jsonl")
+
+
+class PipelineHolder:
+    """The server's one pipeline, built once, lazily retried while the store is unavailable.
+
+    builder: ``Settings -> Pipeline`` (default ``build_pipeline``).
+    ``get()`` returns the pipeline, building it on first use; when building fails (Chroma
+    server down, embedder mismatch) the ``RagError`` is raised to the caller (API: 503/409)
+    and the next ``get()`` tries again, so the server recovers without a restart.
+    write_lock: held around ingests and deletions so two writers never interleave.
+    """
+
+    def __init__(self, settings: Settings, pipeline=None, builder: Callable[[Settings], Any] = build_pipeline):
+        self.settings = settings
+        self._pipeline = pipeline
+        self._builder = builder
+        self._lock = threading.Lock()
+        self.write_lock = threading.Lock()
+        self.last_error: RagError | None = None
+
+    @property
+    def ready(self) -> bool:
+        return self._pipeline is not None
+
+    def get(self):
+        """The pipeline. Blocking (may load the embedder): call from a worker thread.
+
+        raises StoreError / EmbedderMismatchError: the store cannot be opened right now.
+        """
+        if self._pipeline is not None:
+            return self._pipeline
+        with self._lock:
+            if self._pipeline is None:
+                try:
+                    self._pipeline = self._builder(self.settings)
+                except RagError as exc:
+                    self.last_error = exc
+                    raise
+                self.last_error = None
+                log.info("pipeline ready (embedder %s)", self._pipeline.embedder.id)
+        return self._pipeline
+
+
+def make_filters(date_from: str | None = None, date_to: str | None = None):
+    """``Filters`` for a date range (ISO ``YYYY-MM-DD``, inclusive; blank = open), or None.
+
+    raises RagError(bad_date, 422): a date that is not ``YYYY-MM-DD``.
+    """
+    from .retrieve import Filters
+
+    date_from = (date_from or "").strip() or None
+    date_to = (date_to or "").strip() or None
+    if not date_from and not date_to:
+        return None
+    filters = Filters(date_from=date_from, date_to=date_to)
+    try:
+        filters.where()
+    except ValueError as exc:
+        raise RagError(str(exc), code="bad_date", status=422) from None
+    return filters
+
+
+def normalise_upload_name(name: str) -> str:
+    """The ``source`` name of an upload: the client's file name without any directory part
+    (``/``, ``\\``, ``..``, drive letters stripped), NFC-normalised, control characters
+    removed, at most 200 characters (the suffix kept).
+
+    raises RagError(bad_filename, 400): nothing usable is left (e.g. ``".."`` or ``""``).
+    """
+    name = unicodedata.normalize("NFC", name or "").replace("\\", "/")
+    name = PurePosixPath(name).name
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C").strip().lstrip(".").strip()
+    if not name or name in (".", ".."):
+        raise RagError("文件名无效，请重命名后再上传。", code="bad_filename", status=400)
+    if len(name) > 200:
+        suffix = PurePosixPath(name).suffix[:16]
+        name = name[: 200 - len(suffix)] + suffix
+    return name
+
+
+def check_upload_suffix(name: str) -> str:
+    """The lower-case suffix of an upload name. raises RagError(unsupported_type, 415)."""
+    suffix = PurePosixPath(name).suffix.lower()
+    if suffix not in UPLOAD_SUFFIXES:
+        raise RagError(f"不支持的文件类型「{suffix or '无扩展名'}」：{name}。支持的类型：{'、'.join(UPLOAD_SUFFIXES)}。",
+                       code="unsupported_type", status=415)
+    return suffix
+
+
+def key_matches(supplied: str | None, expected: str) -> bool:
+    """Constant-time comparison of an API key (``hmac.compare_digest`` on UTF-8 bytes)."""
+    return supplied is not None and hmac.compare_digest(supplied.encode("utf-8"), expected.encode("utf-8"))
+
+
+def too_large_error(max_mb: float) -> RagError:
+    """The 413 ``file_too_large`` error for an upload above ``max_mb`` megabytes (MiB)."""
+    return RagError(f"文件太大：上传上限为 {max_mb:g} MB，请拆分后再上传。", code="file_too_large", status=413)
+
+
+def disk_error(exc: OSError) -> RagError:
+    """An upload that could not be saved in the data dir: a full disk is 507 ``store_full``, a
+    read-only one 503 ``store_readonly`` (the codes an ingest reports), anything else 500
+    ``upload_failed`` (the OS reason only, never a path)."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return StoreError("数据目录所在磁盘已满，无法保存上传的文件；已有数据未受影响。", code="store_full", status=507)
+    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return StoreError("数据目录为只读，无法保存上传的文件；已有数据未受影响。", code="store_readonly")
+    return RagError(f"无法保存上传的文件（{exc.strerror or '系统错误'}），请稍后重试。", code="upload_failed", status=500)
+
+
+def ingest_upload(holder: PipelineHolder, path: Path, name: str):
+    """Ingest one uploaded file as document ``name`` (a normalised upload name), under the
+    holder's write lock. Blocking. Returns the ``IngestReport``."""
+    pipe = holder.get()
+    with holder.write_lock:
+        return pipe.ingest_file(Path(path), source=name)
+
+
+def delete_document(holder: PipelineHolder, name: str) -> int:
+    """Delete a document by source name (or an article by id). Blocking. Returns the number
+    of chunks deleted. raises NotFoundError (404): nothing matched."""
+    pipe = holder.get()
+    with holder.write_lock:
+        return pipe.delete_document(unicodedata.normalize("NFC", name))
+
+
+def citation_lines(answer: Answer) -> str:
+    """The reference list appended to OpenAI-style answers ("" when there are no citations):
+    ``\\n\\n参考来源：\\n[1] 《title》 date author``."""
+    if not answer.citations:
+        return ""
+    lines = []
+    for c in answer.citations:
+        meta = " ".join(x for x in (c.date, c.author) if x)
+        lines.append(f"[{c.n}] 《{c.title}》 {meta}".rstrip())
+    return "\n\n参考来源：\n" + "\n".join(lines)
