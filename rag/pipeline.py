@@ -21,7 +21,7 @@ from .chunk import chunk_article
 from .errors import NotFoundError, ParseError, QuestionError
 from .keyword import Tokenizer
 from .lookup import StoreLookup
-from .parse import _relative_source, iter_corpus_files, iter_jsonl_articles, parse_file, year_from_name
+from .parse import iter_corpus_files, iter_jsonl_articles, parse_file, relative_source, year_from_name
 from .retrieve import Filters, HybridRetriever, KeywordIndex, Mode
 from .store import Store, chunk_metadata
 from .types import Answer, Article, Chunk
@@ -251,7 +251,7 @@ class Pipeline:
     def _ingest_stream(self, path: Path, *, root: Path | None, source: str | None, year: int | None,
                        report: IngestReport, keyword_first: bool, tracker: "_Tracker") -> None:
         """A .jsonl(.gz) read lazily: articles are chunked and written batch by batch."""
-        src = source or _relative_source(path, root)
+        src = source or relative_source(path, root)
         year = year or year_from_name(src) or year_from_name(path.name)
         tracker.add_total(_count_lines(path))
         errors: list[ParseError] = []

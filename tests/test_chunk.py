@@ -16,7 +16,7 @@ SEED = Path(__file__).resolve().parents[1] / "corpus" / "绛县新闻-2024年4-5
 
 
 def seed_articles() -> list[Article]:
-    """Articles of the seed file, one per ``#`` heading (a stand-in until rag/parse.py exists)."""
+    """Articles of the seed file, one per ``#`` heading (a stand-in independent of rag.parse)."""
     parts = re.split(r"^#+ (.+)$", SEED.read_text(encoding="utf-8"), flags=re.M)
     pairs = zip(parts[1::2], parts[2::2])
     return [
