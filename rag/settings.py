@@ -113,7 +113,7 @@ def build_llm_answerer(s: Settings, pipe, key_terms=()):
         raise RagError("使用大模型需要指定模型名称（RAG_LLM_MODEL 或 --llm-model），如 Qwen2.5-7B-Instruct。",
                        code="bad_llm_config")
     from .answer.llm import LLMAnswerer
-    from .llm import make_chat_model
+    from .chat_models import make_chat_model
 
     model = make_chat_model(provider, base_url=s.llm_base_url, model=s.llm_model, api_key=s.llm_api_key,
                             temperature=s.llm_temperature, timeout=s.llm_timeout, max_retries=s.llm_retries)

@@ -556,7 +556,7 @@ def scripted_county_llm(messages: list[dict]) -> str:
 @pytest.mark.allow_hosts(["127.0.0.1"])
 @pytest.mark.parametrize("streaming", [False, True], ids=["invoke", "stream"])
 def test_chat_openai_against_a_loopback_server(seed_pipeline, streaming):
-    from rag.llm import make_chat_model
+    from rag.chat_models import make_chat_model
 
     server = FakeOpenAIServer(scripted_county_llm)
     ps = passages(seed_pipeline, Q_MEETING)
@@ -585,7 +585,7 @@ def test_chat_openai_against_a_loopback_server(seed_pipeline, streaming):
 @pytest.mark.network
 @pytest.mark.allow_hosts(["127.0.0.1"])
 def test_timeout_over_the_network_falls_back(seed_pipeline):
-    from rag.llm import make_chat_model
+    from rag.chat_models import make_chat_model
 
     server = FakeOpenAIServer(scripted_county_llm, delay=5)
     ps = passages(seed_pipeline, Q_MEETING)

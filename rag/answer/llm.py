@@ -8,7 +8,7 @@ sentence against the source it cites, drops what it cannot find there and renumb
 citations. When the model is unreachable, times out, fails or says nothing, the extractive
 answer comes back instead, with ``Answer.notice`` telling the user so.
 
-The chat model is any LangChain ``BaseChatModel`` (``rag.llm.make_chat_model`` builds
+The chat model is any LangChain ``BaseChatModel`` (``rag.chat_models.make_chat_model`` builds
 ChatOpenAI or ChatOllama; tests pass ``GenericFakeChatModel``).
 """
 
@@ -113,7 +113,7 @@ class LLMUnavailable(RuntimeError):
 class LLMAnswerer:
     """Answers written by a chat model from the retrieved passages, every citation verified.
 
-    model: a LangChain chat model (``rag.llm.make_chat_model``).
+    model: a LangChain chat model (``rag.chat_models.make_chat_model``).
     fallback: the extractive answerer: used when the model fails, and as the evidence gate.
     tokenize: the pipeline's keyword tokenizer (content terms for verification).
     key_terms: person and place names checked exactly by the verifier (corpus dictionary).
