@@ -7,12 +7,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from . import metrics as M
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .runner import EvalRun
+from .results import EvalRun, fmt
 
 SUMMARY_ROWS = (
     "pass_rate", "answer_pass_rate", "hit_at_1", "hit_at_3", "hit_at_k", "mrr", "article_recall",
@@ -41,16 +38,7 @@ CHART_LABELS = {
 }
 
 
-def fmt(v, name: str = "") -> str:
-    """Rates as 0.000, milliseconds and characters as integers, None as "–"."""
-    if v is None:
-        return "–"
-    if name.endswith("_ms") or name.startswith("answer_chars") or isinstance(v, int):
-        return f"{v:.0f}"
-    return f"{v:.3f}"
-
-
-def write_report(run: "EvalRun", out: Path, *, charts: bool = True) -> dict:
+def write_report(run: EvalRun, out: Path, *, charts: bool = True) -> dict:
     """Write report.md, report.json and (when ``charts``) the PNGs into ``out``.
     returns: the report.json object."""
     out = Path(out)
@@ -89,7 +77,7 @@ def failed_entry(r: dict) -> dict:
     }
 
 
-def report_json(run: "EvalRun", pngs: dict[str, str]) -> dict:
+def report_json(run: EvalRun, pngs: dict[str, str]) -> dict:
     return _round({
         "config": run.config,
         "index": run.index,
@@ -121,7 +109,7 @@ def _md_cell(s: str) -> str:
     return str(s).replace("|", "\\|").replace("\n", " ")
 
 
-def report_markdown(run: "EvalRun", pngs: dict[str, str]) -> str:
+def report_markdown(run: EvalRun, pngs: dict[str, str]) -> str:
     c, ix, m = run.config, run.index, run.metrics
     dist = (f" + {ix['distractor_articles']} distractor articles from `{c['distractors']}` "
             f"({ix['distractor_chunks']} chunks)") if c.get("n_distractors") else " (no distractors)"
@@ -208,7 +196,7 @@ def report_markdown(run: "EvalRun", pngs: dict[str, str]) -> str:
 
 
 # -- charts ---------------------------------------------------------------------------------
-def draw_charts(run: "EvalRun", out: Path) -> dict[str, str]:
+def draw_charts(run: EvalRun, out: Path) -> dict[str, str]:
     """Draw the PNGs; returns ``{chart name: file name}``."""
     import matplotlib
 

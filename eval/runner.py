@@ -20,7 +20,6 @@ import sys
 import tempfile
 import time
 import tomllib
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Sequence
@@ -30,49 +29,14 @@ from rag.settings import PROJECT_DIR, Settings, build_pipeline
 
 from . import metrics as M
 from .distractors import DEFAULT_DISTRACTORS, load_distractors
+from .report import write_report
+from .results import EvalRun, ModeResult
 
 DEFAULT_CACHE = PROJECT_DIR / ".cache" / "embed_cache.sqlite"
 DEFAULT_RUNS = PROJECT_DIR / "eval" / "runs"
 DEFAULT_THRESHOLDS = PROJECT_DIR / "eval" / "thresholds.toml"
 MODES = ("bm25", "dense", "hybrid")
 KINDS = ("fact", "list", "summary", "multi", "followup", "paraphrase", "unanswerable")
-
-
-@dataclass
-class ModeResult:
-    """Scores of one pass over the questions with one retrieval mode."""
-
-    mode: str
-    records: list[dict]
-    metrics: dict
-    by_kind: dict[str, dict]
-    seconds: float
-
-
-@dataclass
-class EvalRun:
-    """Everything a report needs. ``main`` is the run with the configured retrieval mode;
-    ``ablation`` holds one ``ModeResult`` per mode when ``--ablation`` was given."""
-
-    config: dict
-    index: dict
-    main: ModeResult
-    ablation: dict[str, ModeResult] = field(default_factory=dict)
-    ablation_note: str = ""
-    timings_s: dict = field(default_factory=dict)
-    out_dir: Path | None = None
-
-    @property
-    def metrics(self) -> dict:
-        return self.main.metrics
-
-    @property
-    def by_kind(self) -> dict[str, dict]:
-        return self.main.by_kind
-
-    def failed(self) -> list[dict]:
-        """Records of the questions that did not pass (main run), in dataset order."""
-        return [r for r in self.main.records if not r["scores"].get("passed")]
 
 
 # -- inputs -------------------------------------------------------------------------------------
@@ -323,8 +287,6 @@ def run_eval(settings: Settings | None = None, *, dataset: Path | str, corpus: P
 def write_outputs(run: EvalRun, out: Path, *, charts: bool = True) -> None:
     """results.jsonl (main run; ``results-<mode>.jsonl`` per ablation mode), report.md,
     report.json and the PNG charts."""
-    from .report import write_report
-
     out.mkdir(parents=True, exist_ok=True)
     run.out_dir = out
     _write_jsonl(out / "results.jsonl", run.main.records)
@@ -345,30 +307,6 @@ def config_mismatch(run: EvalRun, thresholds: dict) -> list[str]:
     want = thresholds.get("run") or {}
     return [f"{k}: thresholds measured with {v!r}, this run used {run.config.get(k)!r}"
             for k, v in want.items() if k in run.config and run.config.get(k) != v]
-
-
-def summary_line(run: EvalRun) -> str:
-    """One line with the headline metrics (for the CLI)."""
-    from .report import fmt
-
-    m = run.metrics
-    return (f"通过 {fmt(m['pass_rate'])}  hit@{run.config['top_k']} {fmt(m['hit_at_k'])}  MRR {fmt(m['mrr'])}  "
-            f"答案事实召回 {fmt(m['answer_fact_recall'])}  引用支持 {fmt(m['citation_support'])}  "
-            f"拒答准确率 {fmt(m['abstention_accuracy'])}  误拒率 {fmt(m['false_abstention_rate'])}  "
-            f"p50 {fmt(m['latency_p50_ms'], 'latency_p50_ms')} ms")
-
-
-def failure_lines(run: EvalRun, limit: int | None = None) -> list[str]:
-    """One line per failed question: id, question, missing facts or wrong answer."""
-    lines = []
-    for r in run.failed()[:limit]:
-        s = r["scores"]
-        if s.get("answerable"):
-            why = "abstained" if s.get("abstained") else f"missing {s.get('facts_missing')} (need {s.get('facts_needed')})"
-        else:
-            why = f"answered instead of abstaining: {M.strip_markers(r.get('answer', ''))[:60]}"
-        lines.append(f"{r['id']} [{r['kind']}] {r['question']} → {why}")
-    return lines
 
 
 # -- helpers ------------------------------------------------------------------------------------

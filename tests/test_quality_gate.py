@@ -11,7 +11,8 @@ from __future__ import annotations
 import pytest
 
 from eval.distractors import DEFAULT_DISTRACTORS
-from eval.runner import DEFAULT_THRESHOLDS, check, config_mismatch, failure_lines, load_thresholds, run_eval
+from eval.results import failure_lines
+from eval.runner import DEFAULT_THRESHOLDS, check, config_mismatch, load_thresholds, run_eval
 from tests.conftest import CORPUS, ROOT, make_settings
 
 
