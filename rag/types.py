@@ -84,7 +84,16 @@ class ScoredChunk:
 
 @dataclass
 class Citation:
-    """A numbered source of an answer; ``quote`` is ``article.text[start:end]``."""
+    """A numbered source of an answer.
+
+    quote: the cited sentence(s), ``article.text[start:end]`` (character offsets into the
+        stored article text); when several sentences of one passage are cited, from the first
+        to the last of them. An answerer that cites a whole passage quotes the passage.
+    highlights: ``[start, end]`` article offsets of each cited sentence, in article order
+        (each within ``start``/``end``); empty when the whole passage is cited.
+    passage: the retrieved passage the quote comes from, ``article.text[passage_start:passage_end]``.
+    score: the passage's fused retrieval score (RRF units).
+    """
 
     n: int
     article_id: str
@@ -97,6 +106,10 @@ class Citation:
     end: int
     quote: str
     score: float
+    passage: str = ""
+    passage_start: int = 0
+    passage_end: int = 0
+    highlights: list[list[int]] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)

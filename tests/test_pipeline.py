@@ -182,7 +182,11 @@ def test_meeting_question_answers_with_instructions_cited_to_the_meeting(seed_pi
     assert markers and set(markers) == {"1"}
     c = ans.citations[0]
     first_chunk = seed_pipeline.store.col.get(ids=[c.chunk_id])["documents"][0]
-    assert c.quote.startswith(first_chunk) and len(c.quote) == c.end - c.start
+    assert c.passage.startswith(first_chunk) and len(c.passage) == c.passage_end - c.passage_start
+    assert c.passage_start <= c.start < c.end <= c.passage_end
+    assert c.quote == c.passage[c.start - c.passage_start : c.end - c.passage_start]
+    assert c.highlights and all(c.start <= s < e <= c.end for s, e in c.highlights)
+    assert c.quote.startswith(c.passage[c.highlights[0][0] - c.passage_start : c.highlights[0][1] - c.passage_start])
 
 
 @pytest.mark.parametrize("question,facts,title", [

@@ -243,7 +243,8 @@ class ExtractiveAnswerer:
         chosen = self._select(cands, q)
         if not chosen:
             return Answer(question, standalone, ABSTAIN_MESSAGE, True)
-        return self._compose(question, standalone, [(c.passage, c.start, c.text) for c in chosen], list(passages))
+        return self._compose(question, standalone, [(c.passage, c.start, c.end, c.text) for c in chosen],
+                             list(passages))
 
     def answer_stream(self, question: str, standalone: str, passages: Sequence[ScoredChunk]) -> Iterator[str | Answer]:
         """``answer`` in the streaming shape of ``rag.answer.llm.LLMAnswerer.answer_stream``:
@@ -390,22 +391,22 @@ class ExtractiveAnswerer:
             used += len(text)
         return chosen
 
-    def _compose(self, question: str, standalone: str, pieces: list[tuple[int, int, str]],
+    def _compose(self, question: str, standalone: str, pieces: list[tuple[int, int, int, str]],
                  passages: list[ScoredChunk]) -> Answer:
-        """pieces: (passage index, article offset, text). Passages are ordered by their first
-        piece's rank, pieces within a passage by offset; ``[n]`` follows every piece."""
+        """pieces: (passage index, article start, article end, text). Passages are ordered by
+        their first piece's rank, pieces within a passage by offset; ``[n]`` follows every
+        piece; each citation quotes the sentences its pieces come from."""
         first: dict[int, int] = {}
-        for rank, (pi, _, _) in enumerate(pieces):
+        for rank, (pi, _, _, _) in enumerate(pieces):
             first.setdefault(pi, rank)
         ordered = sorted(pieces, key=lambda x: (first[x[0]], x[1]))
         numbers: dict[int, int] = {}
-        citations: list[Citation] = []
         parts: list[str] = []
-        for pi, _, text in ordered:
-            if pi not in numbers:
-                numbers[pi] = len(numbers) + 1
-                citations.append(make_citation(numbers[pi], passages[pi]))
+        for pi, _, _, text in ordered:
+            numbers.setdefault(pi, len(numbers) + 1)
             parts.append(f"{text}[{numbers[pi]}]")
+        citations = [make_citation(n, passages[pi], [(s, e) for p, s, e, _ in pieces if p == pi])
+                     for pi, n in numbers.items()]
         return Answer(question, standalone, "".join(parts), False, citations)
 
     # -- special question shapes ---------------------------------------------------------------
@@ -436,12 +437,12 @@ class ExtractiveAnswerer:
             spans = split_sentences(lead.text)
             if spans:
                 s, e = spans[0]
-                pieces.append((li, lead.start + s, _window(lead.text[s:e], q, 150)))
+                pieces.append((li, lead.start + s, lead.start + e, _window(lead.text[s:e], q, 150)))
             for ent in q.entities:
                 for s, e in split_sentences(c.text):
                     sent = c.text[s:e]
-                    if ent in sent and not any(sent[:20] in pc[2] for pc in pieces):
-                        pieces.append((i, c.start + s, _window(sent, q, 100)))
+                    if ent in sent and not any(sent[:20] in pc[3] for pc in pieces):
+                        pieces.append((i, c.start + s, c.start + e, _window(sent, q, 100)))
                         break
         if not pieces:
             return None
@@ -453,10 +454,10 @@ class ExtractiveAnswerer:
         if people and re.search(r"写了|写过|写的|哪几篇|哪些", q.text):
             leads = self.lookup.by_author(people[0])
             pool = [ScoredChunk(c, 0.0, chunk_ids=[c.id]) for c in leads]
-            pieces = [(i, c.start, f"《{c.title}》（{c.date}）") for i, c in enumerate(leads)]
+            pieces = [(i, c.start, c.end, f"《{c.title}》（{c.date}）") for i, c in enumerate(leads)]
             ans = self._compose(question, standalone, pieces, pool)
             ans.text = f"{people[0]}署名的报道有：" + "；".join(
-                f"{text}[{i + 1}]" for i, (_, _, text) in enumerate(pieces)) + "。"
+                f"{text}[{i + 1}]" for i, (_, _, _, text) in enumerate(pieces)) + "。"
             return ans
         if not passages:
             return None
@@ -477,11 +478,20 @@ _QUESTION_BIGRAMS = {"什么", "哪些", "哪里", "哪天", "多少", "怎么",
                      "哪几", "县里", "我县", "绛县", "要求", "强调"}
 
 
-def make_citation(n: int, p: ScoredChunk) -> Citation:
-    """Citation ``[n]`` for a retrieved passage (the quote is the passage text)."""
+def make_citation(n: int, p: ScoredChunk, spans: Sequence[tuple[int, int]] = ()) -> Citation:
+    """Citation ``[n]`` for a retrieved passage.
+
+    spans: ``(start, end)`` article offsets of the cited sentences inside the passage; the
+        quote then runs from the first to the last of them and ``highlights`` lists each.
+        Without spans (or with none inside the passage) the whole passage is the quote.
+    """
     c = p.chunk
+    inside = sorted({(max(s, c.start), min(e, c.end)) for s, e in spans if s < c.end and e > c.start and s < e})
+    start, end = (inside[0][0], max(e for _, e in inside)) if inside else (c.start, c.end)
     return Citation(n=n, article_id=c.article_id, title=c.title, date=c.date, author=c.author, source=c.source,
-                    chunk_id=c.id, start=c.start, end=c.end, quote=c.text, score=round(p.score, 4))
+                    chunk_id=c.id, start=start, end=end, quote=c.text[start - c.start : end - c.start],
+                    score=round(p.score, 4), passage=c.text, passage_start=c.start, passage_end=c.end,
+                    highlights=[[s, e] for s, e in inside])
 
 
 def _window(sentence: str, q: Question, limit: int, terms: dict[str, float] | None = None) -> str:
