@@ -507,7 +507,8 @@ class Pipeline:
         top_k = max(1, min(int(top_k), 20))
         timings: dict[str, float] = {}
         hook = getattr(self.answerer, "condense", None)
-        standalone = hook(q, hist) if callable(hook) and hist else condense(q, hist, self.known_people)
+        people = self.known_people | getattr(self.extractive, "people", frozenset())
+        standalone = hook(q, hist) if callable(hook) and hist else condense(q, hist, people)
         timings["condense_ms"] = (time.perf_counter() - t0) * 1000
         t1 = time.perf_counter()
         # "哪些活动/会议" questions list articles: look at twice as many passages

@@ -58,9 +58,12 @@ MEASURE_CLASSES = (
     frozenset({"平方米", "平米", "亩", "公顷", "平方公里", "万平方米"}),
     frozenset({"吨", "公斤", "千克", "斤", "克", "万吨"}),
     frozenset({"%", "％", "百分点", "成", "倍"}),
+    frozenset({"块", "枚", "面"}),
     frozenset({"天", "日", "小时", "分钟", "个月", "年", "周", "秒"}),
 )
 GENERIC_MEASURES = frozenset({"个", "些", ""})
+# measure words (量词) a number takes
+MEASURE_CHARS = "个项名家位人次辆台套件本册份条座所场期批届枚块头只株棵亩吨元户间处米天年月周幅篇部支起宗例张道幢栋层艘架"
 
 HOME = frozenset({"我县", "全县", "县里", "本县", "咱县", "我们县"})  # the archive's own county: not a constraint
 EVENT_HEADS = ("会议", "大会", "推进会", "分析会", "座谈会", "论坛", "峰会", "博览会", "展销会", "交易会", "发布会",
@@ -116,6 +119,7 @@ class Frame:
     speaker: str = ""
     count: int | None = None
     focus_kind: str = ""
+    topic: str = ""  # "…，X呢？": the thing the answer must be about
 
     @property
     def factoid(self) -> bool:
@@ -158,8 +162,13 @@ def analyze(question: str, pos_cut, *, entities: dict[str, str] | None = None) -
     q = re.sub(r"(\d{1,2})月份", r"\1月", question)
     entities = entities or {}
     toks = [(w, f) for w, f in pos_cut(q) if w.strip()]
-    atype = _answer_type(q)
-    focus = _focus(q, toks)
+    # "A，B？" (a follow-up joined to its context): the last clause asks, the rest is context
+    asked = re.split(r"[，,]", q)[-1] if re.search(r"[，,]", q) else q
+    if asked != q and not re.search(r"谁|哪|什么|多少|几|如何|怎么|吗|呢", asked):
+        asked = q
+    atype = _answer_type(asked)
+    atoks = [(w, f) for w, f in pos_cut(asked) if w.strip()] if asked != q else toks
+    focus = _focus(asked, atoks)
     if atype == INSTANCE or (atype == PLACE and focus and WHICH.search(q)):
         atype = _focus_kind(focus) or INSTANCE
     if atype in (LIST, INSTANCE) and focus in SPEECH_NOUNS:
@@ -167,6 +176,9 @@ def analyze(question: str, pos_cut, *, entities: dict[str, str] | None = None) -
     elif atype == STATEMENTS and focus and focus not in SPEECH_NOUNS and re.search(r"哪些|哪几", q):
         atype = LIST  # "提到了哪些招商方法": a list of things named in the speech
     frame = Frame(text=question, atype=atype, focus=focus)
+    m = re.search(r"[，,]([^，,？?]{2,12})呢[？?]?$", q)
+    if m:  # "…，殡仪馆呢？": what the context says about 殡仪馆
+        frame.atype, frame.focus, frame.topic = DESCRIPTION, "", m.group(1)
     frame.constraints = _constraints(q, toks, entities, focus)
     frame.verbs = [w for k, (w, f) in enumerate(toks)
                    if (f in ("v", "vd", "vi") or (f in ("n", "vn") and k + 1 < len(toks) and toks[k + 1][1] in ("ul", "uz")))
@@ -279,7 +291,10 @@ def _measure_and_attribute(q: str, toks: list[tuple[str, str]]) -> tuple[str, li
         measure = m.group(1)
         if measure in ("钱",):
             measure = "元"
-        elif measure and not any(measure in cls for cls in MEASURE_CLASSES) and \
+        elif measure and measure in "万亿千百":  # "多少亿元": the unit after the multiplier
+            unit = re.match(r"[\u4e00-\u9fff]?", rest[1:] if rest.startswith(measure) else rest).group(0)
+            measure = unit or measure
+        elif measure and measure not in MEASURE_CHARS and not any(measure in cls for cls in MEASURE_CLASSES) and \
                 not any(f == "q" and w.startswith(measure) for w, f in toks):
             after_noun, measure = measure + re.match(r"[\u4e00-\u9fff]{0,5}", rest).group(0), ""  # "多少雨": not a measure word
             rest = ""
@@ -309,7 +324,7 @@ def _measure_and_attribute(q: str, toks: list[tuple[str, str]]) -> tuple[str, li
     nouns = []
     # only nouns right before "(是/有) 多少": "收盘价是多少" → 收盘价; "招募多少名志愿者" has a verb there
     for w, f in reversed(before):
-        if (f.startswith(("n", "an")) or f in ("vn", "nz", "j", "l", "eng")) and f not in ("nr", "ns", "nt"):
+        if (f.startswith(("n", "an")) or f in ("vn", "nz", "j", "eng")) and f not in ("nr", "ns", "nt"):
             nouns.append(w)
             if len(nouns) == 2:
                 break
@@ -360,17 +375,23 @@ def _constraints(q: str, toks: list[tuple[str, str]], entities: dict[str, str], 
                               if w not in GENERIC_EVENT_WORDS and len(w.removesuffix("会上")) >= 2)
                 if words:
                     add(phrase, "event", words)
-    for w, f in toks:
-        if len(w) < 2 or w in HOME:
+    for i, (w, f) in enumerate(toks):
+        if w in HOME:
             continue
-        if f == "nr" or f == "nrfg":
+        if f in ("ns", "nt", "nz") and not WHICH_WORD.fullmatch(w):
+            # the whole name: nouns written around the tagged word ("香炉洲大桥", "青浦区人大代表团")
+            j, k = i, i + 1
+            while j > 0 and toks[j - 1][1] in ("n", "nr", "ng", "j", "nz", "ns", "nt") and len(toks[j - 1][0]) <= 3 \
+                    and toks[j - 1][0] not in HOME and sum(len(t[0]) for t in toks[j - 1:k]) <= 10:
+                j -= 1
+            while k < len(toks) and toks[k][1] in ("n", "ng", "j", "nz", "ns", "nt") and sum(len(t[0]) for t in toks[j:k + 1]) <= 10 \
+                    and not (focus and toks[k][0] in focus):
+                k += 1
+            name = "".join(t[0] for t in toks[j:k])
+            if len(name) >= 2:
+                add(name, {"ns": "place", "nt": "org"}.get(f, "name"))
+        elif f in ("nr", "nrfg") and len(w) >= 2:
             add(w, "person")
-        elif f == "ns":
-            add(w, "place")
-        elif f == "nt":
-            add(w, "org")
-        elif f == "nz" and not WHICH_WORD.fullmatch(w):
-            add(w, "name")
     # an official title written before a name or alone ("县长李晓军", "县长在…强调"): a role
     for m in re.finditer(r"(县委书记|县委副书记|副县长|县长|市长|副市长|书记|镇长|乡长|村支书|主任|局长|部长|主席|院长|校长|董事长|总经理)", q):
         if focus and m.group(1) == focus:

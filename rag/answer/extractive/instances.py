@@ -19,13 +19,12 @@ from __future__ import annotations
 
 import re
 
-from .analysis import ORG, ORG_HEADS, PERSON_HEADS, PLACE, PLACE_HEADS
+from .analysis import MEASURE_CHARS, ORG, ORG_HEADS, PERSON_HEADS, PLACE, PLACE_HEADS
 
 _CN_NUM = "零〇一二两三四五六七八九十百千万亿"
-NUMBER = re.compile(rf"(?<![\d\-.:：/])(?:约|近|超过|逾|共|达)?(?:\d+(?:[.,]\d+)*|[{_CN_NUM}]{{2,}}|[一二两三四五六七八九十])"
+NUMBER = re.compile(rf"(?<![\d\-.:：/])(?:约|近|超过|逾)?(?:\d+(?:[.,]\d+)*|[{_CN_NUM}]{{2,}}|[一二两三四五六七八九十])"
                     rf"(?:多|余)?(?:万|亿|千|百)?(?![\d\-:：/])")
-# measure words a Chinese numeral may take ("十二家", "两名"); anything else after 一/三… is a word ("一盘棋", "四川")
-MEASURE_CHARS = "个项名家位人次辆台套件本册份条座所场期批届枚块头只株棵亩吨元户间处米天年月周幅篇部支起宗例张道"
+# a Chinese numeral counts only before a measure word ("十二家", "两名"); "一盘棋", "四川" are words
 # units written with a number; one Han character (a measure word) or a known multi-character unit
 MULTI_UNITS = ("平方公里", "平方米", "万平方米", "人次", "公里", "千米", "公顷", "千克", "公斤", "美元", "欧元", "英镑",
                "港元", "日元", "万元", "亿元", "百分点", "个月", "小时", "分钟", "余人", "多人", "余家", "余个", "毫米",
@@ -95,10 +94,22 @@ def quantities(sentence: str) -> list[tuple[int, int, str]]:
     return out
 
 
-def people(sentence: str, known: frozenset[str], pos_cut) -> list[tuple[int, int]]:
+def people(sentence: str, known: frozenset[str], pos_cut, titles: tuple[str, ...] = ()) -> list[tuple[int, int]]:
     """Person names: known names (user dictionary, bylines, names gathered from the archive)
-    found verbatim, then ``nr`` tokens of 2–4 Han characters from the tagger."""
+    found verbatim, ``nr`` tokens of 2–4 Han characters from the tagger, and a surname plus
+    one or two characters written right after one of ``titles`` ("总指挥董爱华") or right
+    before "为/任 + title" ("马骉为组长") — the tagger splits many unseen names."""
+    from ...keyword import _name_at  # the name rule of the archive's name gatherer
+
     spans: list[tuple[int, int]] = []
+    for title in titles:
+        for m in re.finditer(re.escape(title), sentence):
+            hit = _name_at(sentence, m.end())
+            if hit:
+                spans.append((m.end(), hit[1]))
+            before = re.search(r"([\u4e00-\u9fff]{2,3})(?:为|任|担任|出任)$", sentence[: m.start()])
+            if before and _name_at(before.group(1) + "为", 0):
+                spans.append((before.start(1), before.end(1)))
     for name in known:
         for m in re.finditer(re.escape(name), sentence):
             spans.append(m.span())
@@ -198,6 +209,8 @@ def enumerations(sentence: str, min_items: int = 2) -> list[tuple[int, int, int]
 def role_before(sentence: str, start: int) -> tuple[int, int] | None:
     """The title written just before a name at ``start`` ("市人大常委会副主任" of
     "…，市人大常委会副主任张建元带队…"; "县委副书记、县长" of "县委副书记、县长李晓军"), or None."""
+    while start > 0 and sentence[start - 1] in " \u3000":
+        start -= 1  # "副主任 付佳": a space between title and name
     s = start
     while s > 0 and re.match(r"[\u4e00-\u9fffA-Za-z0-9、]", sentence[s - 1]):
         s -= 1

@@ -10,6 +10,8 @@ from typing import Sequence
 from ...chunk import split_sentences
 from ...types import Chunk, Citation, ScoredChunk
 
+ABSTAIN_MESSAGE = "新闻档案中没有找到能回答这个问题的内容。可以换个说法、补充人名或地名，或调整日期范围后再试。"
+
 # A speaker opening a paragraph: "李晓军强调，…", "解芳指出，…" (reporting verbs of news prose)
 SPEAKER_LEAD = re.compile(r"^([\u4e00-\u9fff]{2,4})(?:还|也|再次|同时)?(强调|指出|要求|表示|希望|提出|说|在安排|在讲话中|讲话)")
 INSTRUCTION = re.compile(r"^(?:要|切实|坚持|进一步|加强|推动|各级各部门要|各乡镇要|必须|务必)")
