@@ -318,9 +318,13 @@ def _measure_and_attribute(q: str, toks: list[tuple[str, str]]) -> tuple[str, li
             break
         before.append((w, f))
         pos += len(w)
+    verb_before = False
     while before and (before[-1][0] in ("是", "有", "为", "达", "约", "共", "一共", "总共", "了", "达到", "大约", "约为")
                       or before[-1][1] in ("x", "uj", "ul", "d", "p", "r")):
+        verb_before = verb_before or before[-1][0] == "了"
         before.pop()
+    if verb_before:
+        before = []  # "一共用了多少天": what precedes 了 is a verb, not the thing measured
     nouns = []
     # only nouns right before "(是/有) 多少": "收盘价是多少" → 收盘价; "招募多少名志愿者" has a verb there
     for w, f in reversed(before):

@@ -19,7 +19,8 @@ import re
 from typing import Callable, Iterable, Iterator, Protocol, Sequence
 
 from ...types import Answer, Chunk, ScoredChunk
-from .analysis import AUTHOR, DATE, EVENTS, HOME, LIST, ORG, PERSON, PLACE, QUANTITY, ROLE, STATEMENTS, YEAR, INSTANCE, Frame, analyze
+from .analysis import (AUTHOR, DATE, EVENTS, HOME, INSTANCE, LIST, ORG, PERSON, PLACE, QUANTITY, ROLE, STATEMENTS, YEAR,
+                       Constraint, Frame, analyze)
 from .evidence import EvidenceChecks
 from .sentences import ABSTAIN_MESSAGE, SCAFFOLD, Doc, coverage, doc_sentences, make_citation, rebuild_text
 from .shapes import AnswerShapes
@@ -243,10 +244,19 @@ class ExtractiveAnswerer(EvidenceChecks, AnswerShapes):
     def _abstain_close(self, question, standalone, frame: Frame, terms, checks) -> Answer:
         """No article satisfies every constraint. When one satisfies all but one (and shares
         enough of the question), say what the archive holds and what it lacks, with that citation."""
-        close = [(d, miss) for d, miss in checks if len(miss) == 1 and len(frame.constraints) > 1
+        def essential(miss: list[Constraint]) -> list[Constraint]:
+            # a role written with a missing person ("副县长王大凤") goes with that person
+            people = {c.text for c in miss if c.kind == "person"}
+            return [c for c in miss if not (c.kind == "role" and people and any(
+                frame.text.find(c.text + p) >= 0 for p in people))]
+
+        close = [(d, essential(miss)) for d, miss in checks]
+        close = [(d, miss) for d, miss in close if len(miss) == 1 and len(frame.constraints) > 1
                  and miss[0].kind != "home" and coverage(terms, d.context) >= self.threshold]
         if not close:
             return Answer(question, standalone, ABSTAIN_MESSAGE, True)
+        # an article that holds the asked event/date but not the person is the telling one
+        close.sort(key=lambda x: (x[1][0].kind in ("event", "date", "month", "year"), x[0].rank))
         d, miss = close[0]
         what = miss[0].text
         return self._abstain_holding(question, standalone, d, [d], f"其中没有提到{what}")

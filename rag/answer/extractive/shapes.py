@@ -92,7 +92,7 @@ class AnswerShapes:
                 named_after = any(text[b:b + 6].startswith(w) for ws in words for w in ws)  # "36枚金牌"
                 if not (measure_compatible(frame.measure, unit) or named_after):
                     continue
-                exact = frame.measure and frame.measure not in ("个", "") and measure_compatible(frame.measure, unit)
+                exact = not words and frame.measure not in ("个", "") and measure_compatible(frame.measure, unit)
                 if not (named_after or exact or _implied(frame.attribute, unit) or all(
                         any(w in text for w in ws) for ws in words)):
                     continue  # a number, but not of what is asked ("开盘价" for 收盘价)
@@ -224,7 +224,7 @@ class AnswerShapes:
             # abstract items ("哪些方面", "哪几个'好'"): the enumerations of the best sentences
             for s in sents:
                 enum = max((n for _, _, n in I.enumerations(s.text)), default=0)
-                if enum >= 2:
+                if enum >= 2 and (len(frame.focus) != 1 or frame.focus in s.text):  # "哪几个'好'"
                     scored.append((self._score(s, frame, terms, docs) + 0.03 * min(enum, 5), s))
             if scored and max(sc for sc, _ in scored) < 0.3:
                 scored = []
