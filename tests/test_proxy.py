@@ -72,6 +72,12 @@ def test_a_root_path_that_is_not_a_url_path_is_refused(seed_settings, bad):
     assert e.value.code == "bad_root_path" and "路径前缀" in e.value.message
 
 
+def test_rag_serve_refuses_a_bad_root_path_in_chinese(tmp_path):
+    r = CliRunner().invoke(cli, ["serve", "--root-path", "/a b", "--port", str(_free_port()),
+                                 "--data-dir", str(tmp_path / "data")])
+    assert r.exit_code == 2 and "路径前缀" in r.stderr and "bad_root_path" in r.stderr
+
+
 @pytest.fixture(scope="module")
 def rooted(seed_settings, seed_pipeline):
     return TestClient(create_server(replace(seed_settings, root_path="rag/"), seed_pipeline))

@@ -407,6 +407,7 @@ def unlock_upload(settings: Settings, key: str | None):
     that staff never start an upload the server will refuse."""
     return gr.File(interactive=not settings.api_key or key_matches(key or None, settings.api_key))
 
+
 # Gradio strings its zh-CN translation lacks (keys its frontend asks for; common.complete is
 # announced after every finished event and has no translation at all, not even English)
 I18N = gr.I18n(**{"zh-CN": {
