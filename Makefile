@@ -1,6 +1,6 @@
 # Two commands on a fresh machine:
 #   make run    install, ingest corpus/, answer a sample question, then serve the chat + API
-#   make test   install (with test tools and Chromium), run the whole test suite
+#   make test   install (with test tools, Chromium and nginx), run the whole test suite
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PIP    := $(VENV)/bin/pip
@@ -8,23 +8,41 @@ RAG    := $(VENV)/bin/rag
 HOST   ?= 127.0.0.1
 PORT   ?= 7860
 
-.PHONY: install install-dev run ingest serve test eval bench browser chroma screenshot
+.PHONY: install install-dev run ingest serve test eval bench browser nginx chroma screenshot
 
 $(VENV)/bin/python:
+	@echo "==> 创建虚拟环境 $(VENV)"
 	python3 -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 
 # torch first, pinned: `pip install torch==2.13.0` takes the CPU build from this machine's disk;
-# an unpinned torch would pull a multi-GB CUDA build.
-install: $(VENV)/bin/python
-	$(PIP) install -q torch==2.13.0
-	$(PIP) install -q -c constraints.txt -e .
+# an unpinned torch would pull a multi-GB CUDA build. pip shows what it collects and its
+# progress bars (a first install takes a few minutes); the stamp files skip the step until
+# pyproject.toml or constraints.txt change.
+$(VENV)/.installed: pyproject.toml constraints.txt | $(VENV)/bin/python
+	@echo "==> [1/2] 安装 torch 2.13.0（CPU 版）"
+	$(PIP) install torch==2.13.0
+	@echo "==> [2/2] 安装本项目及其依赖（版本见 constraints.txt）"
+	$(PIP) install -c constraints.txt -e .
+	@touch $@
 
-install-dev: install
-	$(PIP) install -q -c constraints.txt -e ".[dev]"
+$(VENV)/.installed-dev: $(VENV)/.installed
+	@echo "==> 安装测试工具（pytest、Playwright 等）"
+	$(PIP) install -c constraints.txt -e ".[dev]"
+	@touch $@
+
+install: $(VENV)/.installed
+
+install-dev: $(VENV)/.installed-dev
 
 browser:
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+
+# nginx for tests/test_proxy.py, which starts it itself (as the test user, temp prefix, free
+# loopback ports); the system service the package may start is stopped and disabled.
+nginx:
+	@command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || (apt-get update -qq && apt-get install -y -qq nginx >/dev/null \
+	  && { systemctl disable --now nginx >/dev/null 2>&1 || true; })
 
 ingest: install
 	$(RAG) ingest corpus/
@@ -36,7 +54,7 @@ run: ingest
 serve: install
 	$(RAG) serve --host $(HOST) --port $(PORT)
 
-test: install-dev browser
+test: install-dev browser nginx
 	$(PY) -m pytest -q
 
 eval: install

@@ -15,6 +15,8 @@ from .settings import Settings, build_pipeline
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="县域新闻档案问答：导入、提问、评测、服务。")
 docs_app = typer.Typer(no_args_is_help=True, help="管理已导入的文档。")
 app.add_typer(docs_app, name="docs")
+feedback_app = typer.Typer(no_args_is_help=True, help="工作人员对答案的评价（有用 / 有误）。")
+app.add_typer(feedback_app, name="feedback")
 
 DataDir = typer.Option(None, "--data-dir", help="数据目录（默认 RAG_DATA_DIR 或项目下 data/）")
 ChromaUrl = typer.Option(None, "--chroma-url", help="Chroma 服务器地址，如 http://127.0.0.1:8000（RAG_CHROMA_URL）")
@@ -215,18 +217,51 @@ def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="监听地址（默认只在本机；局域网访问用 0.0.0.0）"),
     port: int = typer.Option(7860, "--port", help="端口"),
     log_level: str = typer.Option("info", "--log-level", help="debug | info | warning | error"),
+    root_path: Optional[str] = typer.Option(None, "--root-path",
+                                            help="反向代理下的路径前缀，如 /rag（对外地址 http://oa.example/rag/；RAG_ROOT_PATH）"),
     data_dir: Optional[Path] = DataDir, chroma_url: Optional[str] = ChromaUrl, embedder: Optional[str] = Embedder,
     llm: Optional[str] = Llm, llm_base_url: Optional[str] = LlmBaseUrl, llm_model: Optional[str] = LlmModel,
     llm_api_key: Optional[str] = LlmApiKey, llm_timeout: Optional[float] = LlmTimeout,
 ) -> None:
-    """启动服务：聊天界面（/）、HTTP API（/api、/v1）和 API 文档（/docs）。"""
+    """启动服务：聊天界面（/）、HTTP API（/api、/v1）和 API 文档（/docs）；有 --root-path 时都在该前缀下。"""
     from importlib.metadata import entry_points
 
-    s = _settings(data_dir, chroma_url, embedder, **_llm_kw(llm, llm_base_url, llm_model, llm_api_key, llm_timeout))
+    s = _settings(data_dir, chroma_url, embedder, root_path=root_path,
+                  **_llm_kw(llm, llm_base_url, llm_model, llm_api_key, llm_timeout))
     # the server composes the API and the chat (ui/server.py); found by entry point so that
     # the library never imports the UI
     (server,) = entry_points(group="county_rag.server", name="serve")
-    server.load()(s, host=host, port=port, log_level=log_level)
+    try:
+        server.load()(s, host=host, port=port, log_level=log_level)
+    except RagError as exc:
+        _fail(exc)
+
+
+@feedback_app.command("export")
+def feedback_export(
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="写入的 JSONL 文件（默认输出到屏幕）"),
+    vote: str = typer.Option("wrong", "--vote", help="导出哪种评价：wrong（有误，默认）或 useful（有用）"),
+    data_dir: Optional[Path] = DataDir,
+) -> None:
+    """把评为“有误”的问答导出为评测集格式（eval/README.md）的 JSONL：facts 留空，由人补充标准答案。"""
+    from .feedback import VOTES, FeedbackStore, export_lines
+
+    if vote not in VOTES:
+        _fail(RagError(f"--vote 应为 {' 或 '.join(VOTES)}。", code="bad_feedback", status=422))
+    s = _settings(data_dir)
+    lines = export_lines(FeedbackStore(s.feedback_path).records(), vote=vote)
+    text = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines)
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            _fail(RagError(f"无法写入 {out}（{exc.strerror or exc}）。", code="export_failed", status=500))
+    where = f"写入 {out}" if out else "见上"
+    typer.secho(f"导出 {len(lines)} 条“{VOTES[vote]}”评价（{where}）；请为每条补充 facts（标准答案片段），核对 articles 和 kind。",
+                err=True, dim=True)
 
 
 @app.command("eval")

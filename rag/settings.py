@@ -41,6 +41,8 @@ class Settings:
     api_key: str | None = field(default_factory=lambda: _env("RAG_API_KEY"))
     api_key_all: bool = field(default_factory=lambda: _env("RAG_API_KEY_ALL", "0") in ("1", "true", "yes"))
     max_upload_mb: float = field(default_factory=lambda: float(_env("RAG_MAX_UPLOAD_MB", 20)))
+    # public path prefix behind a reverse proxy, e.g. "/rag" for http://oa.example/rag/ ("" = none)
+    root_path: str = field(default_factory=lambda: _env("RAG_ROOT_PATH", ""))
     # LLM answers (rag.answer.llm): "none" keeps the extractive answerer
     llm: str = field(default_factory=lambda: _env("RAG_LLM", "none"))  # none | openai | ollama
     llm_base_url: str | None = field(default_factory=lambda: _env("RAG_LLM_BASE_URL"))  # e.g. http://10.0.0.5:8000/v1
@@ -50,10 +52,20 @@ class Settings:
     llm_timeout: float = field(default_factory=lambda: float(_env("RAG_LLM_TIMEOUT", 60)))  # seconds per request
     llm_retries: int = field(default_factory=lambda: int(_env("RAG_LLM_RETRIES", 1)))  # extra attempts
 
+    def __post_init__(self):
+        # "rag", "/rag/" and " /rag " all mean "/rag"; "/" and "" mean no prefix
+        root = (self.root_path or "").strip().strip("/")
+        object.__setattr__(self, "root_path", f"/{root}" if root else "")
+
     def with_overrides(self, **kw) -> "Settings":
         """A copy with the given non-None values replaced (CLI options)."""
         names = {f.name for f in fields(self)}
         return replace(self, **{k: v for k, v in kw.items() if v is not None and k in names})
+
+    @property
+    def feedback_path(self) -> Path:
+        """JSON Lines file of the staff's answer feedback (``rag.feedback``)."""
+        return self.data_dir / "feedback.jsonl"
 
     @property
     def embed_cache_path(self) -> Path | None:

@@ -368,6 +368,67 @@ def test_api_key_all_protects_every_endpoint(writable):
         assert c.request(method, path, headers={"Authorization": "Bearer s3cret"}, **kw).status_code == 200, path
 
 
+def _gradio_uploads(root: Path) -> list[Path]:
+    return [p for p in root.rglob("*") if p.is_file()]
+
+
+def test_the_chats_upload_route_follows_the_key_rule(writable, tmp_path, monkeypatch):
+    """Gradio's own upload route (the documents tab posts files there) needs the key like
+    every other write: refused uploads are answered before Gradio reads them (nothing is
+    kept in its temp folder); the key works as a header or as the tab's cookie."""
+    settings, pipe = writable
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "gradio"))
+    c = TestClient(create_server(replace(settings, api_key="s3cret"), pipe))
+    files = {"files": ("anon.txt", ARTICLE.encode("utf-8"), "text/plain")}
+    r = c.post("/gradio_api/upload", files=files)
+    assert r.status_code == 401 and "管理密钥" in r.text and r.headers["connection"] == "close"
+    r = c.post("/gradio_api/upload", files=files, headers={"X-API-Key": "wrong"})
+    assert r.status_code == 403 and "管理密钥不正确" in r.text
+    c.cookies.set("rag_key", "wrong")
+    assert c.post("/gradio_api/upload", files=files).status_code == 403
+    assert _gradio_uploads(tmp_path / "gradio") == []
+    r = c.post("/gradio_api/upload", files=files, headers={"Authorization": "Bearer s3cret"})
+    assert r.status_code == 200 and len(r.json()) == 1
+    c.cookies.set("rag_key", quote("s3cret"))
+    assert c.post("/gradio_api/upload", files={"files": ("cookie.txt", b"# cookie\n")}).status_code == 200
+    assert len(_gradio_uploads(tmp_path / "gradio")) == 2
+    # reading the page and other Gradio routes stays open
+    assert TestClient(create_server(replace(settings, api_key="s3cret"), pipe)).get("/config").status_code == 200
+
+
+@pytest.mark.allow_hosts(["127.0.0.1"])
+def test_anonymous_big_uploads_to_the_chat_are_cut_off_and_uploads_expire(writable, tmp_path, monkeypatch):
+    """A 15 MB anonymous upload (below the 20 MB limit) is refused before it is sent; an
+    accepted upload that nobody ingests is deleted by Gradio's delete_cache (1 s here)."""
+    settings, pipe = writable
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "gradio"))
+    keyed = replace(settings, api_key="s3cret", max_upload_mb=20)
+    boundary, sent = "b0undary", []
+
+    def body():
+        yield (f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"big.txt\"\r\n\r\n").encode()
+        for _ in range(1920):  # 15 MB
+            sent.append(1)
+            yield b"x" * 8192
+        yield f"\r\n--{boundary}--\r\n".encode()
+
+    with LiveServer(create_server(keyed, pipe, delete_cache=(1, 1))) as srv:
+        try:
+            r = httpx.post(f"{srv.url}/gradio_api/upload", content=body(), timeout=30,
+                           headers={"content-type": f"multipart/form-data; boundary={boundary}"})
+            assert r.status_code == 401
+        except (httpx.WriteError, httpx.RemoteProtocolError, httpx.ReadError):
+            pass  # the server closed the connection after refusing: also a cut-off
+        assert len(sent) < 1920 // 2 and _gradio_uploads(tmp_path / "gradio") == []
+        r = httpx.post(f"{srv.url}/gradio_api/upload", headers={"X-API-Key": "s3cret"},
+                       files={"files": ("kept.txt", ARTICLE.encode("utf-8"))}, timeout=30)
+        assert r.status_code == 200 and Path(r.json()[0]).exists()
+        deadline = time.monotonic() + 20
+        while Path(r.json()[0]).exists() and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert not Path(r.json()[0]).exists()
+
+
 # -- OpenAI-compatible ------------------------------------------------------------------------------------
 def test_v1_models(client):
     body = client.get("/v1/models").json()

@@ -1,6 +1,9 @@
-"""End to end in a real browser: Playwright driving Debian's Chromium against the server on
-loopback. Asks, follows up, checks sources, uploads an article full of markup through the
-documents tab and checks it is shown as text and never runs; no request leaves loopback.
+"""End to end in a real browser: Playwright driving Debian's Chromium (locale zh-CN) against
+the server on loopback. Asks, follows up, opens sources on their highlighted quotes, checks
+that no visible string is English and no emoji is used, uploads an article full of markup
+through the documents tab and checks it is shown as text and never runs, deletes after a
+confirmation, and uploads with the key; no request leaves loopback. (Through nginx under a
+path prefix, and feedback to an exported line: ``tests/test_proxy.py``.)
 
 Chromium: ``/usr/bin/chromium`` (``make browser`` installs it; never ``playwright install``).
 Screenshot: saved under the test's tmp dir; with ``RAG_SCREENSHOT_DIR`` set (``make screenshot``)
@@ -10,7 +13,9 @@ a small palette PNG of the chat is also written there for the README.
 from __future__ import annotations
 
 import os
+import re
 import shutil
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -37,6 +42,10 @@ IMG = '<img src=x onerror="window.__xss=2">'
 EVIL_ARTICLE = (f"# 网页安全测试{SCRIPT}专题\n\n"
                 f"本报讯 5月22日，县信息中心开展网页安全测试，测试文本包含{SCRIPT}和{IMG}两段代码。"
                 "网页安全测试要求所有代码按原文显示，不得执行。\n")
+
+# Latin words allowed on the page: file types, units and the name of the key setting
+ALLOWED_LATIN = {"txt", "md", "docx", "pdf", "html", "htm", "jsonl", "MB", "API", "RAG", "KEY", "YYYY", "MM", "DD"}
+EMOJI = re.compile("[\u2600-\u27bf\U0001f300-\U0001faff\ufe0f]")
 
 # Records, in the page, every text the newest answer showed before its sources appeared.
 WATCH_STREAM = """() => {
@@ -98,7 +107,20 @@ def _last_bot_text(page) -> str:
     return page.locator("#chat .rag-answer, #chat .rag-abstain, #chat .rag-error").last.inner_text()
 
 
+def _visible_text(page) -> str:
+    """What a reader sees: the page's rendered text plus the placeholders of its inputs."""
+    return page.evaluate("""() => document.body.innerText + '\\n' +
+        [...document.querySelectorAll('[placeholder]')].map(e => e.getAttribute('placeholder')).join('\\n')""")
+
+
+def _assert_chinese_only(page) -> None:
+    text = _visible_text(page)
+    assert sorted(set(re.findall(r"[A-Za-z]{2,}", text)) - ALLOWED_LATIN) == [], text
+    assert not EMOJI.search(text), EMOJI.findall(text)
+
+
 def test_chat_follow_up_and_sources(page, tmp_path):
+    _assert_chinese_only(page)  # before anything is asked
     page.evaluate(WATCH_STREAM)
     _ask(page, Q_INVEST, 1)
     partials = page.evaluate("[...window.__partials]")
@@ -107,7 +129,25 @@ def test_chat_follow_up_and_sources(page, tmp_path):
     first = page.locator("#chat details.rag-source summary").first
     assert first.inner_text().startswith(f"[1] 《{T_INVEST}》")
     first.click()
-    assert page.locator("#chat details.rag-source .rag-quote").first.is_visible()
+    quote = page.locator("#chat details.rag-source .rag-quote").first
+    assert quote.is_visible()
+    marks = quote.locator("mark.rag-hl").all_inner_texts()  # the quoted sentences, inside their passage
+    assert marks and all(m in quote.inner_text() for m in marks) and len("".join(marks)) < len(quote.inner_text())
+    assert any("提高政治站位" in m for m in marks)
+    assert page.locator("#feedback").is_visible() and page.locator("#fb-wrong").inner_text() == "有误"
+    # the README screenshot: the answer, and its first source open on the highlighted quote
+    page.wait_for_timeout(500)  # the chat scrolls itself to the bottom when a source opens; then ours
+    page.evaluate("""() => { const ans = document.querySelector('#chat .rag-answer');
+        let box = ans.parentElement;  // the chat's scrolling box
+        while (box && !(box.scrollHeight > box.clientHeight + 1 && /auto|scroll/.test(getComputedStyle(box).overflowY))) {
+            box = box.parentElement; }
+        if (box) box.scrollTop += ans.getBoundingClientRect().top - box.getBoundingClientRect().top - 110;
+        window.scrollTo(0, 0); }""")
+    page.wait_for_timeout(300)
+    shot = tmp_path / "chat.png"
+    page.screenshot(path=str(shot))
+    assert shot.stat().st_size > 10_000
+    _publish(shot)
 
     _ask(page, "李晓军5月份调研了哪些地方？", 2)
     _ask(page, "他强调了什么？", 3)
@@ -116,14 +156,19 @@ def test_chat_follow_up_and_sources(page, tmp_path):
     assert "李晓军" in answer and "[1]" in answer
     sources = page.locator("#chat .rag-sources").last.locator("summary").all_inner_texts()
     assert sources and sources[0].startswith("[1] 《") and any("李晓军" in s for s in sources)
+    _assert_chinese_only(page)
 
-    shot = tmp_path / "chat.png"
-    page.screenshot(path=str(shot))
-    assert shot.stat().st_size > 10_000
-    _publish(shot)
+    last = page.locator("#chat .rag-sources").last.locator("details.rag-source").first
+    last.locator("summary").click()
+    assert last.locator("mark.rag-hl").first.is_visible()
 
     page.click("#new-chat")
     page.wait_for_function("document.querySelectorAll('#chat .rag-sources, #chat .rag-abstain').length === 0")
+    assert not page.locator("#feedback").is_visible()
+    page.get_by_role("tab", name="文档管理").click()
+    page.wait_for_function("document.querySelector('#doc-status')?.innerText.includes('共 1 个文档')")
+    _assert_chinese_only(page)
+    page.get_by_role("tab", name="问答").click()
     assert page.external_requests == []
 
 
@@ -143,13 +188,68 @@ def test_markup_in_an_article_is_shown_as_text_and_never_runs(page, tmp_path):
     summary = page.locator("#chat .rag-sources").last.locator("summary").first
     assert f"网页安全测试{SCRIPT}专题" in summary.inner_text()
     summary.click()
-    quote = page.locator("#chat .rag-sources").last.locator(".rag-quote").first.inner_text()
-    assert SCRIPT in quote and IMG in quote
+    quote = page.locator("#chat .rag-sources").last.locator(".rag-quote").first
+    assert SCRIPT in quote.inner_text() and IMG in quote.inner_text()
+    assert quote.locator("mark.rag-hl").count() >= 1 and quote.locator("mark *").count() == 0  # marks hold text only
     page.wait_for_timeout(300)
     assert page.evaluate("typeof window.__xss") == "undefined"
     assert page.locator("#chat img[src='x']").count() == 0
     assert page.locator("#chat script").count() == 0
     assert page.external_requests == []
+
+
+def test_deleting_a_document_asks_first_and_names_it(page, tmp_path):
+    upload = tmp_path / "待删除.txt"
+    upload.write_text("# 待删除的测试稿\n\n本报讯 5月23日，县里召开待删除测试会议，会议内容仅供测试。\n", encoding="utf-8")
+    page.get_by_role("tab", name="文档管理").click()
+    page.locator("#upload input[type=file]").set_input_files(str(upload))
+    page.wait_for_function("document.querySelector('#doc-status')?.innerText.includes('已导入 待删除.txt')")
+    pick = page.get_by_label("要删除的文档")
+    pick.click()
+    page.get_by_role("option", name="待删除.txt").click()
+    page.get_by_role("button", name="删除所选文档").click()
+    question = page.locator("#confirm-text")
+    question.wait_for()
+    assert "确定要删除文档「待删除.txt」（1 篇文章，1 个文本块）吗？" in question.inner_text()
+    page.click("#confirm-no")
+    page.wait_for_selector("#confirm-delete", state="hidden")
+    assert "待删除.txt" in page.inner_text("#doc-table")  # cancelled: still there
+    page.get_by_role("button", name="删除所选文档").click()
+    page.click("#confirm-yes")
+    page.wait_for_function("document.querySelector('#doc-status')?.innerText.includes('已删除 待删除.txt')")
+    assert "待删除.txt" not in page.inner_text("#doc-table")
+    assert not page.locator("#confirm-delete").is_visible()
+    page.get_by_role("tab", name="问答").click()
+
+
+def test_uploading_in_the_chat_needs_the_key_when_one_is_set(server, page, tmp_path):
+    """With RAG_API_KEY set, the documents tab's upload box stays closed until the right key
+    is typed (the server would refuse the upload anyway: tests/test_api.py); then the file
+    goes through Gradio's upload route, which the typed key (a cookie) lets through."""
+    keyed = replace(server.app.state.settings, api_key="s3cret")
+    upload = tmp_path / "带密钥.txt"
+    upload.write_text("# 带密钥上传测试\n\n本报讯 5月24日，带密钥上传测试会议召开。\n", encoding="utf-8")
+    with LiveServer(create_server(keyed, server.app.state.holder.get())) as srv:
+        context = page.context.browser.new_context(viewport={"width": 1100, "height": 900}, locale="zh-CN")
+        try:
+            pg = context.new_page()
+            pg.set_default_timeout(90_000)
+            pg.goto(srv.url + "/")
+            pg.get_by_role("tab", name="文档管理").click()
+            pg.wait_for_function("document.querySelector('#doc-status')?.innerText.includes('个文档')")
+            assert pg.locator("#upload input[type=file]").count() == 0
+            key = pg.get_by_label("管理密钥（RAG_API_KEY）")
+            key.fill("wrong")
+            pg.wait_for_timeout(500)
+            assert pg.locator("#upload input[type=file]").count() == 0
+            assert "rag_key=wrong" in pg.evaluate("document.cookie")
+            key.fill("s3cret")
+            pg.locator("#upload input[type=file]").set_input_files(str(upload))
+            pg.wait_for_function("document.querySelector('#doc-status')?.innerText.includes('已导入 带密钥.txt')")
+            assert pg.locator("[data-testid='toast-body']").count() == 0
+        finally:
+            context.close()
+    server.app.state.holder.get().delete_document("带密钥.txt")
 
 
 def _publish(shot: Path) -> None:

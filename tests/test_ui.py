@@ -13,7 +13,8 @@ from rag.service import PipelineHolder
 from ui.server import create_server
 from rag.types import Answer, Citation
 from tests.live_server import LiveServer, private_settings_and_pipeline
-from ui.app import ABSTAIN_HEADING, make_chat_fn, make_doc_fns, render_answer, user_turns
+from ui.app import (ABSTAIN_HEADING, confirm_delete, make_chat_fn, make_doc_fns, make_feedback_fn, render_answer,
+                    render_passage, user_turns)
 
 pytestmark = [
     pytest.mark.allow_hosts(["127.0.0.1"]),
@@ -129,6 +130,41 @@ def test_render_escapes_everything_from_the_archive():
     assert out.count('<sup class="rag-ref">[1]</sup>') == 1
 
 
+def test_sources_show_the_passage_with_the_quoted_sentences_highlighted():
+    article = f"第一句话。{EVIL}第二句话。第三句话。第四句话。"
+    s1, s2, s3 = (article.index(x) for x in ("第二句", "第三句", "第四句"))
+    cit = Citation(n=1, article_id="a", title="t", date="", author="", source="s", chunk_id="c", start=s1, end=s3,
+                   quote=article[s1:s3], score=0.1, passage=article, passage_start=0, passage_end=len(article),
+                   highlights=[[s1, s2], [s2, s3]])
+    out = render_passage(cit)
+    assert out.count("<mark") == 1  # adjacent sentences are one mark
+    assert '<mark class="rag-hl">第二句话。第三句话。</mark>第四句话。' in out
+    assert out.startswith("第一句话。&lt;script&gt;") and "<script" not in out and "<img" not in out
+    # an article offset passage (passage_start > 0); a quote without highlights is marked from start/end
+    shifted = replace(cit, passage=article[5:], passage_start=5, passage_end=len(article), highlights=[])
+    assert '<mark class="rag-hl">第二句话。第三句话。</mark>' in render_passage(shifted)
+    # the whole passage cited: nothing to mark; no passage: the quote alone
+    whole = replace(cit, start=0, end=len(article), quote=article, highlights=[])
+    assert "<mark" not in render_passage(whole)
+    assert render_passage(replace(cit, passage="")) == html.escape(article[s1:s3])
+    assert "<mark" in render_answer(Answer(question="q", standalone_question="q", text="a[1]", abstained=False,
+                                           citations=[cit]))
+
+
+def test_no_emoji_in_what_the_ui_writes():
+    import re
+
+    from ui.app import _report_text, _status, render_error
+
+    class R:
+        articles = duplicates = added = updated = unchanged = removed = 0
+        errors = [{"message": "第 3 行不是 JSON"}]
+
+    out = ABSTAIN_HEADING + render_error("x") + _status("y") + _status("z", ok=False) + _report_text("f.txt", R())
+    assert not re.search("[\u2600-\u27bf\U0001f300-\U0001faff\ufe0f]", out)
+    assert 'class="rag-ok"' in _status("y") and "注意：第 3 行不是 JSON" in _report_text("f.txt", R())
+
+
 def test_user_turns_unescape_the_stored_question():
     msgs = [{"role": "user", "content": html.escape("a<b>&c")}, {"role": "assistant", "content": "x"}]
     assert user_turns(msgs) == ["a<b>&c"]
@@ -176,3 +212,36 @@ def test_doc_tab_errors_and_key(writable, tmp_path):
     _, _, status = delete("绛县新闻-2024年4-5月.txt", "")
     assert "管理密钥不正确" in status
     assert [d.source for d in pipe.documents()] == ["绛县新闻-2024年4-5月.txt"]
+
+
+def test_delete_asks_first_naming_the_document_and_its_counts(writable):
+    settings, pipe = writable
+    holder = PipelineHolder(settings, pipe)
+    pending, row, question, _ = confirm_delete(holder, "绛县新闻-2024年4-5月.txt")
+    assert pending == "绛县新闻-2024年4-5月.txt" and row.visible is True
+    assert "确定要删除文档「绛县新闻-2024年4-5月.txt」（5 篇文章，" in question
+    pending, row, _, status = confirm_delete(holder, None)
+    assert pending is None and row.visible is False and "请先选择" in status
+    assert "&lt;b&gt;" in confirm_delete(holder, "<b>.txt")[2]  # a name is text
+
+
+def test_feedback_buttons_store_and_update_one_record(seed_settings, seed_pipeline, tmp_path):
+    from rag.feedback import FeedbackStore
+
+    settings = replace(seed_settings, data_dir=tmp_path / "data")
+    give = make_feedback_fn(settings)
+    last, status = give("wrong", "", None)
+    assert last is None and "请先提问" in status
+    answer = seed_pipeline.ask("他强调了什么？", ["李晓军5月份调研了哪些地方？"])
+    last = {"answer": answer.to_dict(), "history": ["李晓军5月份调研了哪些地方？"], "id": None, "vote": None}
+    _, status = give(None, "说明", last)
+    assert "请先点击" in status
+    last, status = give("wrong", "", last)
+    assert "已记录：有误" in status and "补充说明" in status and last["vote"] == "wrong"
+    last, status = give(None, "少了殡仪馆的内容", last)  # the comment added afterwards (Enter)
+    records = FeedbackStore(settings.feedback_path).records()
+    assert len(records) == 1 and records[0].id == last["id"] and records[0].comment == "少了殡仪馆的内容"
+    assert records[0].vote == "wrong" and records[0].channel == "chat"
+    assert records[0].standalone_question == "李晓军强调了什么？" and records[0].history == ["李晓军5月份调研了哪些地方？"]
+    last, status = give("useful", "", last)
+    assert [r.vote for r in FeedbackStore(settings.feedback_path).records()] == ["useful"] and "有用" in status

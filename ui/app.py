@@ -1,11 +1,16 @@
 """Staff chat (Gradio 6 Blocks), mounted at ``/`` of the API server by ``ui.server.create_server``.
 
-Two tabs: 问答 (streaming cited answers, follow-up questions, filters) and 文档管理 (upload,
-list, delete). A thin layer over the same ``Pipeline`` as the CLI and the HTTP API.
+Two tabs: 问答 (streaming cited answers, follow-up questions, filters, 有用 / 有误 feedback on
+each answer) and 文档管理 (upload, list, delete after a confirmation). A thin layer over the
+same ``Pipeline`` as the CLI and the HTTP API; feedback goes to ``rag.feedback``.
 
 Everything that comes from the archive or from a user (titles, quotes, answers, file names,
 questions) is escaped with ``html.escape`` before it goes into a message: article text is
 shown as text, never rendered or run. Gradio's own sanitizer is a second layer only.
+
+Every visible string is Chinese in a Chinese browser (Gradio's own strings come from its
+zh-CN translations, completed by ``I18N``); status marks are CSS, not emoji (servers and
+older office PCs often have no emoji font).
 """
 
 from __future__ import annotations
@@ -20,13 +25,15 @@ from typing import Any, Iterator
 
 import gradio as gr
 
+from rag.api.middleware import KEY_COOKIE
+from rag.errors import RagError
+from rag.feedback import VOTES, FeedbackStore, make_feedback
 from rag.service import (INTERNAL_ERROR_MESSAGE, UPLOAD_SUFFIXES, PipelineHolder, check_upload_suffix,
                          delete_document, ingest_upload, key_matches, make_filters, normalise_upload_name,
                          too_large_error)
-from rag.errors import RagError
 from rag.settings import Settings
 from rag.stream import ask_stream
-from rag.types import Answer
+from rag.types import Answer, Citation
 
 log = logging.getLogger("rag.ui")
 
@@ -37,7 +44,11 @@ EXAMPLES = [
     "调研组到了哪些学校？",
     "一季度经济运行分析会是哪天召开的？",
 ]
-ABSTAIN_HEADING = "⚠️ 档案中没有找到答案"
+ABSTAIN_HEADING = "档案中没有找到答案"
+UPLOAD_ROUTE = "/gradio_api/upload"  # Gradio's own upload route: ui.server puts it behind the key rule
+# Gradio keeps uploads in its temp folder: every DELETE_CACHE[0] s, files older than
+# DELETE_CACHE[1] s are deleted (and all of them at shutdown); an ingested upload is deleted at once.
+DELETE_CACHE = (600, 900)
 # Pacing of streamed pieces: the extractive answer arrives all at once, so its pieces are
 # spaced to make the answer visibly build up; a piece that took longer to arrive (an LLM
 # token) is never delayed, and the added pauses of one answer never exceed PACING_CAP_S.
@@ -57,11 +68,27 @@ CSS = """
 .rag-abstain { border-left: 4px solid #d97706; background: #fffbeb; color: #78350f; padding: 0.5em 0.75em; border-radius: 4px; }
 .rag-abstain-head { font-weight: 600; margin-bottom: 0.25em; }
 .rag-error { border-left: 4px solid #dc2626; background: #fef2f2; color: #7f1d1d; padding: 0.5em 0.75em; border-radius: 4px; }
+.rag-ok { border-left: 4px solid #16a34a; background: #f0fdf4; color: #14532d; padding: 0.5em 0.75em; border-radius: 4px; }
+/* marks drawn with CSS (a round badge with an ASCII "!", a rotated border as a tick): no emoji font needed */
+.rag-abstain-head::before, .rag-error::before { content: "!"; display: inline-block; width: 1.25em; height: 1.25em;
+  line-height: 1.25em; border-radius: 50%; text-align: center; font-weight: 700; color: #fff; margin-right: 0.4em; }
+.rag-abstain-head::before { background: #d97706; }
+.rag-error::before { background: #dc2626; }
+.rag-ok::before { content: ""; display: inline-block; width: 0.35em; height: 0.75em; margin: 0 0.6em 0.1em 0.2em;
+  border: solid #16a34a; border-width: 0 0.18em 0.18em 0; transform: rotate(45deg); }
 .rag-notice { color: #92400e; font-size: 0.85em; margin-top: 0.4em; }
 .rag-sources { margin-top: 0.75em; border-top: 1px solid #e5e7eb; padding-top: 0.4em; font-size: 0.9em; }
 .rag-sources-head { color: #6b7280; font-size: 0.85em; margin-bottom: 0.2em; }
 .rag-source summary { cursor: pointer; }
 .rag-quote { color: #374151; background: #f9fafb; border-left: 3px solid #d1d5db; padding: 0.4em 0.6em; margin: 0.3em 0 0.5em; white-space: pre-wrap; }
+.rag-quote mark.rag-hl { background: #fde68a; color: #111827; padding: 0 1px; border-radius: 2px; }
+#feedback { align-items: center; gap: 0.5em; }
+/* Gradio writes its notices' titles ("Error", "Warning", "Info") in English whatever the locale */
+.toast-title { visibility: hidden; font-size: 0; }
+.toast-title::before { visibility: visible; font-size: var(--text-md); }
+.toast-title.error::before { content: "错误"; }
+.toast-title.warning::before { content: "注意"; }
+.toast-title.info::before, .toast-title.success::before { content: "提示"; }
 .rag-file { color: #9ca3af; font-size: 0.8em; }
 """
 
@@ -84,9 +111,39 @@ def render_pending(text: str = "") -> str:
     return f'<div class="rag-answer">{_marked(text)}</div>'
 
 
+def render_passage(c: Citation) -> str:
+    """The retrieved passage of a citation with the quoted sentence(s) in ``<mark class="rag-hl">``.
+
+    Highlights are ``c.highlights`` (article offsets; the quote's ``start``/``end`` when there
+    are none and the quote is not the whole passage), moved into the passage and merged when
+    adjacent. Every piece of text is escaped separately: only our own ``<mark>`` tags are HTML.
+    Without a passage (an answer from before the field existed), the quote alone is shown.
+    """
+    text, base = c.passage, c.passage_start
+    if not text:
+        return esc(c.quote)
+    spans = [tuple(h) for h in c.highlights]
+    if not spans and (c.start, c.end) != (c.passage_start, c.passage_end):
+        spans = [(c.start, c.end)]
+    merged: list[list[int]] = []
+    for s, e in sorted((max(s - base, 0), min(e - base, len(text))) for s, e in spans):
+        if s >= e:
+            continue
+        if merged and s <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], e)
+        else:
+            merged.append([s, e])
+    out, pos = [], 0
+    for s, e in merged:
+        out.append(f'{esc(text[pos:s])}<mark class="rag-hl">{esc(text[s:e])}</mark>')
+        pos = e
+    return "".join(out) + esc(text[pos:])
+
+
 def render_answer(answer: Answer) -> str:
     """The final assistant message: standalone question (when rewritten), the answer or a
-    distinct abstention, a notice, and the numbered sources with their quoted passages."""
+    distinct abstention, a notice, and the numbered sources, each opening on its passage
+    with the quoted sentence(s) highlighted (``render_passage``)."""
     parts = []
     if answer.standalone_question and answer.standalone_question != answer.question:
         parts.append(f'<div class="rag-standalone">按“{esc(answer.standalone_question)}”检索</div>')
@@ -104,7 +161,7 @@ def render_answer(answer: Answer) -> str:
             items.append(
                 f'<details class="rag-source"><summary>[{c.n}] 《{esc(c.title)}》'
                 f'{" " + meta if meta else ""}</summary>'
-                f'<div class="rag-quote">{esc(c.quote)}</div>'
+                f'<div class="rag-quote">{render_passage(c)}</div>'
                 f'<div class="rag-file">文件：{esc(c.source)}</div></details>'
             )
         parts.append(f'<div class="rag-sources"><div class="rag-sources-head">来源（{len(items)}）</div>'
@@ -113,11 +170,11 @@ def render_answer(answer: Answer) -> str:
 
 
 def render_error(message: str) -> str:
-    return f'<div class="rag-error">❌ {esc(message)}</div>'
+    return f'<div class="rag-error">{esc(message)}</div>'
 
 
 def _status(message: str, ok: bool = True) -> str:
-    return f'<div class="{"rag-ok" if ok else "rag-error"}">{"✅" if ok else "❌"} {esc(message)}</div>'
+    return f'<div class="{"rag-ok" if ok else "rag-error"}">{esc(message)}</div>'
 
 
 # -- chat -----------------------------------------------------------------------------------------
@@ -146,28 +203,28 @@ def user_turns(history: list[dict]) -> list[str]:
     return [html.unescape(m["content"]).strip() for m in history if m["role"] == "user" and m["content"].strip()]
 
 
-def make_chat_fn(holder: PipelineHolder, settings: Settings, delay: float = PIECE_DELAY_S):
-    def chat(message: str, history: list[dict] | None = None, top_k: int = settings.top_k, date_from: str = "",
-             date_to: str = "") -> Iterator[list[dict]]:
-        """Answer a question in a chat. history: the chat so far as ``{"role", "content"}``
-        messages (earlier user turns are used to resolve follow-up questions). top_k: passages
-        retrieved (1–20); date_from / date_to: YYYY-MM-DD or "". Yields the whole chat after
-        each streamed piece; the last yield's assistant message carries the numbered sources
-        (HTML, every archive text escaped)."""
+def make_turn_fn(holder: PipelineHolder, settings: Settings, delay: float = PIECE_DELAY_S):
+    """``turn(message, history, top_k, date_from, date_to)``: one chat turn as a generator of
+    ``(messages, answer)``: the whole chat after each streamed piece with ``answer`` None, and
+    last the chat with the final message and its ``Answer`` (None when the turn failed:
+    the last message is then a red error line)."""
+
+    def turn(message: str, history: list | None, top_k: int, date_from: str,
+             date_to: str) -> Iterator[tuple[list[dict], Answer | None]]:
         messages = _plain_messages(history)
         question = (message or "").strip()
-        if not question:
-            gr.Warning("请输入问题。")
-            yield messages
+        if not question:  # nothing asked: the chat stays as it is
+            yield messages, None
             return
         prior = user_turns(messages)
         messages = messages + [{"role": "user", "content": esc(question)},
                                {"role": "assistant", "content": render_pending()}]
-        yield messages
+        yield messages, None
+        final = None
         try:
             filters = make_filters(date_from, date_to)
             pipe = holder.get()
-            streamed, final, paused = "", None, 0.0
+            streamed, paused = "", 0.0
             stream = ask_stream(pipe, question, prior, top_k=int(top_k or settings.top_k), filters=filters)
             try:
                 last = time.monotonic()
@@ -181,7 +238,7 @@ def make_chat_fn(holder: PipelineHolder, settings: Settings, delay: float = PIEC
                         paused += pause
                     streamed += item
                     messages[-1] = {"role": "assistant", "content": render_pending(streamed)}
-                    yield messages
+                    yield messages, None
                     last = time.monotonic()
             finally:
                 stream.close()
@@ -189,13 +246,56 @@ def make_chat_fn(holder: PipelineHolder, settings: Settings, delay: float = PIEC
                 raise RuntimeError("answer stream ended without an Answer")
             messages[-1] = {"role": "assistant", "content": render_answer(final)}
         except RagError as exc:
+            final = None
             messages[-1] = {"role": "assistant", "content": render_error(exc.message)}
         except Exception:  # noqa: BLE001 - staff see a plain message; the traceback goes to the log
+            final = None
             log.exception("chat failed")
             messages[-1] = {"role": "assistant", "content": render_error(INTERNAL_ERROR_MESSAGE)}
-        yield messages
+        yield messages, final
+
+    return turn
+
+
+def make_chat_fn(holder: PipelineHolder, settings: Settings, delay: float = PIECE_DELAY_S):
+    turn = make_turn_fn(holder, settings, delay)
+
+    def chat(message: str, history: list[dict] | None = None, top_k: int = settings.top_k, date_from: str = "",
+             date_to: str = "") -> Iterator[list[dict]]:
+        """Answer a question in a chat. history: the chat so far as ``{"role", "content"}``
+        messages (earlier user turns are used to resolve follow-up questions). top_k: passages
+        retrieved (1–20); date_from / date_to: YYYY-MM-DD or "". Yields the whole chat after
+        each streamed piece; the last yield's assistant message carries the numbered sources
+        (HTML, every archive text escaped)."""
+        for messages, _answer in turn(message, history, top_k, date_from, date_to):
+            yield messages
 
     return chat
+
+
+# -- feedback -------------------------------------------------------------------------------------
+def make_feedback_fn(settings: Settings):
+    """``give(vote, comment, last) -> (last, status html)``: store the chat's vote on the latest
+    answer (``last``: ``{"answer": Answer.to_dict(), "history": [...], "id", "vote"}`` kept in
+    the session) in ``settings.feedback_path``. A second vote or an added comment on the same
+    answer replaces the first record (same id). ``vote`` None re-saves the comment with the
+    vote already given."""
+    store = FeedbackStore(settings.feedback_path)
+
+    def give(vote: str | None, comment: str, last: dict | None):
+        vote = vote or (last or {}).get("vote")
+        if not last or not vote:
+            return last, _status("请先点击“有用”或“有误”。" if last else "请先提问，再评价回答。", ok=False)
+        try:
+            fb = store.add(make_feedback(last["answer"], vote, comment=comment, history=last["history"],
+                                         channel="chat", id=last.get("id")))
+        except RagError as exc:
+            return last, _status(exc.message, ok=False)
+        thanks = "谢谢！这个问题会交给评测人员补充标准答案。" if vote == "wrong" else "谢谢！"
+        more = "" if fb.comment else "可在右侧补充说明后按回车保存。"
+        return {**last, "id": fb.id, "vote": vote}, _status(f"已记录：{VOTES[vote]}。{thanks}{more}")
+
+    return give
 
 
 # -- documents ------------------------------------------------------------------------------------
@@ -221,7 +321,7 @@ def _report_text(name: str, r) -> str:
     text = (f"已导入 {name}：文章 {r.articles} 篇（重复 {r.duplicates} 篇）；文本块 新增 {r.added}，"
             f"更新 {r.updated}，未变 {r.unchanged}，删除 {r.removed}。")
     for e in r.errors:
-        text += f"\n⚠️ {e['message']}"
+        text += f"\n注意：{e['message']}"
     return text
 
 
@@ -276,14 +376,60 @@ def make_doc_fns(holder: PipelineHolder, settings: Settings):
     return refresh, upload, delete
 
 
+# -- deleting a document asks first -------------------------------------------------------------------
+def confirm_delete(holder: PipelineHolder, name: str | None):
+    """First step of a deletion: ``(pending name, confirm row, question html, status)``. The
+    question names the document and its counts; "确定删除" then deletes the pending name (not
+    whatever the dropdown shows by then). Nothing selected: the row stays hidden, the status asks."""
+    if not name:
+        return None, gr.Row(visible=False), "", _status("请先选择要删除的文档。", ok=False)
+    counts = ""
+    try:
+        doc = next((d for d in holder.get().documents() if d.source == name), None)
+        counts = f"（{doc.articles} 篇文章，{doc.chunks} 个文本块）" if doc else ""
+    except RagError:
+        pass
+    question = f'<div class="rag-confirm">确定要删除文档「{esc(name)}」{counts}吗？删除后只能重新上传恢复。</div>'
+    return name, gr.Row(visible=True), question, gr.skip()
+
+
+# Remembers the typed key in a cookie for this page's path, so that Gradio's own upload request
+# carries it (rag.api.middleware.WriteKeyGuard checks it before Gradio reads the file).
+KEY_COOKIE_JS = f"""(k) => {{
+  const path = location.pathname.replace(/[^/]*$/, '') || '/';
+  document.cookie = `{KEY_COOKIE}=${{encodeURIComponent(k || '')}}; path=${{path}}; SameSite=Strict` + (k ? '' : '; max-age=0');
+  return k;
+}}"""
+
+
+def unlock_upload(settings: Settings, key: str | None):
+    """The upload box, usable only once the right key is typed (when ``RAG_API_KEY`` is set), so
+    that staff never start an upload the server will refuse."""
+    return gr.File(interactive=not settings.api_key or key_matches(key or None, settings.api_key))
+
+
+# Gradio strings its zh-CN translation lacks (keys its frontend asks for; common.complete is
+# announced after every finished event and has no translation at all, not even English)
+I18N = gr.I18n(**{"zh-CN": {
+    "chatbot": {"copy_message": "复制消息", "copied_message": "已复制", "complete": "完成"},
+    "common": {"complete": "完成", "upload": "上传", "download_all": "全部下载", "progress": "进度", "run": "运行"},
+    "dataframe": {"filter": "筛选", "clear_filter": "清除筛选"},
+    "status": {"queue_position": "排队中：第 {position} 位，共 {size} 位"},
+}})
+
+
 # -- the app ----------------------------------------------------------------------------------------
-def build_ui(holder: PipelineHolder, settings: Settings, *, piece_delay: float = PIECE_DELAY_S) -> gr.Blocks:
+def build_ui(holder: PipelineHolder, settings: Settings, *, piece_delay: float = PIECE_DELAY_S,
+             delete_cache: tuple[int, int] = DELETE_CACHE) -> gr.Blocks:
     """The Blocks app. Named API endpoint: ``/chat`` (message, history as role/content
-    messages, top_k, date_from, date_to → the chat with the new answer)."""
+    messages, top_k, date_from, date_to → the chat with the new answer).
+    delete_cache: (every s, older than s) for Gradio's uploaded files (``gr.Blocks``)."""
     chat = make_chat_fn(holder, settings, piece_delay)
+    turn = make_turn_fn(holder, settings, piece_delay)
+    give = make_feedback_fn(settings)
     refresh, upload, delete = make_doc_fns(holder, settings)
 
-    with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
+    with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=delete_cache) as demo:
         gr.Markdown(f"## {TITLE}\n答案摘自本县新闻档案，每句后的 [n] 对应下方来源；档案里没有的内容会明确说明。")
         with gr.Tabs():
             with gr.Tab("问答", id="chat"):
@@ -292,9 +438,15 @@ def build_ui(holder: PipelineHolder, settings: Settings, *, piece_delay: float =
                     latex_delimiters=[], line_breaks=False, feedback_options=None, buttons=["copy"],
                     placeholder="在下方输入问题，例如“县长在招商引资工作推进会议上强调了什么？”",
                 )
+                with gr.Row(visible=False, elem_id="feedback") as fb_row:
+                    useful = gr.Button(VOTES["useful"], size="sm", scale=0, min_width=72, elem_id="fb-useful")
+                    wrong = gr.Button(VOTES["wrong"], size="sm", scale=0, min_width=72, elem_id="fb-wrong")
+                    comment = gr.Textbox(label="补充说明", show_label=False, scale=6, max_lines=2, elem_id="fb-comment",
+                                         placeholder="补充说明（可选）：哪里不对，正确内容在哪篇文章")
+                fb_status = gr.Markdown(elem_id="fb-status")
                 with gr.Row():
-                    msg = gr.Textbox(show_label=False, placeholder="输入问题，按回车发送", elem_id="question",
-                                     scale=8, max_lines=4, autofocus=True)
+                    msg = gr.Textbox(label="问题", show_label=False, placeholder="输入问题，按回车发送",
+                                     elem_id="question", scale=8, max_lines=4, autofocus=True)
                     send = gr.Button("提问", variant="primary", scale=1, min_width=80, elem_id="send")
                     new = gr.Button("新对话", scale=1, min_width=80, elem_id="new-chat")
                 with gr.Accordion("筛选条件", open=False):
@@ -302,48 +454,83 @@ def build_ui(holder: PipelineHolder, settings: Settings, *, piece_delay: float =
                         date_from = gr.Textbox("", label="起始日期", placeholder="YYYY-MM-DD，如 2024-05-01")
                         date_to = gr.Textbox("", label="截止日期", placeholder="YYYY-MM-DD")
                         top_k = gr.Slider(1, 20, value=settings.top_k, step=1, label="来源数量（检索段落数）")
-                gr.Examples(EXAMPLES, inputs=[msg], label="示例问题")
+                examples = gr.Examples(EXAMPLES, inputs=[msg], label="示例问题", api_visibility="private")
 
             with gr.Tab("文档管理", id="docs") as docs_tab:
                 gr.Markdown(f"支持 {'、'.join(UPLOAD_SUFFIXES)}，单个文件不超过 {settings.max_upload_mb:g} MB。"
                             "同一文件重复上传不会产生重复内容。")
-                key = gr.Textbox(label="管理密钥（RAG_API_KEY）", type="password", visible=bool(settings.api_key))
+                key = gr.Textbox(label="管理密钥（RAG_API_KEY）", type="password", visible=bool(settings.api_key),
+                                 info="填写正确的密钥后才能上传和删除文档")
                 upload_box = gr.File(label="上传文件", file_types=list(UPLOAD_SUFFIXES), file_count="single",
-                                     elem_id="upload")
+                                     elem_id="upload", interactive=not settings.api_key)
                 status = gr.Markdown(elem_id="doc-status")
                 table = gr.Dataframe(headers=["文档", "文章数", "文本块数", "文章标题"],
                                      datatype=["str", "number", "number", "str"], interactive=False,
-                                     elem_id="doc-table", wrap=True)
+                                     elem_id="doc-table", wrap=True, buttons=[])
                 with gr.Row():
                     pick = gr.Dropdown(label="要删除的文档", choices=[], scale=4)
                     remove = gr.Button("删除所选文档", variant="stop", scale=1)
                     reload = gr.Button("刷新列表", scale=1)
+                # deleting asks first, naming the document
+                pending = gr.State(None)
+                with gr.Row(visible=False, elem_id="confirm-delete") as confirm_row:
+                    question = gr.Markdown(elem_id="confirm-text")
+                    yes = gr.Button("确定删除", variant="stop", scale=0, min_width=100, elem_id="confirm-yes")
+                    no = gr.Button("取消", scale=0, min_width=80, elem_id="confirm-no")
+        gr.HTML('<div class="rag-file"><a href="docs" target="_blank">接口说明（API）</a></div>')
 
         # the UI's events are private; the same function is the public "/chat" endpoint with
         # plain role/content history (the Chatbot component would demand its parts-list form)
         gr.api(chat, api_name="chat", concurrency_limit=8, concurrency_id="chat")
         # Sending moves the question into a hidden box and empties the input in the browser
         # (no round trip, so a slow server can never wipe a question typed meanwhile); the
-        # answer then streams from the hidden box's value.
+        # answer then streams from the hidden box's value. Clicking an example asks it.
         asked = gr.Textbox(visible=False)
+        last = gr.State(None)  # the latest answer, for the feedback buttons
+
+        def ui_turn(message, history, k, d_from, d_to):
+            prior = user_turns(_plain_messages(history))
+            for messages, answer in turn(message, history, k, d_from, d_to):
+                if answer is None:
+                    yield messages, None, gr.Row(visible=False), "", gr.skip()
+                else:
+                    yield (messages, {"answer": answer.to_dict(), "history": prior, "id": None, "vote": None},
+                           gr.Row(visible=True), "", "")
+
         answering = []
-        for trigger in (msg.submit, send.click):
+        for trigger in (msg.submit, send.click, examples.load_input_event.then):
             take = trigger(None, [msg], [msg, asked], js="(q) => ['', q]", queue=False, api_visibility="private")
-            answering.append(take.then(chat, [asked, chatbot, top_k, date_from, date_to], chatbot,
-                                       api_visibility="private", concurrency_limit=8, concurrency_id="chat"))
-        new.click(lambda: ([], ""), None, [chatbot, msg], cancels=answering, queue=False, api_visibility="private")
+            answering.append(take.then(ui_turn, [asked, chatbot, top_k, date_from, date_to],
+                                       [chatbot, last, fb_row, fb_status, comment], api_visibility="private",
+                                       concurrency_limit=8, concurrency_id="chat"))
+        new.click(lambda: ([], "", None, gr.Row(visible=False), ""), None, [chatbot, msg, last, fb_row, fb_status],
+                  cancels=answering, queue=False, api_visibility="private")
+        for button, vote in ((useful, "useful"), (wrong, "wrong")):
+            button.click(lambda c, s, v=vote: give(v, c, s), [comment, last], [last, fb_status], api_visibility="private")
+        comment.submit(lambda c, s: give(None, c, s), [comment, last], [last, fb_status], api_visibility="private")
 
         docs_tab.select(refresh, None, [table, pick, status], api_visibility="private")
         reload.click(refresh, None, [table, pick, status], api_visibility="private")
+        key.change(lambda k: unlock_upload(settings, k), [key], [upload_box], js=KEY_COOKIE_JS, queue=False,
+                   api_visibility="private")
         upload_box.upload(upload, [upload_box, key], [upload_box, table, pick, status], api_visibility="private")
-        remove.click(delete, [pick, key], [table, pick, status], api_visibility="private")
+        hide = lambda: gr.Row(visible=False)  # noqa: E731
+        remove.click(lambda name: confirm_delete(holder, name), [pick], [pending, confirm_row, question, status],
+                     api_visibility="private")
+        yes.click(lambda name, k: (*delete(name, k), gr.Row(visible=False)), [pending, key],
+                  [table, pick, status, confirm_row], api_visibility="private")
+        for event in (no.click, pick.change):
+            event(hide, None, confirm_row, queue=False, api_visibility="private")
     return demo
 
 
-def mount_ui(app, holder: PipelineHolder, settings: Settings, path: str = "/"):
-    """Mount the chat on a FastAPI app (after its own routes). System fonts only; uploads
-    capped at ``settings.max_upload_mb``; with ``RAG_API_KEY_ALL`` the page asks for the key
-    (any user name, the key as password)."""
+def mount_ui(app, holder: PipelineHolder, settings: Settings, path: str = "/", *,
+             delete_cache: tuple[int, int] = DELETE_CACHE):
+    """Mount the chat on a FastAPI app (after its own routes), under ``settings.root_path``
+    behind a proxy. System fonts only; Gradio strings completed in Chinese (``I18N``); no
+    Gradio footer (its API page is English; ``/docs`` is linked instead); uploads capped at
+    ``settings.max_upload_mb`` and deleted per ``delete_cache``; with ``RAG_API_KEY_ALL`` the
+    page asks for the key (any user name, the key as password)."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     theme = gr.themes.Default(font=SANS, font_mono=MONO)
     auth = None
@@ -351,7 +538,8 @@ def mount_ui(app, holder: PipelineHolder, settings: Settings, path: str = "/"):
         key = settings.api_key
         auth = lambda _user, password: key_matches(password or "", key)  # noqa: E731
     return gr.mount_gradio_app(
-        app, build_ui(holder, settings), path=path, theme=theme, css=CSS,
-        max_file_size=f"{int(settings.max_upload_mb * 1024)}kb", ssr_mode=False, footer_links=["api"],
+        app, build_ui(holder, settings, delete_cache=delete_cache), path=path, theme=theme, css=CSS, i18n=I18N,
+        max_file_size=f"{int(settings.max_upload_mb * 1024)}kb", ssr_mode=False, footer_links=[],
+        root_path=settings.root_path or None,
         auth=auth, auth_message="请输入访问密钥（用户名任意，密码为 RAG_API_KEY）。",
     )

@@ -4,12 +4,15 @@ two; nothing here imports the UI.
 
 - ``POST /api/ask``, ``POST /api/ask/stream``: ``routers/ask.py``
 - ``GET/POST /api/documents``, ``DELETE /api/documents/{name}``: ``routers/documents.py``
+- ``POST /api/feedback``: ``routers/feedback.py`` (有用 / 有误 on an answer)
 - ``GET /api/health``: ``routers/health.py``
 - ``POST /v1/chat/completions``, ``GET /v1/models``: ``routers/openai.py``
 - ``/docs``: OpenAPI documentation, served offline
 
 Errors are always ``{"error": {"code", "message"}}`` (``errors.py``); the API-key rule is a
 dependency (``deps.py``); blocking work (embedding, Chroma, parsing) runs in worker threads.
+Behind a reverse proxy under a path prefix (``RAG_ROOT_PATH``), ``middleware.py`` gives every
+request that prefix as its root path.
 """
 
 from __future__ import annotations
@@ -28,7 +31,8 @@ from ..errors import RagError
 from ..service import PipelineHolder, make_filters, normalise_upload_name
 from ..settings import Settings, build_pipeline
 from .errors import install_error_handlers
-from .routers import ask, documents, health, openai
+from .middleware import RootPathMiddleware, check_root_path
+from .routers import ask, documents, feedback, health, openai
 from .routers.openai import MODEL_ID
 
 log = logging.getLogger("rag.api")
@@ -45,13 +49,15 @@ async def _unknown(rest: str):
 
 def create_app(settings: Settings | None = None, pipeline=None, *,
                builder: Callable[[Settings], Any] = build_pipeline) -> FastAPI:
-    """The API app: routes under ``/api`` and ``/v1``, OpenAPI docs at ``/docs``.
+    """The API app: routes under ``/api`` and ``/v1``, OpenAPI docs at ``/docs``, all under
+    ``settings.root_path`` when it is set (see ``RootPathMiddleware``).
 
     settings: read once by the caller (default ``Settings()`` from ``RAG_*``).
     pipeline: a ready pipeline (tests); default: built at startup with ``builder(settings)``.
         If the store cannot be opened then, the server still starts, answers 503 with the
         JSON error, and retries on later requests.
     returns: the app; ``app.state.holder`` is its ``PipelineHolder``, ``app.state.settings`` its settings.
+    raises RagError(bad_root_path): ``settings.root_path`` is not a plain URL path.
     """
     settings = settings or Settings()
     holder = PipelineHolder(settings, pipeline, builder)
@@ -76,8 +82,10 @@ def create_app(settings: Settings | None = None, pipeline=None, *,
     app.state.holder = holder
     app.state.settings = settings
     install_error_handlers(app)
-    for router in (health.router, ask.router, documents.router, openai.router, _fallback):
+    for router in (health.router, ask.router, documents.router, feedback.router, openai.router, _fallback):
         app.include_router(router)
+    if settings.root_path:
+        app.add_middleware(RootPathMiddleware, root_path=check_root_path(settings.root_path))
     return app
 
 

@@ -31,18 +31,25 @@ def supplied_key(request: Request) -> str | None:
     return supplied or None
 
 
-def check_key(request: Request, *, write: bool) -> None:
+def key_error(settings: Settings, supplied: str | None, *, write: bool) -> RagError | None:
     """The key rule: with ``RAG_API_KEY`` set, writes need the key; with ``RAG_API_KEY_ALL``
-    every request does. raises RagError: 401 ``unauthorized`` (no key), 403 ``forbidden`` (wrong key)."""
-    settings = settings_of(request)
+    every request does. Returns None when the request may go on, else the error to answer
+    with: 401 ``unauthorized`` (no key), 403 ``forbidden`` (wrong key)."""
     if not settings.api_key or not (write or settings.api_key_all):
-        return
-    supplied = supplied_key(request)
+        return None
     if not supplied:
-        raise RagError("需要 API 密钥：请在请求头加入 `Authorization: Bearer <密钥>` 或 `X-API-Key: <密钥>`。",
-                       code="unauthorized", status=401)
+        return RagError("需要 API 密钥：请在请求头加入 `Authorization: Bearer <密钥>` 或 `X-API-Key: <密钥>`。",
+                        code="unauthorized", status=401)
     if not key_matches(supplied, settings.api_key):
-        raise RagError("API 密钥不正确。", code="forbidden", status=403)
+        return RagError("API 密钥不正确。", code="forbidden", status=403)
+    return None
+
+
+def check_key(request: Request, *, write: bool) -> None:
+    """``key_error`` for a request's headers. raises RagError: 401 ``unauthorized``, 403 ``forbidden``."""
+    err = key_error(settings_of(request), supplied_key(request), write=write)
+    if err is not None:
+        raise err
 
 
 def _read(request: Request) -> None:

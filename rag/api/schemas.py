@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -22,6 +22,20 @@ class AskRequest(BaseModel):
     top_k: int | None = Field(default=None, ge=1, le=20, description="检索的段落数（默认 RAG_TOP_K）")
     date_from: str | None = Field(default=None, description="起始日期 YYYY-MM-DD（含）")
     date_to: str | None = Field(default=None, description="截止日期 YYYY-MM-DD（含）")
+
+
+class FeedbackRequest(BaseModel):
+    """Body of ``POST /api/feedback``: the answer ``POST /api/ask`` returned, plus the vote."""
+
+    model_config = ConfigDict(extra="ignore")
+    vote: Literal["useful", "wrong"] = Field(description="useful（有用）或 wrong（有误）")
+    question: str = Field(description="问题（原样）")
+    answer: str = Field(default="", description="显示给用户的答案文本")
+    standalone_question: str | None = Field(default=None, description="实际检索的问题（/api/ask 返回的 standalone_question）")
+    abstained: bool = False
+    citations: list[dict[str, Any]] = Field(default_factory=list, description="/api/ask 返回的 citations")
+    history: list[str | HistoryMessage] = Field(default_factory=list, description="之前的提问，同 /api/ask")
+    comment: str = Field(default="", description="补充说明（可选，最多 2000 字）")
 
 
 class ChatMessage(BaseModel):
