@@ -352,7 +352,8 @@ class AnswerShapes:
             for d in docs:
                 for m in re.finditer(re.escape(c.text) + r"([\u4e00-\u9fff]{2,3}?)(?=[，、。；,\s]|主持|出席|参加|陪同|带队|调研|强调|指出)",
                                      d.text):
-                    out.add(m.group(1))
+                    if c.text.startswith("副") or d.text[m.start() - 1: m.start()] != "副":  # 县长 is not 副县长
+                        out.add(m.group(1))
         return out
 
     # -- events and descriptions ------------------------------------------------------------------
