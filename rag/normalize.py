@@ -24,21 +24,21 @@ question is shown back unchanged. In order:
      the ideographic space U+3000, ``…`` and ``‥``, and the forms whose folding would change
      the meaning (``<super> <sub> <circle> <square> <fraction>``: ``m²``, ``①``, ``㎡``, ``½``).
 
-2. **Spaces between two Han characters removed** (``王 大凤`` → ``王大凤``; PDF extraction and
-   justified text put them there). Newlines and spaces elsewhere are kept.
-
-3. **Traditional → simplified characters** with OpenCC's ``t2s`` conversion (phrase-aware),
+2. **Traditional → simplified characters** with OpenCC's ``t2s`` conversion (phrase-aware),
    except that a character that is itself a simplified-Chinese character (encodable in
    GB 2312) is never changed (OpenCC would turn the simplified 坏 into 坯 and 沈 into 沉) and
    no character is turned into one outside the Basic Multilingual Plane (which common fonts
    cannot show). So ``李曉軍調研農業`` → ``李晓军调研农业``, while a simplified text stays as
    written. Traditional-character documents are therefore *stored* in simplified form.
 
-4. **Dates in one form**: ``YYYY年M月D日`` when a year is written, else ``M月D日``; from Chinese
+3. **Dates in one form**: ``YYYY年M月D日`` when a year is written, else ``M月D日``; from Chinese
    numerals (``二〇二四年五月九日``, ``五月廿九日``), ``号`` for ``日``, leading zeros, spaces,
    and ``2024-05-09`` / ``2024/5/9`` / ``2024.5.9``. ``YYYY年M月`` and ``M月份`` with Chinese
    numerals get Arabic digits too. Only valid calendar dates are rewritten; other Chinese
    numerals (``一季度``, ``五一``) are left alone. Numeral values by ``cn2an``.
+
+4. **Spaces between two Han characters removed** (``王 大凤`` → ``王大凤``; PDF extraction and
+   justified text put them there). Newlines and spaces elsewhere are kept.
 
 Every step is idempotent: ``normalize(normalize(s)) == normalize(s)``.
 """
@@ -223,7 +223,7 @@ def _date_str(y: int | None, m: int, d: int) -> str:
 
 
 def normalize_dates(text: str) -> str:
-    """Dates in one form (step 4 of :func:`normalize`): ``YYYY年M月D日`` with a year, ``M月D日``
+    """Dates in one form (step 3 of :func:`normalize`): ``YYYY年M月D日`` with a year, ``M月D日``
     without; ``YYYY年M月`` and ``M月份`` with Arabic digits. Invalid dates stay as written."""
     if "月" not in text and not re.search(r"\d\s*[-/.]\s*\d", text):
         return text
@@ -263,6 +263,5 @@ def normalize(text: str) -> str:
     if not text:
         return text
     text = unicodedata.normalize("NFC", text).translate(fold_table())
-    text = _DECIMAL_POINT_RE.sub(".", _HAN_SPACE_RE.sub("", text))
-    text = to_simplified(text)
-    return normalize_dates(text)
+    text = normalize_dates(to_simplified(_DECIMAL_POINT_RE.sub(".", text)))
+    return _HAN_SPACE_RE.sub("", text)

@@ -25,7 +25,7 @@ from rag.errors import NotFoundError, ParseError
 from rag.types import Article
 
 from .articles import dedupe, parse_text, repair_page_breaks, year_from_name
-from .decode import decode_bytes, fmt_size, read_text
+from .decode import decode_bytes, decode_name, fmt_size, read_text
 from .formats.docx import docx_text
 from .formats.html import html_text
 from .formats.jsonl import iter_jsonl_articles, parse_jsonl
@@ -39,6 +39,7 @@ __all__ = [
     "iter_corpus_files",
     "iter_jsonl_articles",
     "decode_bytes",
+    "decode_name",
     "parse_text",
     "relative_source",
     "year_from_name",
@@ -192,16 +193,18 @@ def iter_corpus_files(paths: Iterable[Path]) -> Iterator[tuple[Path, Path]]:
 
 
 def relative_source(path: Path, root: Path | None) -> str:
-    """``path`` relative to the corpus ``root`` in posix form, else the file name."""
+    """``path`` relative to the corpus ``root`` in posix form, else the file name; a name that
+    is not UTF-8 on disk (GBK from a Windows share) is decoded like file contents
+    (:func:`decode_name`)."""
     if root is not None:
         try:
-            return path.relative_to(root).as_posix()
+            return decode_name(path.relative_to(root).as_posix())
         except ValueError:
             try:
-                return path.resolve().relative_to(Path(root).resolve()).as_posix()
+                return decode_name(path.resolve().relative_to(Path(root).resolve()).as_posix())
             except ValueError:
                 pass
-    return path.name
+    return decode_name(path.name)
 
 
 def _is_corpus_file(name: str) -> bool:
