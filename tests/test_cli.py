@@ -12,7 +12,8 @@ from .conftest import CORPUS, SEED
 
 runner = CliRunner()
 CONTRACT = {"question", "standalone_question", "answer", "abstained", "citations", "timings_ms"}
-CITATION = {"n", "article_id", "title", "date", "author", "source", "chunk_id", "start", "end", "quote", "score"}
+CITATION = {"n", "article_id", "title", "date", "author", "source", "chunk_id", "start", "end", "quote", "score",
+            "passage", "passage_start", "passage_end", "highlights"}
 
 
 def _args(settings):
