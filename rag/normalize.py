@@ -179,11 +179,14 @@ _NUM = rf"(\d{{1,2}}|[{_CN_NUM}]{{1,3}})"
 _YEAR = rf"(\d{{4}}|[{_CN_DIGITS}]{{4}})"
 # 2024年5月9日 / 五月九号 / 2024 年 05 月 09 日 (year optional)
 _CN_DATE_RE = re.compile(rf"(?<![\d{_CN_NUM}〇○零])(?:{_YEAR}\s*年\s*)?{_NUM}\s*月\s*{_NUM}\s*[日号]")
-# 2024-05-09 / 2024/5/9 / 2024.5.9
-_NUM_DATE_RE = re.compile(r"(?<![\d.])((?:19|20)\d{2})\s*([-/.])\s*(\d{1,2})\s*\2\s*(\d{1,2})(?![\d])")
+# 2024-05-09 / 2024/5/9 / 2024.5.9 (not after a digit or a dot: checked in the replacement, so
+# that the pattern starts with a literal and is found fast)
+_NUM_DATE_RE = re.compile(r"((?:19|20)\d{2})\s*([-/.])\s*(\d{1,2})\s*\2\s*(\d{1,2})(?![\d])")
 # 二〇二四年五月 (no day) / 五月份
 _CN_MONTH_RE = re.compile(rf"(?<![\d{_CN_NUM}〇○零]){_YEAR}\s*年\s*{_NUM}\s*月(?!\s*{_NUM}\s*[日号])")
 _CN_MONTH_FEN_RE = re.compile(rf"(?<![\d{_CN_NUM}〇○零年])([{_CN_NUM}]{{1,2}})月份")
+# A span that may hold one of the above with 月 (a cheap pattern: the exact ones run only inside it)
+_CANDIDATE_RE = re.compile(rf"[\d{_CN_DIGITS}{_CN_NUM}][\d{_CN_DIGITS}{_CN_NUM}\s年]*月(?:份|\s*[\d{_CN_NUM}]{{1,3}}\s*[日号])?")
 
 
 def _num(s: str) -> int | None:
@@ -234,6 +237,8 @@ def normalize_dates(text: str) -> str:
         return _date_str(y, mo, d) if _valid(y, mo, d) else m.group(0)
 
     def num(m: re.Match) -> str:
+        if m.start() and m.string[m.start() - 1] in "0123456789.":
+            return m.group(0)
         y, mo, d = int(m.group(1)), int(m.group(3)), int(m.group(4))
         return _date_str(y, mo, d) if _valid(y, mo, d) else m.group(0)
 
@@ -245,10 +250,13 @@ def normalize_dates(text: str) -> str:
         mo = _num(m.group(1))
         return f"{mo}月份" if mo and 1 <= mo <= 12 else m.group(0)
 
+    def span(m: re.Match) -> str:  # the exact patterns, with the character before the span for their look-behinds
+        before = m.string[m.start() - 1] if m.start() else ""
+        t = _CN_MONTH_FEN_RE.sub(month_fen, _CN_MONTH_RE.sub(month, _CN_DATE_RE.sub(cn, before + m.group(0))))
+        return t[len(before):]
+
     text = _NUM_DATE_RE.sub(num, text)
-    text = _CN_DATE_RE.sub(cn, text)
-    text = _CN_MONTH_RE.sub(month, text)
-    return _CN_MONTH_FEN_RE.sub(month_fen, text)
+    return _CANDIDATE_RE.sub(span, text) if "月" in text else text
 
 
 # -- the one step -------------------------------------------------------------------------

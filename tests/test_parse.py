@@ -21,6 +21,7 @@ from rag.parse import (
     iter_corpus_files,
     parse_file,
     parse_text,
+    relative_source,
     repair_page_breaks,
     year_from_name,
 )
@@ -848,3 +849,17 @@ def test_pdf_scanned_page_and_pictures_are_reported(tmp_path):
     got = [(e.code, e.message) for e in res.unreadable]
     assert [c for c, _ in got] == ["unreadable_page", "images_not_read"]
     assert "第 2 页" in got[0][1] and "OCR" in got[0][1] and "2 张图片" in got[1][1]
+
+
+@pytest.mark.parametrize("encoding,name", [("gbk", "税务宣传月.txt"), ("big5", "稅務宣傳月.txt"), ("utf-8", "税务宣传月.txt")])
+def test_file_names_not_in_utf8_on_disk_are_decoded_like_contents(tmp_path, encoding, name):
+    """A file copied from a Windows share keeps its GBK/Big5 name bytes; Python shows them as
+    surrogate escapes, which could not even be stored. The source is the decoded name."""
+    import os
+
+    raw = os.fsencode(tmp_path) + b"/" + name.encode(encoding)
+    with open(raw, "wb") as fh:
+        fh.write("税务宣传月活动启动\n本报讯 2024年4月1日，税务宣传月活动正式启动。\n".encode("utf-8"))
+    [(path, root)] = list(iter_corpus_files([tmp_path]))
+    assert parse_file(path, root=root).articles[0].source == name
+    assert relative_source(path, root) == name
