@@ -60,14 +60,15 @@ def _open(path: Path):
     return path.open(encoding="utf-8")
 
 
-def load_distractors(path: Path | str = DEFAULT_DISTRACTORS, n: int = 300) -> list[Article]:
+def load_distractors(path: Path | str = DEFAULT_DISTRACTORS, n: int = 300, exclude: set[str] = frozenset()) -> list[Article]:
     """Read ``n`` articles from a news-crud style JSON Lines file (``.jsonl`` or ``.jsonl.gz``).
 
     Deterministic and independent of line order: the ``n`` lines with the smallest
     ``sha1(SEED + id)`` are taken (a seeded sample drawn in one pass), so the first 30 are
     always among the first 300 and a smaller run reuses a bigger run's cached embeddings.
-    Lines with fewer than ``MIN_TEXT_CHARS`` characters, bad JSON or mentioning the county
-    (``EXCLUDE``) are skipped.
+    Lines with fewer than ``MIN_TEXT_CHARS`` characters, bad JSON, mentioning the county
+    (``EXCLUDE``) or whose id is in ``exclude`` (articles of the evaluated corpus itself, e.g.
+    ``eval/datasets/news_dev_corpus.jsonl``) are skipped.
     returns: Articles sorted by their line id; title from the first sentence (≤ 30 chars),
         source ``"news-crud/<id>"``, author ``""``, date as given (``""`` if null).
     raises FileNotFoundError: with a message naming ``--distractors`` / ``RAG_EVAL_DISTRACTORS``.
@@ -81,7 +82,8 @@ def load_distractors(path: Path | str = DEFAULT_DISTRACTORS, n: int = 300) -> li
             "set RAG_EVAL_DISTRACTORS, or use --n-distractors 0"
         )
     with _open(path) as f:
-        chosen = heapq.nsmallest(n, _records(f), key=lambda r: r[0])  # keeps only n in memory
+        chosen = heapq.nsmallest(n, (r for r in _records(f) if r[1] not in exclude),
+                                 key=lambda r: r[0])  # keeps only n in memory
     out = []
     for _key, line_id, text, date in sorted(chosen, key=lambda r: _natural(r[1])):
         out.append(Article(id=stable_id(text), title=make_title(text) or line_id, text=text,

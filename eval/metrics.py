@@ -212,6 +212,7 @@ def score_question(gold: Mapping, answer: Mapping, retrieved: Sequence[Mapping],
     citations = [] if abstained else list(answer.get("citations") or [])
     timings = answer.get("timings_ms") or {}
     s: dict = {
+        "kind": gold.get("kind"),
         "answerable": answerable,
         "abstained": abstained,
         "answer_chars": len(strip_markers(answer.get("answer", ""))),
@@ -219,6 +220,7 @@ def score_question(gold: Mapping, answer: Mapping, retrieved: Sequence[Mapping],
         "cited_titles": [c.get("title", "") for c in citations],
     }
     if not answerable:
+        s["subkind"] = gold.get("subkind") or "unlabelled"
         s["passed"] = abstained
         return s
     context = "\n".join(f"{r.get('title', '')}\n{r.get('text', '')}\n{r.get('author', '')}" for r in retrieved)
@@ -244,8 +246,41 @@ def score_question(gold: Mapping, answer: Mapping, retrieved: Sequence[Mapping],
         "citation_precision": citation_precision(s["cited_titles"], articles),
         "citation_support": sup / total if total else None,
         "unsupported_sentences": unsupported,
+        "answer_precision": answer_precision(text, citations, articles),
+        "answer_first": answer_first(text, facts) if gold.get("kind") in FACTOID_KINDS and not abstained else None,
     })
     return s
+
+
+FACTOID_KINDS = ("fact",)  # kinds whose answer is one value (person, date, place, quantity…)
+
+
+def answer_precision(answer: str, citations: Sequence[Mapping], gold_titles: Iterable[str]) -> float | None:
+    """Share of the answer's cited sentences whose citations all point to a gold article
+    (an answer padded with sentences from other articles scores lower); None when the
+    answer cites nothing."""
+    gold = set(gold_titles)
+    title_of = {int(c["n"]): c.get("title", "") for c in citations}
+    pairs = cited_sentences(answer)
+    if not pairs:
+        return None
+    return sum(1 for _, ns in pairs if all(title_of.get(n) in gold for n in ns)) / len(pairs)
+
+
+def first_sentence(answer: str) -> str:
+    """The answer's first sentence: up to the first ``[n]`` marker or sentence end (。！？),
+    whichever comes first (markers removed)."""
+    text = (answer or "").strip()
+    m = re.search(r"\[\d+\]|[。！？!?]", text)
+    return strip_markers(text[: m.end()] if m else text)
+
+
+def answer_first(answer: str, facts: Sequence[str]) -> float | None:
+    """1.0 when the answer's first sentence (:func:`first_sentence`) holds a gold fact, else
+    0.0; None without facts. Answer first, evidence second: "王辨明。[1]县政府办主任王辨明主持会议。[1]"."""
+    if not facts:
+        return None
+    return 1.0 if facts_found(facts, first_sentence(answer)) else 0.0
 
 
 # -- aggregation ----------------------------------------------------------------------------
@@ -265,8 +300,15 @@ METRICS: dict[str, tuple[str, str]] = {
     "citation_support": ("higher", "cited sentences found in the passage they cite"),
     "abstention_accuracy": ("higher", "unanswerable questions abstained"),
     "false_abstention_rate": ("lower", "answerable questions abstained"),
+    "answer_precision": ("higher", "answer sentences whose citations all point to a gold article (answered, answerable)"),
+    "answer_first_rate": ("higher", "factoid answers whose first sentence holds a gold fact (answered fact questions)"),
+    "answer_context_ratio": ("higher", "answer fact recall / context fact recall: what the answer step keeps of what retrieval found"),
+    "abstention_false_premise": ("higher", "unanswerable questions with a false premise abstained"),
+    "abstention_unstated_attribute": ("higher", "unanswerable questions about an attribute the archive never states abstained"),
+    "abstention_outside_archive": ("higher", "unanswerable questions about things outside the archive abstained"),
     "answer_chars_mean": ("lower", "answer length in characters (answered questions, markers excluded)"),
     "answer_chars_p50": ("lower", "median answer length"),
+    "factoid_chars_p50": ("lower", "median answer length of answered fact questions"),
     "latency_p50_ms": ("lower", "median latency of ask(), ms"),
     "latency_p95_ms": ("lower", "95th percentile latency of ask(), ms"),
 }
@@ -295,13 +337,22 @@ def aggregate(scores: Sequence[Mapping]) -> dict:
         "answer_fact_recall": mean(s.get("answer_fact_recall") for s in ans),
         "citation_precision": mean(s.get("citation_precision") for s in ans),
         "citation_support": mean(s.get("citation_support") for s in ans),
+        "answer_precision": mean(s.get("answer_precision") for s in ans if not s.get("abstained")),
+        "answer_first_rate": mean(s.get("answer_first") for s in ans),
         "abstention_accuracy": mean(float(bool(s.get("abstained"))) for s in una),
         "false_abstention_rate": mean(float(bool(s.get("abstained"))) for s in ans),
         "answer_chars_mean": mean(s.get("answer_chars") for s in answered),
         "answer_chars_p50": percentile([s.get("answer_chars") for s in answered], 50),
+        "factoid_chars_p50": percentile([s.get("answer_chars") for s in answered
+                                         if s.get("answerable") and s.get("kind") in FACTOID_KINDS], 50),
         "latency_p50_ms": percentile(lat, 50),
         "latency_p95_ms": percentile(lat, 95),
     }
+    for sub in ("false_premise", "unstated_attribute", "outside_archive"):
+        out[f"abstention_{sub}"] = mean(float(bool(s.get("abstained"))) for s in una if s.get("subkind") == sub)
+    ratio_base = out["context_fact_recall"]
+    out["answer_context_ratio"] = (out["answer_fact_recall"] / ratio_base
+                                   if ratio_base and out["answer_fact_recall"] is not None else None)
     return out
 
 

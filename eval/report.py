@@ -13,15 +13,18 @@ from .results import EvalRun, fmt
 
 SUMMARY_ROWS = (
     "pass_rate", "answer_pass_rate", "hit_at_1", "hit_at_3", "hit_at_k", "mrr", "article_recall",
-    "context_fact_recall", "context_pass_rate", "answer_fact_recall", "citation_precision", "citation_support",
-    "abstention_accuracy", "false_abstention_rate", "answer_chars_mean", "answer_chars_p50",
+    "context_fact_recall", "context_pass_rate", "answer_fact_recall", "answer_context_ratio", "answer_precision",
+    "answer_first_rate", "citation_precision", "citation_support",
+    "abstention_accuracy", "abstention_false_premise", "abstention_unstated_attribute", "abstention_outside_archive",
+    "false_abstention_rate", "answer_chars_mean", "answer_chars_p50", "factoid_chars_p50",
     "latency_p50_ms", "latency_p95_ms",
 )
 KIND_COLS = (
     ("pass_rate", "pass"), ("answer_fact_recall", "answer facts"), ("context_fact_recall", "context facts"),
     ("hit_at_1", "hit@1"), ("hit_at_k", "hit@k"), ("mrr", "MRR"), ("citation_precision", "cit. precision"),
-    ("citation_support", "cit. support"), ("false_abstention_rate", "false abst."),
-    ("abstention_accuracy", "abst. acc."), ("answer_chars_mean", "chars"), ("latency_p50_ms", "p50 ms"),
+    ("citation_support", "cit. support"), ("answer_precision", "ans. precision"), ("answer_first_rate", "ans. first"),
+    ("false_abstention_rate", "false abst."), ("abstention_accuracy", "abst. acc."), ("answer_chars_p50", "chars p50"),
+    ("latency_p50_ms", "p50 ms"),
 )
 ABLATION_COLS = (
     ("pass_rate", "pass"), ("hit_at_1", "hit@1"), ("hit_at_k", "hit@k"), ("mrr", "MRR"),

@@ -96,7 +96,9 @@ def build_index(settings: Settings, corpus: Path, *, distractors: Path | None = 
     report = pipe.ingest([Path(corpus)])
     if report.errors or report.articles == 0:
         raise RuntimeError(f"corpus {corpus} did not ingest cleanly: {report.errors or 'no articles'}")
-    arts = load_distractors(distractors, n_distractors) if n_distractors > 0 else []
+    # a corpus drawn from the distractor file itself (news_dev_corpus.jsonl) is never drawn again
+    own = {d.source.removeprefix("news-crud/") for d in pipe.documents() if d.source.startswith("news-crud/")}
+    arts = load_distractors(distractors, n_distractors, exclude=own) if n_distractors > 0 else []
     dreport = None
     if arts:
         bar = None
@@ -185,7 +187,7 @@ class _QueryMemo:
 
 
 def _ask_one(pipe, q: dict, top_k: int) -> dict:
-    gold = {k: q.get(k) for k in ("id", "kind", "question", "history", "facts", "min_facts", "articles")}
+    gold = {k: q.get(k) for k in ("id", "kind", "subkind", "question", "history", "facts", "min_facts", "articles")}
     t0 = time.perf_counter()
     try:
         ans = pipe.ask(q["question"], q.get("history") or [], top_k=top_k).to_dict()
@@ -204,6 +206,7 @@ def _ask_one(pipe, q: dict, top_k: int) -> dict:
     scores = M.score_question(gold, ans, retrieved, k=top_k, latency_ms=wall_ms)
     rec = {"id": q["id"], "kind": q["kind"], **ans,
            **{k: gold[k] for k in ("history", "facts", "min_facts", "articles")},
+           **({"subkind": gold["subkind"]} if gold.get("subkind") else {}),
            "retrieved": [{k: v for k, v in r.items() if k != "text"} for r in retrieved],
            "scores": scores}
     if error:

@@ -21,6 +21,21 @@ class StoreLookup:
             return None
         return chunk_from_record(res["ids"][0], res["documents"][0], res["metadatas"][0] or {})
 
+    def article_chunks(self, article_ids) -> dict[str, list[Chunk]]:
+        """Every chunk of each article, in index order: one Chroma ``get`` for all of them."""
+        ids = list(dict.fromkeys(article_ids))
+        if not ids:
+            return {}
+        where = {"article_id": ids[0]} if len(ids) == 1 else {"article_id": {"$in": ids}}
+        res = self.store.col.get(where=where, include=["documents", "metadatas"])
+        out: dict[str, list[Chunk]] = {}
+        for i, d, m in zip(res["ids"], res["documents"], res["metadatas"]):
+            c = chunk_from_record(i, d, m or {})
+            out.setdefault(c.article_id, []).append(c)
+        for chunks in out.values():
+            chunks.sort(key=lambda c: c.index)
+        return out
+
     def lead(self, article_id: str) -> Chunk | None:
         """The first chunk (index 0) of an article, or None."""
         return self.chunk_at(article_id, 0)

@@ -204,7 +204,8 @@ class Pipeline:
 
     def __init__(self, store: Store, tokenizer: Tokenizer, *, chunk_chars: int = 300, chunk_overlap: int = 1,
                  candidates: int = 30, mode: Mode = "hybrid", abstain_threshold: float = ABSTAIN_THRESHOLD,
-                 known_people: Iterable[str] = (), entities: Iterable[str] = (), answerer=None):
+                 known_people: Iterable[str] = (), entities: Iterable[str] | dict[str, str] = (),
+                 home: Iterable[str] = (), answerer=None):
         self.store = store
         self.embedder = store.embedder
         self.tokenizer = tokenizer
@@ -213,7 +214,9 @@ class Pipeline:
         self.keyword = KeywordIndex(store, tokenizer)
         self.retriever = HybridRetriever(store, self.embedder, self.keyword, candidates=candidates, mode=mode)
         self.extractive = ExtractiveAnswerer(tokenizer.tokenize, self.keyword.idf, self.keyword.df,
-                                             entities=entities, lookup=StoreLookup(store), threshold=abstain_threshold)
+                                             entities=entities, lookup=StoreLookup(store), home=home,
+                                             known_words=lambda: tokenizer.user_words,
+                                             threshold=abstain_threshold)
         self.answerer = answerer or self.extractive
         self.known_people = frozenset(known_people)
 
@@ -545,7 +548,8 @@ class Pipeline:
         top_k = max(1, min(int(top_k), 20))
         timings: dict[str, float] = {}
         hook = getattr(self.answerer, "condense", None)
-        standalone = hook(nq, hist) if callable(hook) and hist else condense(nq, hist, self.known_people)
+        people = self.known_people | getattr(self.extractive, "people", frozenset())
+        standalone = hook(nq, hist) if callable(hook) and hist else condense(nq, hist, people)
         timings["condense_ms"] = (time.perf_counter() - t0) * 1000
         t1 = time.perf_counter()
         # "哪些活动/会议" questions list articles: look at twice as many passages

@@ -48,6 +48,8 @@ class Settings:
     embed_threads: int | None = field(default_factory=lambda: _env_num("RAG_EMBED_THREADS", 0) or None)
     embed_cache: str = field(default_factory=lambda: _env("RAG_EMBED_CACHE", ""))  # "" = data dir, "off", or a file
     dict_path: Path = field(default_factory=lambda: Path(_env("RAG_DICT", PROJECT_DIR / "corpus" / "dict.txt")))
+    # the archive's own county: a question about 县里/我县 needs an article in the county's voice
+    county: str = field(default_factory=lambda: _env("RAG_COUNTY", "绛县"))
     chunk_chars: int = field(default_factory=lambda: _env_num("RAG_CHUNK_CHARS", 300))
     chunk_overlap: int = field(default_factory=lambda: _env_num("RAG_CHUNK_OVERLAP", 1))
     top_k: int = field(default_factory=lambda: _env_num("RAG_TOP_K", 5))
@@ -102,8 +104,8 @@ def build_pipeline(s: Settings):
     tokenizer = Tokenizer(dict_path=s.dict_path)
     people = [w for w, _freq, pos in entries if pos == "nr"]
     pipe = Pipeline(store, tokenizer, chunk_chars=s.chunk_chars, chunk_overlap=s.chunk_overlap,
-                    mode=s.retrieval_mode, known_people=people,
-                    entities=[w for w, _freq, pos in entries if pos in ("nr", "ns", "nt")])
+                    mode=s.retrieval_mode, known_people=people, home=[s.county] if s.county else [],
+                    entities={w: pos for w, _freq, pos in entries if pos in ("nr", "ns", "nt")})
     llm = build_llm_answerer(s, pipe, key_terms=[w for w, _freq, pos in entries if pos in ("nr", "ns")])
     if llm is not None:
         pipe.answerer = llm  # pipe.extractive stays: the LLM answerer's fallback and evidence gate

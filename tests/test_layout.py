@@ -36,7 +36,9 @@ def _imports(mods: dict[str, Path]) -> dict[str, set[str]]:
                 if node.level:
                     parts = package.split(".")[: len(package.split(".")) - node.level + 1]
                     base = ".".join(parts + ([node.module] if node.module else []))
-                targets = [base] + [f"{base}.{a.name}" for a in node.names]
+                subs = [f"{base}.{a.name}" for a in node.names]
+                # "from . import instances" imports the submodule, not the package's own code
+                targets = subs if all(t in mods for t in subs) else [base] + subs
             else:
                 continue
             for t in targets:

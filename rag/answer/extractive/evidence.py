@@ -1,0 +1,129 @@
+"""Evidence checks: does an article satisfy every constraint of a question, and is a value
+written where those constraints hold (its sentence and the few before it)?"""
+
+from __future__ import annotations
+
+import re
+
+from .analysis import HOME, Constraint, Frame
+from .sentences import Doc, Sentence
+
+# how a county bulletin speaks of its own county ("我县召开…"): a question about 县里 / 我县
+# needs an article in that voice
+HOME_VOICE = ("我县", "本县", "全县", "县委", "县政府", "县长")
+LOCAL_SENTENCES = 3  # sentences before a value in which the question's names may be written
+
+
+class EvidenceChecks:
+    """Constraint checks of ``ExtractiveAnswerer`` (needs ``self.tokenize`` and ``self.home``)."""
+
+    def unsatisfied(self, frame: Frame, doc: Doc) -> list[Constraint]:
+        """The constraints of the question that ``doc`` does not satisfy (same article)."""
+        ctx = doc.context
+        missing = []
+        months = frame.of_kind("month")
+        for c in frame.constraints:
+            if c.kind in ("person", "place", "org", "name"):
+                ok = c.text in ctx or (c.kind != "person" and (self._tokens_in(c.text, ctx) or _abbreviates(c.text, ctx)))
+                if not ok and c.kind == "place" and len(c.text) >= 3 and c.text[-1] in "省市县区镇乡":
+                    ok = c.text[:-1] in ctx  # "福建省长" is 福建's governor
+            elif c.kind == "role":
+                ok = self._role_ok(frame, c, ctx)
+            elif c.kind == "event":
+                ok = self._event_in(c, ctx)
+            elif c.kind == "date":
+                mo, d, y = c.core
+                ok = _date_parts(doc.date) in ((y or _date_parts(doc.date)[0], mo, d),) or \
+                    bool(re.search(rf"(?<!\d){mo}月{d}[日号]", ctx))
+            elif c.kind == "month":
+                ok = any(_date_parts(doc.date)[1] == m.core[0] for m in months) or \
+                    any(re.search(rf"(?<![\d.]){m.core[0]}月", ctx) for m in months)
+            elif c.kind == "year":
+                ok = _date_parts(doc.date)[0] == c.core[0] or f"{c.core[0]}年" in ctx or str(c.core[0]) in ctx
+            else:
+                ok = True
+            if not ok:
+                missing.append(c)
+        if (any(h in frame.text for h in HOME) or any(h in frame.text for h in self.home)) and self.home_voice(ctx) is False:
+            missing.append(Constraint(next((h for h in self.home), "本县"), "home"))
+        return missing
+
+    def home_voice(self, text: str) -> bool:
+        """True when an article speaks of the county as its own ("我县", "县委"… or its name)."""
+        return any(h in text for h in HOME_VOICE + self.home)
+
+    def _event_in(self, c: Constraint, ctx: str) -> bool:
+        """An event named in the question ("普陀区医疗机构污水管理专题会议") is the article's
+        when at least 70 % of its distinctive words are written there (names of meetings vary
+        in wording: "污水处理管理专题会"), and always when all are."""
+        hits = sum(1 for w in c.core if self._word_in(w, ctx))
+        return hits == len(c.core) or (len(c.core) >= 3 and hits >= 0.7 * len(c.core))
+
+    def _word_in(self, word: str, ctx: str) -> bool:
+        """``word`` is in ``ctx``, or every one of its sub-words that says something is
+        ("招商会" → 招商: the 会 of a meeting name is generic)."""
+        if word in ctx:
+            return True
+        from .analysis import GENERIC_EVENT_WORDS
+
+        subs = [t for t in self.tokenize(word) if t != word and len(t) > 1 and t not in GENERIC_EVENT_WORDS]
+        return bool(subs) and all(t in ctx for t in subs)
+
+    def _tokens_in(self, text: str, ctx: str) -> bool:
+        toks = [t for t in self.tokenize(text) if len(t) > 1]
+        return bool(toks) and all(t in ctx for t in toks)
+
+    def _role_ok(self, frame: Frame, c: Constraint, ctx: str) -> bool:
+        """A role written before a name in the question ("县长李晓军") must be written before
+        that name in the article too; a role alone must occur."""
+        after = frame.text[frame.text.find(c.text) + len(c.text):]
+        person = next((p.text for p in frame.of_kind("person") if after.startswith(p.text)), None)
+        if person is None:
+            return c.text in ctx
+        return any(c.text in ctx[max(0, m.start() - 14):m.start()] for m in re.finditer(re.escape(person), ctx))
+
+    def _local(self, frame: Frame, s: Sentence, d: Doc) -> bool:
+        """The constraints hold where the value is written, not only somewhere in the article:
+        the people, places, organisations, names and events the question names are in the
+        value's sentence or the ``LOCAL_SENTENCES`` before it (or the title and lead), and the
+        sentence does not name another thing of the same kind instead ("香炉洲大桥的总投资" is
+        not the 青龙洲大桥 sentence's figure)."""
+        start = d.text.rfind("\n", 0, s.start) + 1
+        cut = s.start
+        for _ in range(LOCAL_SENTENCES):  # the value's sentence and the few before it
+            cut = max([d.text.rfind(p, start, cut - 1) for p in "。！？"] + [start - 1]) + 1
+        prev = d.text[cut:s.start]
+        lead = d.text[: max(d.text.find("。"), 0) + 1]
+        para = d.title + "\n" + lead + "\n" + prev + s.text
+        for c in frame.constraints:  # "香炉洲大桥" asked, "青龙洲大桥" written: another one of its kind
+            if c.kind in ("place", "org", "name") and len(c.text) >= 3 and c.text not in s.text:
+                head = c.text[-2:]
+                for m in re.finditer(r"[\u4e00-\u9fff]{1,4}" + re.escape(head), s.text):
+                    other = m.group(0)
+                    if other not in c.text and not c.text.endswith(other[-3:]):
+                        return False
+        for c in frame.constraints:
+            if c.kind == "person" and c.text not in s.text and c.text not in prev \
+                    and not re.match(r"(?:他|她|其)", s.text):
+                return False
+            if c.kind in ("place", "org", "name") and not (c.text in para or self._tokens_in(c.text, para)
+                                                           or _abbreviates(c.text, para)):
+                return False
+            if c.kind == "event" and not self._event_in(c, para):
+                return False
+        return True
+
+
+def _abbreviates(short: str, text: str) -> bool:
+    """True when ``short`` is a Chinese abbreviation of a name in ``text``: its characters
+    occur in order, at most 6 apart, within a span of at most four times its length ("中纪委"
+    in "中央纪委", "卫健委" in "卫生健康委员会"). Names of 3+ characters only."""
+    if len(short) < 3:
+        return False
+    pattern = "".join(re.escape(ch) + r"[^，。；、\s]{0,6}?" for ch in short[:-1]) + re.escape(short[-1])
+    return any(m.end() - m.start() <= 4 * len(short) for m in re.finditer(pattern, text))
+
+
+def _date_parts(date: str) -> tuple[int, int, int]:
+    m = re.match(r"(\d{4})-(\d{2})-(\d{2})", date or "")
+    return (int(m.group(1)), int(m.group(2)), int(m.group(3))) if m else (0, 0, 0)

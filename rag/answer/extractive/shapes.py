@@ -1,0 +1,453 @@
+"""The shapes of an answer: a factoid value first, a list of items, what a speaker said, the
+lines of several events, a description. Each builds the pieces an ``Answer`` quotes."""
+
+from __future__ import annotations
+
+import re
+
+from ...types import Answer
+from . import instances as I
+from .analysis import (DATE, HOME, INSTANCE, ORG, PERSON, PLACE, QUANTITY, ROLE, SPEECH_VERBS, YEAR, Frame,
+                       measure_compatible)
+from .sentences import (ABSTAIN_MESSAGE, INSTRUCTION, QUESTION_BIGRAMS, SCAFFOLD, SPEAKER_LEAD, Doc, Sentence, clipped,
+                        coverage, similar, window)
+
+FACTOID_SUPPORT_CHARS = 32  # the clause quoted after a factoid answer, at most (characters)
+LIST_CLAUSE_CHARS = 120
+STATEMENT_CLAUSE_CHARS = 80
+SPEECH_RUN = 8  # sentences after "X强调" still counted as X's words
+# someone speaking: a name (or 他/她, or 会议) then a reporting verb within the clause
+SPEECH = re.compile(r"(?P<who>[\u4e00-\u9fff]{2,4}?|他|她|其)(?:[^，。；：:]{0,16}?)(?P<verb>强调|指出|要求|表示|提出|建议|希望|说|介绍|认为|部署|在安排)")
+ROLE_AFTER = re.compile(r"(?:党委|党工委|党组)?(?:副)?(?:书记|镇长|乡长|县长|市长|主任|局长|村长|主席|部长|常委|委员)")
+
+
+class AnswerShapes:
+    """Answer shapes of ``ExtractiveAnswerer`` (uses its POS tagger, tokenizer and evidence checks)."""
+
+    # -- scoring ----------------------------------------------------------------------------------
+    def _score(self, s: Sentence, frame: Frame, terms: dict[str, float], docs: list[Doc]) -> float:
+        d = docs[s.doc]
+        focus = {t: w for t, w in terms.items() if t not in d.title} or terms
+        big = _bigrams(frame.text)
+        bg = len({b for b in big if b in s.text}) / len(big) if big else 0.0
+        score = 0.45 * coverage(focus, s.text) + 0.2 * coverage(terms, s.text) + 0.15 * bg + 0.1 / (1 + d.rank)
+        if any(c.id in d.retrieved and c.start <= s.start < c.end for c in d.chunks):
+            score += 0.05
+        if frame.verbs and any(v in s.text for v in frame.verbs):
+            score += 0.1
+        return score
+
+    # -- factoids ---------------------------------------------------------------------------------
+    def _factoid(self, question, standalone, frame: Frame, terms, docs, sents) -> Answer:
+        cands = []  # (score, sentence, span)
+        for s in sents:
+            if not self._local(frame, s, docs[s.doc]):
+                continue
+            base = self._score(s, frame, terms, docs)
+            anchors = [c.text for c in frame.constraints if c.kind in ("person", "org", "name", "place")
+                       and c.text in s.text]
+            for span, bonus in self._instances(frame, s, docs):
+                value = s.text[span[0]:span[1]]
+                if value in frame.text or all(ch in frame.text for ch in value):
+                    continue  # the question's own words are no answer
+                if anchors:  # "卫庄镇党委书记李彩霞": the value next to what the question names
+                    d = min(abs(m.start() - span[1]) if m.start() >= span[1] else abs(span[0] - m.end())
+                            for a in anchors for m in re.finditer(re.escape(a), s.text))
+                    bonus += 0.2 * max(0.0, 1 - d / 30)
+                cands.append((base + bonus, s, span))
+        if not cands:
+            return self._abstain_attribute(question, standalone, frame, terms, docs, sents)
+        cands.sort(key=lambda x: (-x[0], x[1].doc, x[1].start))
+        score, s, (a, b) = cands[0]
+        value = s.text[a:b]
+        ws, we = window(s.text, terms, FACTOID_SUPPORT_CHARS, keep=(a, b))
+        support = clipped(s.text, (ws, we))
+        pieces = [(s.doc, s.start, s.end, value.rstrip("，、；：,") + "。")]
+        if _plain(support) != _plain(value):
+            pieces.append((s.doc, s.start, s.end, support))
+        return self._compose(question, standalone, pieces, docs)
+
+    def _instances(self, frame: Frame, s: Sentence, docs: list[Doc]) -> list[tuple[tuple[int, int], float]]:
+        """Spans of ``s`` that are instances of the answer type, each with a bonus for how
+        closely it is tied to the question's verb/focus/attribute; [] when none qualifies."""
+        text = s.text
+        given = {c.text for c in frame.constraints}
+        out: list[tuple[tuple[int, int], float]] = []
+        t = frame.atype
+        if t == DATE:
+            if frame.attribute and not any(v in text for v in frame.attribute):
+                return []
+            for span in I.dates(text) or I.months(text):
+                if text[span[0]:span[1]] not in given:
+                    out.append((span, 0.3))
+        elif t == YEAR:
+            if frame.attribute and not any(v in text for v in frame.attribute):
+                return []
+            out = [(sp, 0.3) for sp in I.years(text) if text[sp[0]:sp[1]] not in given]
+        elif t == QUANTITY:
+            words = self._attribute_words(frame)
+            for a, b, unit in I.quantities(text):
+                if text[a:b] in given:
+                    continue
+                named_after = any(text[b:b + 6].startswith(w) for ws in words for w in ws)  # "36枚金牌"
+                if not (measure_compatible(frame.measure, unit) or named_after):
+                    continue
+                exact = frame.measure and frame.measure not in ("个", "") and measure_compatible(frame.measure, unit)
+                if not (named_after or exact or _implied(frame.attribute, unit) or all(
+                        any(w in text for w in ws) for ws in words)):
+                    continue  # a number, but not of what is asked ("开盘价" for 收盘价)
+                near = min((abs(m.end() - a) if m.end() <= a else abs(m.start() - b)
+                            for ws in words for w in ws for m in re.finditer(re.escape(w), text)), default=40)
+                out.append(((a, b), (0.3 if (frame.measure and unit) or named_after else 0.2)
+                            + 0.25 * max(0.0, 1 - near / 20)))
+        elif t in (PERSON, ROLE):
+            titles = tuple(t for t in {frame.focus, *(w for w, _ in self.pos_fast(frame.focus))} if len(t) >= 2) \
+                if frame.focus else ()
+            names = [sp for sp in I.people(text, self.people, self.pos_cut, titles) if text[sp[0]:sp[1]] not in given]
+            if t == ROLE:
+                persons = [p.text for p in frame.of_kind("person")]
+                for p in persons:
+                    for m in re.finditer(re.escape(p), text):
+                        r = I.role_before(text, m.start())
+                        if r:
+                            out.append((r, 0.3))
+                return out
+            for sp in names:
+                bonus = self._tie(frame, text, sp, doc_text=docs[s.doc].text)
+                if bonus is not None:
+                    out.append((sp, bonus))
+        else:  # ORG, PLACE, INSTANCE
+            if t == PLACE and frame.attribute and not self._attribute_near(frame, text):
+                return []
+            kind = t if t in (ORG, PLACE) else INSTANCE
+            for sp in I.named(text, kind, frame.focus, self.pos_fast):
+                val = text[sp[0]:sp[1]]
+                if val in given or any(val in g for g in given) or val == frame.focus or _is_home(val, self.home):
+                    continue
+                if _titled(text, sp[1]) and not any(r.text in text[sp[1]:sp[1] + 8] for r in frame.of_kind("role")):
+                    continue  # "横水镇党委书记": a post, unless the question asks whose post it is
+                if kind == INSTANCE and frame.focus and not val.endswith((frame.focus, frame.focus[-1])):
+                    continue
+                bonus = self._tie(frame, text, sp, need_verb=bool(frame.verbs))
+                if bonus is not None:
+                    if frame.focus and (val.endswith(frame.focus) or val.endswith(frame.focus[-1:])):
+                        bonus += 0.15
+                    out.append((sp, bonus))
+        return out
+
+    def _tie(self, frame: Frame, text: str, sp: tuple[int, int], need_verb: bool = False,
+             doc_text: str = "") -> float | None:
+        """How a candidate value is tied to the question: its focus noun written next to it
+        ("副县长郭晓伟" anywhere in the article, "专家李四") and the question's verb next to it
+        ("王辨明主持"). A person focus must be next to the name; a verb must be in its clause."""
+        a, b = sp
+        clause_s = max(text.rfind(ch, 0, a) for ch in "，。；：,;") + 1
+        ends = [i for i in (text.find(ch, b) for ch in "，。；：,;") if i >= 0]
+        clause = text[clause_s:min(ends) if ends else len(text)]
+        bonus = 0.1
+        generic = re.fullmatch(r"(?:县|市|区|镇)?(?:领导|干部|人员|同志|人|官员|代表|嘉宾)", frame.focus or "")
+        if frame.focus and (frame.focus_kind == PERSON or frame.atype == PERSON) and not generic:
+            name = text[a:b]
+            words = [w for w, _ in self.pos_fast(frame.focus)]
+            marks = {frame.focus, words[-1] if words else frame.focus,
+                     re.sub(r"(领导|干部|人员|同志|负责人)$", "", frame.focus)} - {""}
+            hay = [text[max(0, a - 14):a] + text[b:b + 4]]
+            hay += [doc_text[max(0, m.start() - 14):m.start()] for m in re.finditer(re.escape(name), doc_text)]
+            vice = "副" in frame.focus
+            if not any(_titled_as(mark, h, vice) for mark in marks for h in hay):
+                return None
+            bonus += 0.25
+        verbs = [v for v in frame.verbs if v not in {c.text for c in frame.constraints}]
+        if verbs:
+            hit = [v for v in verbs if v in clause]
+            if hit:
+                dist = min(abs(clause.find(v) + clause_s - b) for v in hit)
+                bonus += 0.25 if dist <= 4 else 0.15
+            elif any(_same_verb(v, clause) for v in verbs):
+                bonus += 0.1
+            elif need_verb or not frame.focus:
+                return None
+        return bonus
+
+    def _attribute_words(self, frame: Frame) -> list[list[str]]:
+        """Per word of the asked attribute, the forms that count as writing it with the value:
+        its sub-words of 2+ characters ("收盘价" → 收盘, 收盘价), a single character only when
+        it has nothing longer ("多少雨" → 雨). Every word needs one of its forms."""
+        out = []
+        for a in frame.attribute:
+            subs = [t for t in (self.tokenize(a) or [a]) if len(t) > 1]
+            out.append(subs or [a])
+        return out
+
+    def _attribute_near(self, frame: Frame, text: str) -> bool:
+        """The quantity's attribute ("收盘价", "图书") is written in the sentence: its most
+        specific word (highest idf) must be there."""
+        words = [w for a in frame.attribute for w in (self.tokenize(a) or [a])]
+        if not words:
+            return True
+        key = max(words, key=lambda w: (len(w) > 1, self.idf(w)))
+        return key in text
+
+    # -- lists ----------------------------------------------------------------------------------
+    def _list(self, question, standalone, frame: Frame, terms, docs, sents) -> Answer:
+        kind = frame.focus_kind or INSTANCE
+        keep = [i for i, d in enumerate(docs) if self._holds_focus(frame, d)]
+        verbs = [v for v in frame.verbs if v not in SPEECH_VERBS]
+        with_verb = [i for i in keep if not verbs or any(v in docs[i].context for v in verbs)]
+        keep = set(with_verb or keep)
+        sents = [s for s in sents if s.doc in keep]
+        if any(v in frame.text for v in SPEECH_VERBS):  # "县长要求在哪些领域…": what the speaker said
+            speakers = self._speakers(frame, docs)
+            sents = self._said(sents, speakers) or sents
+        scored = []
+        given = {c.text for c in frame.constraints}
+        for s in sents:
+            base = self._score(s, frame, terms, docs)
+            text = s.text
+            if kind == PERSON:
+                spans = [sp for sp in I.people(text, self.people, self.pos_cut) if text[sp[0]:sp[1]] not in given]
+            elif frame.focus:
+                spans = [sp for sp in I.named(text, kind if kind in (ORG, PLACE) else INSTANCE, frame.focus, self.pos_fast)
+                         if text[sp[0]:sp[1]] not in given and not _titled(text, sp[1])
+                         and not _is_home(text[sp[0]:sp[1]], self.home)]
+            else:
+                spans = []
+            # an enumeration counts when it names the focus right next to it ("…等3个小区", "储备得好、管理得好")
+            enums = [n for a, b, n in I.enumerations(text)
+                     if any(a <= x < b for x, _ in spans)
+                     or (len(frame.focus) >= 2 and frame.focus in text[b:b + 6])]
+            items = len(spans) + max(enums, default=0)
+            if items < 1 or (items < 2 and not any(v in text for v in frame.verbs)):
+                continue
+            scored.append((0.5 * base + 0.1 * min(items, 6), s))
+        if not scored and keep and kind not in (PERSON,):
+            # abstract items ("哪些方面", "哪几个'好'"): the enumerations of the best sentences
+            for s in sents:
+                enum = max((n for _, _, n in I.enumerations(s.text)), default=0)
+                if enum >= 2:
+                    scored.append((self._score(s, frame, terms, docs) + 0.03 * min(enum, 5), s))
+            if scored and max(sc for sc, _ in scored) < 0.3:
+                scored = []
+        if not scored:
+            return self._abstain_attribute(question, standalone, frame, terms, docs, sents)
+        scored.sort(key=lambda x: -x[0])
+        top = scored[0][0]
+        chosen: list[Sentence] = []
+        used = 0
+        for sc, s in scored:
+            if sc < 0.45 * top or len(chosen) >= 5:
+                break
+            span = window(s.text, terms, LIST_CLAUSE_CHARS)
+            piece = clipped(s.text, span)
+            if any(similar(piece, c.text) > 0.5 for c in chosen) or (chosen and used + len(piece) > self.max_chars):
+                continue
+            chosen.append(Sentence(s.doc, s.start, s.end, piece, s.para_head))
+            used += len(piece)
+        pieces = [(c.doc, c.start, c.end, c.text) for c in sorted(chosen, key=lambda c: (docs[c.doc].rank, c.start))]
+        return self._compose(question, standalone, pieces, docs)
+
+    def _holds_focus(self, frame: Frame, d: Doc) -> bool:
+        """A specific focus noun ("学校", "会议室"), one of its words ("产业项目" → 产业) or its
+        head character occurs in the article (a generic one, "地方", "单位", always holds)."""
+        from .instances import GENERIC_FOCUS, SUBCLASS_HEADS
+
+        f = frame.focus
+        if not f or f in GENERIC_FOCUS or frame.focus_kind == PERSON:
+            return True
+        marks = [f, *SUBCLASS_HEADS.get(f, ())] + ([f[-1]] if len(f) >= 2 else [])
+        marks += [t for t in self.tokenize(f) if len(t) > 1]
+        return any(m in d.text for m in marks)
+
+    def _said(self, sents: list[Sentence], speakers: set[str]) -> list[Sentence]:
+        """The sentences that report what ``speakers`` said (any speaker when empty): from a
+        sentence where the speaker speaks ("赵龙强调，…", "王春明就下半年工作提出三点建议。",
+        "他强调，…" continuing) over the next sentences, until someone else speaks, a new
+        paragraph starts with another subject, or ``SPEECH_RUN`` sentences have passed."""
+        out: list[Sentence] = []
+        known = set(speakers) | set(self.people) | {"会议", "会上"}
+        current, run, last_doc, para = None, 0, -1, ""
+        for s in sents:
+            if s.doc != last_doc:
+                current, last_doc = None, s.doc
+            who = None
+            for m in SPEECH.finditer(s.text[:40]):
+                before = s.text[: m.start("verb")]
+                if m.group("who") in ("他", "她", "其") and current is not None:
+                    who = current
+                else:
+                    who = next((p for p in sorted(known, key=len, reverse=True) if p in before), None)
+                if who is not None:
+                    break
+            if who is None and speakers and any(p in s.text for p in speakers) and SPEECH.search(s.text):
+                if (not speakers or any(p in s.text for p in speakers)) and current not in speakers:
+                    out.append(s)  # "…，希望绛山种业要加强…": the speaker's words inside a longer sentence
+            new_para = s.para_head == s.text
+            if who is not None:
+                current, run, para = who, 0, s.para_head
+            elif new_para and not INSTRUCTION.match(s.text):
+                current = None  # a new paragraph about something else
+            run += 1
+            same_para = s.para_head == para
+            if current is not None and (same_para or run <= SPEECH_RUN) and (not speakers or current in speakers):
+                out.append(s)
+        return out
+
+    # -- statements -------------------------------------------------------------------------------
+    def _statements(self, question, standalone, frame: Frame, terms, docs, sents) -> Answer:
+        speakers = self._speakers(frame, docs)
+        paras = self._said(sents, speakers)
+        if not paras:
+            if speakers:
+                return self._abstain_attribute(question, standalone, frame, terms, docs, sents,
+                                               missing=f"{'、'.join(sorted(speakers))}的讲话内容")
+            return self._description(question, standalone, frame, terms, docs, sents)
+        asked = next((v for v in SPEECH_VERBS if v in frame.text), "")
+        topic = {t: w for t, w in terms.items() if t not in speakers and t not in SPEECH_VERBS
+                 and not any(t in c.text for c in frame.constraints)}
+        for s in paras:
+            # what was said, not who said it: the speaker's name and the verb do not score
+            m = SPEAKER_LEAD.match(s.para_head)
+            s.score = 0.3 + 0.1 / (1 + docs[s.doc].rank)
+            if m and asked and m.group(2) == asked:
+                s.score += 0.15
+            if INSTRUCTION.match(s.text) or (speakers and any(s.text.startswith(p) for p in speakers)):
+                s.score += 0.05
+            if topic:
+                s.score += 0.4 * coverage(topic, s.text) + 0.2 * coverage(topic, docs[s.doc].text[s.start - 200 if s.start > 200 else 0:s.end + 200])
+        ranked = sorted(paras, key=lambda s: -s.score)
+        top = ranked[0].score
+        ranked = [s for s in ranked if s.score >= 0.6 * top]
+        if not topic:  # "X强调了什么" over several articles: take from each in turn
+            per_doc: dict[int, list[Sentence]] = {}
+            for s in ranked:
+                per_doc.setdefault(s.doc, []).append(s)
+            queues = [per_doc[d] for d in sorted(per_doc, key=lambda d: docs[d].rank)]
+            ranked = [q[i] for i in range(max(len(q) for q in queues)) for q in queues if i < len(q)]
+        chosen: list[tuple[int, int, int, str]] = []
+        used = 0
+        for s in ranked:
+            if len(chosen) >= 6:
+                break
+            hit = topic and any(t in s.text for t in topic)
+            span = window(s.text, topic, STATEMENT_CLAUSE_CHARS) if hit else \
+                window(s.text, terms, STATEMENT_CLAUSE_CHARS, keep=(0, 1))
+            piece = clipped(s.text, span)
+            if chosen and used + len(piece) > self.max_chars:
+                continue
+            if any(similar(piece, c[3]) > 0.5 for c in chosen):
+                continue
+            chosen.append((s.doc, s.start, s.end, piece))
+            used += len(piece)
+        chosen.sort(key=lambda c: (docs[c[0]].rank, c[1]))
+        return self._compose(question, standalone, chosen, docs)
+
+    def _speakers(self, frame: Frame, docs: list[Doc]) -> set[str]:
+        """Whose words are asked for: the question's person, or the person an asked role
+        names in the evidence ("县长" → "县长李晓军" → 李晓军)."""
+        people = {c.text for c in frame.of_kind("person")}
+        if people:
+            return people
+        out = set()
+        for c in frame.of_kind("role"):
+            for d in docs:
+                for m in re.finditer(re.escape(c.text) + r"([\u4e00-\u9fff]{2,3}?)(?=[，、。；,\s]|主持|出席|参加|陪同|带队|调研|强调|指出)",
+                                     d.text):
+                    out.add(m.group(1))
+        return out
+
+    # -- events and descriptions ------------------------------------------------------------------
+    def _events(self, question, standalone, frame: Frame, terms, docs, sents) -> Answer:
+        """"X参加了哪些活动？": one line per article that satisfies the constraints: its lead
+        sentence, plus the sentence naming X."""
+        pieces = []
+        names = [c.text for c in frame.constraints if c.kind in ("person", "place", "org", "name")]
+        for i, d in enumerate(docs):
+            mine = [s for s in sents if s.doc == i]
+            if not mine:
+                continue
+            lead = mine[0]
+            ws = window(lead.text, terms, 150)
+            pieces.append((i, lead.start, lead.end, clipped(lead.text, ws)))
+            for name in names:
+                s = next((s for s in mine if name in s.text), None)
+                if s is not None and s is not lead and not any(s.text[:20] in p[3] for p in pieces):
+                    pieces.append((i, s.start, s.end, clipped(s.text, window(s.text, terms, 100))))
+                    break
+        return self._compose(question, standalone, pieces, docs)
+
+    def _description(self, question, standalone, frame: Frame, terms, docs, sents) -> Answer:
+        if frame.topic:
+            sents = [s for s in sents if frame.topic in s.text] or sents
+        for s in sents:
+            s.score = self._score(s, frame, terms, docs)
+            if frame.topic and s.text.startswith(frame.topic):
+                s.score += 0.2  # "殡仪馆提升改造要科学规划…": a sentence about the topic
+        ranked = sorted(sents, key=lambda s: -s.score)
+        if not ranked:
+            return Answer(question, standalone, ABSTAIN_MESSAGE, True)
+        top = ranked[0].score
+        chosen: list[tuple[int, int, int, str]] = []
+        used = 0
+        for s in ranked:
+            if s.score < 0.75 * top or len(chosen) >= 3:
+                break
+            piece = clipped(s.text, window(s.text, terms, 150))
+            if any(similar(piece, c[3]) > 0.5 for c in chosen) or (chosen and used + len(piece) > self.max_chars):
+                continue
+            chosen.append((s.doc, s.start, s.end, piece))
+            used += len(piece)
+        chosen.sort(key=lambda c: (docs[c[0]].rank, c[1]))
+        return self._compose(question, standalone, chosen, docs)
+
+
+def _titled(text: str, end: int) -> bool:
+    """True when a place/organisation ends right before an official title: "横水镇党委书记荣亿"
+    names a post, not a place visited."""
+    return bool(ROLE_AFTER.match(text, end))
+
+
+def _titled_as(mark: str, near: str, vice: bool = False) -> bool:
+    """``mark`` (a title) is written in ``near`` as that title: "局长" is not "副局长" (unless
+    the question asks for a deputy, ``vice``)."""
+    for m in re.finditer(re.escape(mark), near):
+        if vice or mark.startswith("副") or near[m.start() - 1: m.start()] != "副":
+            return True
+    return False
+
+
+def _same_verb(verb: str, text: str) -> bool:
+    """The question's verb, or a two-character verb sharing a character with it in the same
+    place ("举办"/"举行", "揭牌"/"揭幕", "承建"/"修建"), is written in ``text``."""
+    if verb in text:
+        return True
+    if len(verb) != 2:
+        return False
+    return bool(re.search(re.escape(verb[0]) + r"[\u4e00-\u9fff]|[\u4e00-\u9fff]" + re.escape(verb[1]), text)) and \
+        any(w in text for w in (verb[0] + c for c in "办行开展建设立幕牌") if w != verb)
+
+
+# attributes that only say which kind of unit is asked for (人数 → 人/名/人次 …)
+IMPLIED_UNITS = {"人数": "人", "人次": "人", "数量": "", "面积": "平方米", "金额": "元", "价格": "元", "价钱": "元",
+                 "投资": "元", "收入": "元", "长度": "米", "距离": "米", "里程": "米", "重量": "吨", "产量": "吨"}
+
+
+def _implied(attribute: list[str], unit: str) -> bool:
+    """True when the attribute only names the kind of measure and ``unit`` is of that kind."""
+    for a in attribute:
+        for key, u in IMPLIED_UNITS.items():
+            if a.endswith(key) and (not u or measure_compatible(u, unit)):
+                return True
+    return False
+
+
+def _plain(text: str) -> str:
+    return re.sub(r"[^\w]", "", text)
+
+
+def _bigrams(q: str) -> set[str]:
+    han = re.sub(r"[^\u4e00-\u9fff]", "", SCAFFOLD.sub(" ", q))
+    return {han[i : i + 2] for i in range(len(han) - 1)} - QUESTION_BIGRAMS
+
+
+def _is_home(value: str, home: tuple[str, ...]) -> bool:
+    return value in HOME or value in home
