@@ -36,7 +36,10 @@ def _llm_kw(llm=None, llm_base_url=None, llm_model=None, llm_api_key=None, llm_t
 
 
 def _settings(data_dir=None, chroma_url=None, embedder=None, **kw) -> Settings:
-    return Settings().with_overrides(data_dir=data_dir, chroma_url=chroma_url, embedder=embedder, **kw)
+    try:
+        return Settings().with_overrides(data_dir=data_dir, chroma_url=chroma_url, embedder=embedder, **kw)
+    except RagError as exc:  # a malformed RAG_* variable (bad_config)
+        _fail(exc)
 
 
 def _fail(exc: RagError, as_json: bool = False) -> None:
@@ -96,6 +99,10 @@ def ingest(
     )
     for e in report.errors:
         typer.secho(f"  ✗ {e['file']}：{e['message']}（{e['code']}）", fg="yellow")
+    from .service import report_notes
+
+    for line in report_notes(report):  # unreadable parts, content stored under another name, undated articles
+        typer.secho(f"  ! {line}", fg="yellow")
     if report.errors:
         raise typer.Exit(1)  # scripts can tell: everything readable went in, but not everything
 

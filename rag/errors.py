@@ -62,6 +62,15 @@ class StoreError(RagError):
     status = 503
 
 
+class ConfigError(RagError):
+    """A setting cannot be used as given (``RAG_*`` variable or CLI option): a malformed
+    number or URL, a collection name Chroma refuses. Code ``bad_config``; the message names
+    the setting and what it should look like. Not a store outage (``store_unavailable``)."""
+
+    code = "bad_config"
+    status = 500
+
+
 class NotFoundError(RagError):
     """A document or article id matched nothing."""
 

@@ -21,19 +21,29 @@ from .chunk import chunk_article
 from .errors import NotFoundError, ParseError, QuestionError
 from .keyword import Tokenizer
 from .lookup import StoreLookup
+from .normalize import normalize
 from .parse import iter_corpus_files, iter_jsonl_articles, parse_file, relative_source, year_from_name
 from .retrieve import Filters, HybridRetriever, KeywordIndex, Mode
 from .store import Store, chunk_metadata
 from .types import Answer, Article, Chunk
 
 MAX_QUESTION_CHARS = 500  # longer input is refused: no question needs more, and it would only slow the embedder
+MAX_LISTED = 100  # entries per file in an ingest report's lists (unreadable parts, undated articles)
 
 
 @dataclass
 class IngestReport:
     """Counts of one ingest run. Chunk counts: added (new ids), updated (same id, changed
     metadata), unchanged (skipped, not re-embedded), removed (stale chunks of a changed file).
-    errors: ``{"file", "code", "message"}`` per failed file or bad line."""
+    errors: ``{"file", "code", "message"}`` per failed file or bad line.
+    unreadable: ``{"file", "code", "message"}`` per part of a file that could not be read (the
+        rest of the file went in): a PDF page without a text layer, pictures, a Word chart or
+        embedded object (codes in ``rag.parse.ParseResult``); at most ``MAX_LISTED`` per file.
+    duplicates: articles not stored because the same text is already stored (under another
+        document, or earlier in the same file); ``duplicate_of`` names the other documents:
+        ``{"file", "existing", "articles"}`` (this file's articles found in document ``existing``).
+    undated: articles stored without a date (their lead has no year and none was given: pass
+        ``year``); ``undated_articles`` lists the first ``MAX_LISTED`` as ``{"file", "title"}``."""
 
     files: int = 0
     articles: int = 0
@@ -46,9 +56,28 @@ class IngestReport:
     pending: int = 0
     embed_seconds: float = 0.0
     errors: list[dict] = field(default_factory=list)
+    unreadable: list[dict] = field(default_factory=list)
+    duplicate_of: list[dict] = field(default_factory=list)
+    undated: int = 0
+    undated_articles: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def add_duplicate(self, file: str, existing: str) -> None:
+        """Count one article of ``file`` already stored under document ``existing``."""
+        self.duplicates += 1
+        for d in self.duplicate_of:
+            if d["file"] == file and d["existing"] == existing:
+                d["articles"] += 1
+                return
+        self.duplicate_of.append({"file": file, "existing": existing, "articles": 1})
+
+    def add_undated(self, art: Article) -> None:
+        """Count one stored article without a date."""
+        self.undated += 1
+        if len(self.undated_articles) < MAX_LISTED:
+            self.undated_articles.append({"file": art.source, "title": art.title})
 
 
 @dataclass
@@ -134,15 +163,17 @@ def _parse_and_chunk(path: Path, root: Path | None, year: int | None, source: st
                      chunk_chars: int, chunk_overlap: int) -> tuple:
     """Parse one file and chunk its articles (runs in a worker process when there are many files).
 
-    returns ``("ok", [(article, chunks), ...], [(code, message), ...])`` or
-    ``("error", [], [(code, message)])``; plain tuples, since they cross a process boundary.
+    returns ``("ok", [(article, chunks), ...], errors, unreadable)`` or
+    ``("error", [], [(code, message)], [])``, errors and unreadable parts as ``(code, message)``
+    lists; plain tuples, since they cross a process boundary.
     """
     try:
         result = parse_file(Path(path), root=root, year=year, source=source)
     except (ParseError, NotFoundError) as exc:
-        return "error", [], [(exc.code, exc.message)]
+        return "error", [], [(exc.code, exc.message)], []
     pairs = [(a, chunk_article(a, max_chars=chunk_chars, overlap_sentences=chunk_overlap)) for a in result.articles]
-    return "ok", pairs, [(e.code, e.message) for e in result.errors]
+    return ("ok", pairs, [(e.code, e.message) for e in result.errors],
+            [(e.code, e.message) for e in result.unreadable])
 
 
 def clean_question(question: str) -> str:
@@ -242,9 +273,11 @@ class Pipeline:
             return
         if parsed is None:
             parsed = _parse_and_chunk(path, root, year, source, self.chunk_chars, self.chunk_overlap)
-        status, payload, errors = parsed
+        status, payload, errors, unreadable = parsed
         for code, message in errors:
             report.errors.append({"file": name, "code": code, "message": message})
+        for code, message in unreadable[:MAX_LISTED]:
+            report.unreadable.append({"file": name, "code": code, "message": message})
         if status != "ok" or not payload:
             return
         tracker.add_total(len(payload))
@@ -376,9 +409,11 @@ class Pipeline:
         for art, chunks in pending:
             other = next((existing[c.id].get("source") for c in chunks if c.id in existing), None)
             if other is not None and other != art.source:
-                report.duplicates += 1  # a reprint already stored from another file
+                report.add_duplicate(art.source, other)  # a reprint already stored from another file
                 continue
             report.articles += 1
+            if not art.date:
+                report.add_undated(art)
             for c in chunks:
                 kept.add(c.id)
                 old = existing.get(c.id)
@@ -498,17 +533,23 @@ class Pipeline:
                  filters: Filters | None) -> tuple[str, str, list, dict[str, float]]:
         """Clean the question, make it standalone, retrieve: ``(q, standalone, passages, timings)``.
 
-        The standalone question comes from the answerer's ``condense(question, history)`` when it
-        has one (an LLM rewrite), else from the rule-based ``rag.answer.condense.condense``.
+        ``q`` is the user's question as typed (only control characters and outer whitespace
+        removed: ``Answer.question`` shows it back); the question and the history turns are then
+        normalised like the documents (``rag.normalize.normalize``: invisible characters, width
+        variants, traditional characters, dates in one form), and ``standalone`` — what is
+        searched — is made from the normalised text. It comes from the answerer's
+        ``condense(question, history)`` when it has one (an LLM rewrite), else from the
+        rule-based ``rag.answer.condense.condense``.
         """
         t0 = time.perf_counter()
         q = clean_question(question)
-        hist = [h for h in (clean_question_soft(h) for h in history) if h]
+        nq = normalize(q)
+        hist = [normalize(h) for h in (clean_question_soft(h) for h in history) if h]
         top_k = max(1, min(int(top_k), 20))
         timings: dict[str, float] = {}
         hook = getattr(self.answerer, "condense", None)
         people = self.known_people | getattr(self.extractive, "people", frozenset())
-        standalone = hook(q, hist) if callable(hook) and hist else condense(q, hist, people)
+        standalone = hook(nq, hist) if callable(hook) and hist else condense(nq, hist, people)
         timings["condense_ms"] = (time.perf_counter() - t0) * 1000
         t1 = time.perf_counter()
         # "哪些活动/会议" questions list articles: look at twice as many passages

@@ -134,12 +134,66 @@ def disk_error(exc: OSError) -> RagError:
     return RagError(f"无法保存上传的文件（{exc.strerror or '系统错误'}），请稍后重试。", code="upload_failed", status=500)
 
 
-def ingest_upload(holder: PipelineHolder, path: Path, name: str):
+def parse_year(value: str | int | None) -> int | None:
+    """The ``year`` of an upload (API form field, chat input): None when blank, else a year
+    from 1900 to 2099, used for leads that give only 月日 (like ``rag ingest --year``).
+
+    raises RagError(bad_year, 422): anything else.
+    """
+    text = str(value if value is not None else "").strip().removesuffix("年").strip()
+    if not text:
+        return None
+    text = unicodedata.normalize("NFKC", text)
+    if text.isdigit() and 1900 <= int(text) <= 2099:
+        return int(text)
+    raise RagError(f"年份「{value}」无效：请填写四位数字的年份，如 2024。", code="bad_year", status=422)
+
+
+def ingest_upload(holder: PipelineHolder, path: Path, name: str, year: int | None = None):
     """Ingest one uploaded file as document ``name`` (a normalised upload name), under the
-    holder's write lock. Blocking. Returns the ``IngestReport``."""
+    holder's write lock, and check the outcome (:func:`check_ingest`). Blocking.
+
+    year: for leads with only 月日 (None: the year in the text or the file name).
+    returns: the ``IngestReport`` (it may list unreadable parts, undated articles and articles
+        already stored under other documents).
+    raises RagError: as :func:`check_ingest` (nothing imported; a copy of a stored document).
+    """
     pipe = holder.get()
     with holder.write_lock:
-        return pipe.ingest_file(Path(path), source=name)
+        report = pipe.ingest_file(Path(path), source=name, year=year)
+    check_ingest(report, name)
+    return report
+
+
+def check_ingest(report, name: str) -> None:
+    """Raise when an upload stored nothing, so that no entry point reports a silent success.
+
+    raises RagError: the file's own error (422, or 404) when nothing in it could be read;
+        ``duplicate_content`` (409) when every article of it is already stored under other
+        document names: the message names them (the upload is not stored a second time, so
+        it is not listed and deleting the other document removes the content).
+    """
+    if report.errors and not (report.articles + report.duplicates):
+        first = report.errors[0]
+        raise RagError(first["message"], code=first["code"], status=404 if first["code"] == "not_found" else 422)
+    if report.articles == 0 and report.duplicate_of:
+        existing = "」「".join(sorted({d["existing"] for d in report.duplicate_of}))
+        raise RagError(f"「{name}」的内容与已导入的文档「{existing}」相同，没有重复导入，也不会以「{name}」列出。"
+                       f"如需改用新文件名，请先删除「{existing}」再上传。", code="duplicate_content", status=409)
+
+
+def report_notes(report) -> list[str]:
+    """Chinese lines about what an ingest could not do fully: unreadable parts, articles stored
+    under another document, undated articles (with how to give them a date)."""
+    notes = [e["message"] for e in report.unreadable]
+    for d in report.duplicate_of:
+        notes.append(f"{d['file']} 中有 {d['articles']} 篇文章已在文档「{d['existing']}」中，没有重复导入。")
+    if report.undated:
+        titles = "、".join(f"《{a['title']}》" for a in report.undated_articles[:5])
+        more = " 等" if report.undated > 5 else ""
+        notes.append(f"{report.undated} 篇文章没有日期（导语只有月日，文件名中也没有年份）：{titles}{more}；"
+                     "请填写年份后重新导入，否则按日期筛选时找不到它们。")
+    return notes
 
 
 def delete_document(holder: PipelineHolder, name: str) -> int:

@@ -16,9 +16,25 @@ def _env(name: str, default=None):
     return v if v not in (None, "") else default
 
 
+def _env_num(name: str, default, kind=int):
+    """A numeric setting. raises ConfigError(bad_config): the variable is not a number."""
+    v = _env(name, default)
+    try:
+        return kind(v)
+    except (TypeError, ValueError):
+        from .errors import ConfigError
+
+        what = "整数" if kind is int else "数字"
+        raise ConfigError(f"环境变量 {name}={v!r} 无效：应为{what}（默认 {default}）。") from None
+
+
 @dataclass(frozen=True)
 class Settings:
-    """Every setting with its environment variable (see the README's configuration table)."""
+    """Every setting with its environment variable (see the README's configuration table).
+
+    raises ConfigError(bad_config): a numeric variable that is not a number (on construction).
+    ``collection`` may be any name (``绛县新闻``): the store maps it to a Chroma name.
+    """
 
     data_dir: Path = field(default_factory=lambda: Path(_env("RAG_DATA_DIR", PROJECT_DIR / "data")))
     corpus_dir: Path = field(default_factory=lambda: Path(_env("RAG_CORPUS_DIR", PROJECT_DIR / "corpus")))
@@ -29,18 +45,18 @@ class Settings:
     embed_passage_prefix: str | None = field(default_factory=lambda: _env("RAG_EMBED_PASSAGE_PREFIX"))
     embed_base_url: str | None = field(default_factory=lambda: _env("RAG_EMBED_BASE_URL"))
     embed_api_key: str | None = field(default_factory=lambda: _env("RAG_EMBED_API_KEY"))
-    embed_threads: int | None = field(default_factory=lambda: int(_env("RAG_EMBED_THREADS", 0)) or None)
+    embed_threads: int | None = field(default_factory=lambda: _env_num("RAG_EMBED_THREADS", 0) or None)
     embed_cache: str = field(default_factory=lambda: _env("RAG_EMBED_CACHE", ""))  # "" = data dir, "off", or a file
     dict_path: Path = field(default_factory=lambda: Path(_env("RAG_DICT", PROJECT_DIR / "corpus" / "dict.txt")))
     # the archive's own county: a question about 县里/我县 needs an article in the county's voice
     county: str = field(default_factory=lambda: _env("RAG_COUNTY", "绛县"))
-    chunk_chars: int = field(default_factory=lambda: int(_env("RAG_CHUNK_CHARS", 300)))
-    chunk_overlap: int = field(default_factory=lambda: int(_env("RAG_CHUNK_OVERLAP", 1)))
-    top_k: int = field(default_factory=lambda: int(_env("RAG_TOP_K", 5)))
+    chunk_chars: int = field(default_factory=lambda: _env_num("RAG_CHUNK_CHARS", 300))
+    chunk_overlap: int = field(default_factory=lambda: _env_num("RAG_CHUNK_OVERLAP", 1))
+    top_k: int = field(default_factory=lambda: _env_num("RAG_TOP_K", 5))
     retrieval_mode: str = field(default_factory=lambda: _env("RAG_RETRIEVAL_MODE", "hybrid"))
     api_key: str | None = field(default_factory=lambda: _env("RAG_API_KEY"))
     api_key_all: bool = field(default_factory=lambda: _env("RAG_API_KEY_ALL", "0") in ("1", "true", "yes"))
-    max_upload_mb: float = field(default_factory=lambda: float(_env("RAG_MAX_UPLOAD_MB", 20)))
+    max_upload_mb: float = field(default_factory=lambda: _env_num("RAG_MAX_UPLOAD_MB", 20, float))
     # public path prefix behind a reverse proxy, e.g. "/rag" for http://oa.example/rag/ ("" = none)
     root_path: str = field(default_factory=lambda: _env("RAG_ROOT_PATH", ""))
     # LLM answers (rag.answer.llm): "none" keeps the extractive answerer
@@ -48,9 +64,9 @@ class Settings:
     llm_base_url: str | None = field(default_factory=lambda: _env("RAG_LLM_BASE_URL"))  # e.g. http://10.0.0.5:8000/v1
     llm_model: str | None = field(default_factory=lambda: _env("RAG_LLM_MODEL"))
     llm_api_key: str | None = field(default_factory=lambda: _env("RAG_LLM_API_KEY"), repr=False)
-    llm_temperature: float = field(default_factory=lambda: float(_env("RAG_LLM_TEMPERATURE", 0.1)))
-    llm_timeout: float = field(default_factory=lambda: float(_env("RAG_LLM_TIMEOUT", 60)))  # seconds per request
-    llm_retries: int = field(default_factory=lambda: int(_env("RAG_LLM_RETRIES", 1)))  # extra attempts
+    llm_temperature: float = field(default_factory=lambda: _env_num("RAG_LLM_TEMPERATURE", 0.1, float))
+    llm_timeout: float = field(default_factory=lambda: _env_num("RAG_LLM_TIMEOUT", 60, float))  # seconds per request
+    llm_retries: int = field(default_factory=lambda: _env_num("RAG_LLM_RETRIES", 1))  # extra attempts
 
     def __post_init__(self):
         # "rag", "/rag/" and " /rag " all mean "/rag"; "/" and "" mean no prefix

@@ -27,25 +27,49 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import re
 import time
+import unicodedata
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 
-from .errors import EmbedderMismatchError, RagError, StoreError
+from .errors import ConfigError, EmbedderMismatchError, RagError, StoreError
 from .types import Chunk
 
 DEFAULT_COLLECTION = "county_news"
+_URL_RE = re.compile(r"^https?://(\[[0-9A-Fa-f:.]+\]|[^/:\[\]@\s]+)(:\d{1,5})?/?$")  # a Chroma server URL
+# Chroma's collection name rule (the stricter, older one, chromadb/api/segment.py: 3–63 of
+# [A-Za-z0-9._-], alphanumeric at both ends, no "..", not an IPv4 address)
+_CHROMA_NAME_RE = re.compile(r"^(?!\d+\.\d+\.\d+\.\d+$)(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9._-]{1,61}[A-Za-z0-9]$")
+
+
+def chroma_name(name: str) -> str:
+    """The Chroma collection name for a collection name as staff write it (``RAG_COLLECTION``).
+
+    A name Chroma accepts is used as it is (``county_news``); any other (``绛县新闻``, ``county A``)
+    maps deterministically to ``c_<ASCII part>_<16 hex of the SHA-1 of the NFC name>``; the name
+    as written is kept in the collection's metadata (``display_name``). raises ConfigError: empty.
+    """
+    name = unicodedata.normalize("NFC", (name or "").strip())
+    if not name:
+        raise ConfigError("集合名称（RAG_COLLECTION）不能为空，例如 county_news 或 绛县新闻。")
+    if _CHROMA_NAME_RE.match(name):
+        return name
+    ascii_part = re.sub(r"[^A-Za-z0-9]+", "_", unicodedata.normalize("NFKC", name)).strip("_")[:40]
+    digest = hashlib.sha1(name.encode("utf-8")).hexdigest()[:16]
+    return f"c_{ascii_part}_{digest}" if ascii_part else f"c_{digest}"
 
 
 def open_client(data_dir: Path | None = None, chroma_url: str | None = None):
     """Return a Chroma client: ``HttpClient`` when ``chroma_url`` (``http://host:port``) is given,
     else ``PersistentClient(data_dir / "chroma")``. Telemetry is off.
 
+    raises ConfigError(bad_config): ``chroma_url`` is not ``http(s)://host[:port]``.
     raises StoreError(store_unavailable): server unreachable (Chinese message with the URL).
     raises StoreError(store_version_mismatch): the server speaks another API generation than
         the client (its major version differs: a 0.x server and this 1.x client do not talk;
@@ -59,6 +83,9 @@ def open_client(data_dir: Path | None = None, chroma_url: str | None = None):
         from urllib.parse import urlparse
 
         u = urlparse(chroma_url if "://" in chroma_url else f"http://{chroma_url}")
+        if not _URL_RE.match(u.geturl()):
+            raise ConfigError(f"Chroma 服务器地址（RAG_CHROMA_URL / --chroma-url）「{chroma_url}」格式不对，"
+                              "应为 http://主机:端口，如 http://127.0.0.1:8000。")
         try:
             client = chromadb.HttpClient(host=u.hostname or "127.0.0.1", port=u.port or 8000,
                                          ssl=u.scheme == "https", settings=settings)
@@ -174,12 +201,15 @@ class Store:
         or dimension (message says to run ``rag reindex``).
     raises StoreError(store_unavailable): on open and on every later operation, when Chroma
         cannot be reached or fails (message names the cause; retry once the server is back).
+    raises ConfigError(bad_config): on open, when Chroma refuses a setting (not an outage).
+    collection: any name (``绛县新闻``), kept as ``display_name``; ``name`` is its :func:`chroma_name`.
     """
 
     def __init__(self, client, embedder, collection: str = DEFAULT_COLLECTION):
         self.client = client
         self.embedder = embedder
-        self.name = collection
+        self.name = chroma_name(collection)
+        self.display_name = unicodedata.normalize("NFC", collection.strip())
         self._pending_gen: str | None = None
         self._has_pending = False
         self._gen_seen: tuple[float, str] | None = None
@@ -191,6 +221,8 @@ class Store:
             err = _write_error(exc, self.local_dir)  # a read-only or full data dir says so
             if err.code in ("store_full", "store_readonly"):
                 raise err from exc
+            if type(exc).__name__ in ("InvalidArgumentError", "ValueError") or "validation error" in str(exc).lower():
+                raise ConfigError(f"向量库配置有误（集合「{self.display_name}」）：{exc}") from exc
             raise StoreError(f"无法打开向量库：{exc}") from exc
         meta = self.col.metadata or {}
         if meta.get("embedder") != embedder.id or int(meta.get("dim", -1)) != embedder.dim:
@@ -209,9 +241,12 @@ class Store:
         return self.client.get_or_create_collection(
             self.name,
             configuration={"hnsw": {"space": "cosine"}},
-            metadata={"embedder": self.embedder.id, "dim": self.embedder.dim, "generation": uuid.uuid4().hex},
+            metadata=self._metadata(),
             embedding_function=None,
         )
+
+    def _metadata(self) -> dict:  # embedder id and dimension, display name, a new generation token
+        return {"embedder": self.embedder.id, "dim": self.embedder.dim, "display_name": self.display_name, "generation": uuid.uuid4().hex}
 
     def _reopen(self) -> bool:
         """Re-bind to the collection of this name (never creates one: during `rag reindex` the
@@ -269,8 +304,7 @@ class Store:
         return gen
 
     def _bump(self) -> None:
-        self.col.modify(metadata={"embedder": self.embedder.id, "dim": self.embedder.dim,
-                                  "generation": uuid.uuid4().hex})
+        self.col.modify(metadata=self._metadata())
 
     @_guard
     def touch(self) -> None:
@@ -528,24 +562,15 @@ def _write_error(exc: Exception, local_dir: str | None = None) -> StoreError:
     return StoreError(f"写入向量库失败：{exc}")
 
 
-def batched(items: Iterable, n: int) -> Iterator[list]:
-    batch: list = []
-    for it in items:
-        batch.append(it)
-        if len(batch) >= n:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
 def reindex_collection(client, name: str, embedder, batch: int = 256) -> int:
     """Re-embed every chunk of collection ``name`` with ``embedder`` (after a model change).
 
     The old collection is read whatever embedder built it; a new one is filled beside it
-    and then takes its name, so an interrupted reindex leaves the old one intact.
-    Returns the number of chunks written.
+    and then takes its name, so an interrupted reindex leaves the old one intact. ``name``: as
+    staff write it (mapped by :func:`chroma_name`). Returns the number of chunks written.
     """
+    display = unicodedata.normalize("NFC", name.strip())
+    name = chroma_name(name)
     try:
         old = client.get_collection(name, embedding_function=None)
     except Exception:  # noqa: BLE001 - nothing to reindex
@@ -556,7 +581,7 @@ def reindex_collection(client, name: str, embedder, batch: int = 256) -> int:
     except Exception:  # noqa: BLE001 - no leftover from an earlier attempt
         pass
     tmp = client.create_collection(tmp_name, configuration={"hnsw": {"space": "cosine"}},
-                                   metadata={"embedder": embedder.id, "dim": embedder.dim,
+                                   metadata={"embedder": embedder.id, "dim": embedder.dim, "display_name": display,
                                              "generation": uuid.uuid4().hex},
                                    embedding_function=None)
     n, offset = 0, 0

@@ -629,3 +629,103 @@ def test_rag_serve_starts_on_a_fresh_data_dir(tmp_path, embed_cache):
         out, _ = proc.communicate(timeout=30)
     assert f"http://127.0.0.1:{port}/" in out
     assert "Traceback" not in out
+
+
+# -- upload identity (#11) -----------------------------------------------------------------------
+
+
+def _multipart(filename: bytes, data: bytes, fields: dict[str, str] | None = None, star: str | None = None) -> tuple:
+    """A raw multipart body whose Content-Disposition carries ``filename`` as raw bytes (as
+    older Windows tools send GBK names), optional ``filename*`` and plain fields."""
+    boundary = "b0undary11"
+    parts = b""
+    for k, v in (fields or {}).items():
+        parts += (f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n').encode()
+    disp = b'form-data; name="file"; filename="' + filename + b'"' + (f"; filename*={star}".encode() if star else b"")
+    parts += f"--{boundary}\r\n".encode() + b"Content-Disposition: " + disp + b"\r\nContent-Type: text/plain\r\n\r\n"
+    parts += data + f"\r\n--{boundary}--\r\n".encode()
+    return parts, {"content-type": f"multipart/form-data; boundary={boundary}"}
+
+
+LEGACY_NAMES = [("gbk", "税务宣传月.txt"), ("gb18030", "𠮷祥村简报.txt"), ("big5", "稅務宣傳月.txt"),
+                ("utf-8", "税务宣传月.txt")]
+
+
+@pytest.mark.parametrize("encoding,name", LEGACY_NAMES, ids=[e for e, _ in LEGACY_NAMES])
+def test_upload_file_name_in_a_legacy_encoding_is_decoded(wclient, encoding, name):
+    article = f"# 税务宣传月活动启动\n\n本报讯 2024年4月1日，{encoding}编码文件名测试，税务宣传月活动正式启动。\n".encode()
+    body, headers = _multipart(name.encode(encoding), article)
+    r = wclient.post("/api/documents", content=body, headers=headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["source"] == name  # not "Ë°ÎñÐû´«ÔÂ.txt"
+    again = wclient.post("/api/documents", content=body, headers=headers).json()
+    assert again["source"] == name and again["added"] == 0  # stable: the same bytes, the same name
+    assert name in {d["source"] for d in wclient.get("/api/documents").json()}
+    assert wclient.delete("/api/documents/" + quote(name)).status_code == 200
+
+
+def test_upload_file_name_star_with_a_legacy_charset(wclient):
+    body, headers = _multipart(b"fallback.txt", ARTICLE.encode("utf-8"), star="GBK''" + quote("通知公告.txt", encoding="gbk"))
+    r = wclient.post("/api/documents", content=body, headers=headers)
+    assert r.status_code == 200 and r.json()["source"] == "通知公告.txt"
+    assert wclient.delete("/api/documents/" + quote("通知公告.txt")).status_code == 200
+
+
+def test_upload_year_field_dates_a_lead_without_a_year(wclient):
+    text = "# 县里召开春季植树动员会\n\n本报讯 3月12日，县里召开春季植树动员会，部署全县植树工作。\n".encode()
+    r = wclient.post("/api/documents", files={"file": ("植树.txt", text)}).json()
+    assert r["undated"] == 1 and r["undated_articles"] == [{"file": "植树.txt", "title": "县里召开春季植树动员会"}]
+    for year in ("2024", " 2024年 ", "２０２４"):
+        body, headers = _multipart("植树.txt".encode(), text, fields={"year": year})
+        r = wclient.post("/api/documents", content=body, headers=headers)
+        assert r.status_code == 200 and r.json()["undated"] == 0, r.text
+    ans = wclient.post("/api/ask", json={"question": "春季植树动员会部署了什么？", "date_from": "2024-03-12",
+                                         "date_to": "2024-03-12"}).json()
+    assert not ans["abstained"] and ans["citations"][0]["date"] == "2024-03-12"
+    for bad in ("24", "明年", "3024"):
+        body, headers = _multipart("植树.txt".encode(), text, fields={"year": bad})
+        r = wclient.post("/api/documents", content=body, headers=headers)
+        assert r.status_code == 422 and r.json()["error"]["code"] == "bad_year"
+    assert wclient.delete("/api/documents/" + quote("植树.txt")).status_code == 200
+
+
+def test_same_content_under_a_new_name_is_a_clear_409(wclient):
+    text = "# 县里召开安全生产会议\n\n本报讯 2024年6月3日，县里召开安全生产会议，部署安全生产大检查。\n".encode()
+    assert wclient.post("/api/documents", files={"file": ("X.txt", text)}).status_code == 200
+    r = wclient.post("/api/documents", files={"file": ("X-副本.txt", text)})
+    assert r.status_code == 409
+    err = r.json()["error"]
+    assert err["code"] == "duplicate_content" and "「X.txt」" in err["message"] and "X-副本.txt" in err["message"]
+    sources = {d["source"] for d in wclient.get("/api/documents").json()}
+    assert "X.txt" in sources and "X-副本.txt" not in sources  # never listed, so never a 404 surprise
+    assert wclient.post("/api/documents", files={"file": ("X.txt", text)}).status_code == 200  # same name: unchanged
+    assert wclient.delete("/api/documents/" + quote("X.txt")).status_code == 200
+    r = wclient.post("/api/documents", files={"file": ("X-副本.txt", text)})  # the content is free again
+    assert r.status_code == 200 and r.json()["articles"] == 1
+    assert wclient.delete("/api/documents/" + quote("X-副本.txt")).status_code == 200
+
+
+def test_chat_documents_tab_uses_the_year_and_never_shows_a_duplicate_as_imported(writable, tmp_path):
+    """The 文档管理 tab's upload function (what the page calls): the year input dates the
+    article; a copy under a new name is a red message naming the stored document."""
+    from rag.service import PipelineHolder
+    from ui.app import make_doc_fns
+
+    settings, pipe = writable
+    _refresh, upload, _delete = make_doc_fns(PipelineHolder(settings, pipe), settings)
+    text = "县里召开春耕备耕会\n本报讯 3月20日，县里召开春耕备耕会，安排部署春耕生产。\n"
+
+    def put(name: str, year: str = "") -> str:
+        p = tmp_path / name
+        p.write_text(text, encoding="utf-8")
+        return upload(str(p), "", year)[3]
+
+    status = put("春耕.txt")
+    assert "✅" in status and "没有日期" in status and "县里召开春耕备耕会" in status
+    status = put("春耕.txt", "2024")
+    assert "✅" in status and "没有日期" not in status
+    assert pipe.store.get_chunks(pipe.store.ids_where({"source": "春耕.txt"}))[0].date == "2024-03-20"
+    status = put("春耕-副本.txt", "2024")
+    assert "❌" in status and "✅" not in status and "「春耕.txt」" in status
+    assert "bad_year" not in put("春耕2.txt", "明年") and "年份" in put("春耕2.txt", "明年")
+    assert pipe.delete_document("春耕.txt") > 0

@@ -21,6 +21,7 @@ from rag.parse import (
     iter_corpus_files,
     parse_file,
     parse_text,
+    relative_source,
     repair_page_breaks,
     year_from_name,
 )
@@ -549,3 +550,316 @@ def test_iter_corpus_files(tmp_path):
     with pytest.raises(NotFoundError):
         list(iter_corpus_files([tmp_path / "missing"]))
     assert ".txt" in SUPPORTED_SUFFIXES and ".htm" in SUPPORTED_SUFFIXES
+
+
+# --- normalised text, articles split at leads ----------------------------------------
+
+
+def test_invisible_characters_and_width_variants_never_reach_the_stored_text():
+    clean = parse_text(SEED.read_text(encoding="utf-8"), source=SEED.name)
+    pasted = SEED.read_text(encoding="utf-8")
+    for i, ch in enumerate(["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad", "\u200e", "\u180e", "\u00a0"]):
+        pasted = pasted.replace("樱桃", f"樱{ch}桃", 1).replace("王大凤", f"王{ch}大凤", 1).replace(
+            "李晓军", f"李{ch}晓{ch}军", 1)
+    pasted = pasted.replace("4月29日", "４月２９日").replace("5月10日", "五月十日")
+    assert pasted != SEED.read_text(encoding="utf-8")
+    got = parse_text(pasted, source=SEED.name)
+    assert [(a.id, a.title, a.text, a.date, a.author) for a in got] == [
+        (a.id, a.title, a.text, a.date, a.author) for a in clean]
+
+
+def test_traditional_document_is_stored_in_simplified_characters(tmp_path):
+    f = tmp_path / "繁體.txt"
+    f.write_text("李曉軍調研農業農村工作\n本報訊 5月7日，縣委副書記、縣長李曉軍調研農業農村工作。\n", encoding="big5")
+    [a] = parse_file(f, year=2024).articles
+    assert a.title == "李晓军调研农业农村工作" and a.text == "本报讯 5月7日，县委副书记、县长李晓军调研农业农村工作。"
+    assert a.date == "2024-05-07"
+
+
+LEFT = ["县里召开春耕备耕工作会议", "本报讯 3月2日，县里召开春耕", "备耕工作会议，部署全县春耕", "生产工作。会议要求，各乡镇",
+        "要抓好农资供应。", "王小明"]
+RIGHT = ["县文旅局举办非遗展演活动", "本报讯 3月9日，县文旅局在", "文化广场举办非遗展演活动，", "吸引游客12.6万人次。活动展",
+         "示了剪纸、面塑等技艺。", "李小红"]
+
+
+def _check_two_articles(articles, year="2024"):
+    assert [(a.title, a.date, a.author) for a in articles] == [
+        ("县里召开春耕备耕工作会议", f"{year}-03-02", "王小明"), ("县文旅局举办非遗展演活动", f"{year}-03-09", "李小红")]
+    assert articles[1].text == ("本报讯 3月9日，县文旅局在文化广场举办非遗展演活动，吸引游客12.6万人次。"
+                                "活动展示了剪纸、面塑等技艺。")
+
+
+@pytest.mark.parametrize("suffix", [".txt", ".md", ".html", ".docx", ".jsonl-like-md"])
+def test_articles_split_at_leads_in_every_format(tmp_path, suffix):
+    lines = ["绛县新闻 2024年3月10日 第2版", ""] + LEFT + [""] + RIGHT
+    if suffix == ".docx":
+        d = docx.Document()
+        for ln in lines:
+            if ln:
+                d.add_paragraph(ln)
+        f = tmp_path / "第2版.docx"
+        d.save(f)
+    elif suffix == ".html":
+        f = tmp_path / "第2版.html"
+        f.write_text("<html><head><title>绛县新闻</title></head><body>"
+                     + "".join(f"<p>{ln}</p>" for ln in lines if ln) + "</body></html>", encoding="utf-8")
+    elif suffix == ".md":
+        f = tmp_path / "第2版.md"
+        f.write_text("# 简讯\n\n" + "\n".join(LEFT + [""] + RIGHT), encoding="utf-8")
+    else:
+        f = tmp_path / "第2版.txt"
+        f.write_text("\n".join(lines), encoding="utf-8")
+    # the year comes from the masthead when neither the file name nor the leads have one
+    _check_two_articles(parse_file(f, year=2024 if suffix == ".md" else None).articles)
+
+
+def test_single_lead_keeps_one_article_and_its_subtitle():
+    [a] = parse_text("# 我县召开会议\n\n副题：部署春耕\n\n本报讯 3月2日，我县召开会议。\n", source="x.txt", year=2024)
+    assert a.title == "我县召开会议" and a.text.startswith("副题：部署春耕")
+    # a lead quoted inside a paragraph never splits
+    [b] = parse_text("县里召开会议\n本报讯 3月2日，县里开会。会上通报了本报讯 3月9日的报道。\n", source="x.txt", year=2024)
+    assert b.title == "县里召开会议"
+
+
+def test_text_before_the_first_lead_with_a_sentence_is_its_own_article():
+    arts = parse_text("# 简讯\n\n编者按：春耕时节，各地忙碌。\n\n" + "\n".join(LEFT + [""] + RIGHT), source="x.md", year=2024)
+    assert [a.title for a in arts] == ["简讯", "县里召开春耕备耕工作会议", "县文旅局举办非遗展演活动"]
+    assert arts[0].text == "编者按：春耕时节，各地忙碌。"
+
+
+# --- Word: every place body text lives ------------------------------------------------
+
+_NS = ('xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main" '
+       'xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006" '
+       'xmlns:wp="http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing" '
+       'xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main" '
+       'xmlns:pic="http://schemas.openxmlformats.org/drawingml/2006/picture" '
+       'xmlns:c="http://schemas.openxmlformats.org/drawingml/2006/chart" '
+       'xmlns:dgm="http://schemas.openxmlformats.org/drawingml/2006/diagram" '
+       'xmlns:wps="http://schemas.microsoft.com/office/word/2010/wordprocessingShape" '
+       'xmlns:v="urn:schemas-microsoft-com:vml" xmlns:o="urn:schemas-microsoft-com:office:office" '
+       'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships" '
+       'xmlns:m="http://schemas.openxmlformats.org/officeDocument/2006/math"')
+KEY = "全年接待游客12.6万人次。"
+
+
+def _p(inner: str) -> str:
+    return f"<w:p {_NS}>{inner}</w:p>"
+
+
+def _r(text: str) -> str:
+    return f'<w:r><w:t xml:space="preserve">{text}</w:t></w:r>'
+
+
+def _txbx(text: str) -> str:
+    return f"<w:txbxContent>{_p(_r(text))}</w:txbxContent>"
+
+
+def _anchor(inner: str) -> str:
+    return ('<w:drawing><wp:anchor><wp:docPr id="1" name="框"/><a:graphic><a:graphicData '
+            f'uri="http://schemas.microsoft.com/office/word/2010/wordprocessingShape">{inner}'
+            '</a:graphicData></a:graphic></wp:anchor></w:drawing>')
+
+
+WORD_CONTAINERS = {
+    "text box (DrawingML + VML fallback)": _p(
+        f'<w:r><mc:AlternateContent><mc:Choice Requires="wps">{_anchor(f"<wps:wsp><wps:txbx>{_txbx(KEY)}</wps:txbx></wps:wsp>")}'
+        f'</mc:Choice><mc:Fallback><w:pict><v:shape><v:textbox>{_txbx(KEY)}</v:textbox></v:shape></w:pict>'
+        "</mc:Fallback></mc:AlternateContent></w:r>"),
+    "text box (VML only)": _p(f"<w:r><w:pict><v:shape><v:textbox>{_txbx(KEY)}</v:textbox></v:shape></w:pict></w:r>"),
+    "text box in a group shape": _p("<w:r>" + _anchor(
+        '<wpg:wgp xmlns:wpg="http://schemas.microsoft.com/office/word/2010/wordprocessingGroup"><wps:wsp><wps:txbx>'
+        + _txbx(KEY) + "</wps:txbx></wps:wsp></wpg:wgp>") + "</w:r>"),
+    "block content control": f"<w:sdt {_NS}><w:sdtPr/><w:sdtContent>{_p(_r(KEY))}</w:sdtContent></w:sdt>",
+    "inline content control": _p(f"<w:sdt><w:sdtPr/><w:sdtContent>{_r(KEY)}</w:sdtContent></w:sdt>"),
+    "table cell": f"<w:tbl {_NS}><w:tr><w:tc>{_p(_r('指标'))}</w:tc><w:tc>{_p(_r(KEY))}</w:tc></w:tr></w:tbl>",
+    "nested table": (f"<w:tbl {_NS}><w:tr><w:tc><w:tbl><w:tr><w:tc>{_p(_r(KEY))}</w:tc></w:tr></w:tbl>{_p('')}</w:tc>"
+                     "</w:tr></w:tbl>"),
+    "row in a content control": (f"<w:tbl {_NS}><w:sdt><w:sdtContent><w:tr><w:tc>{_p(_r(KEY))}</w:tc></w:tr>"
+                                 "</w:sdtContent></w:sdt></w:tbl>"),
+    "hyperlink": _p(f'<w:hyperlink r:id="rId99">{_r(KEY)}</w:hyperlink>'),
+    "field result": _p('<w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:instrText> MERGEFIELD 人数 </w:instrText>'
+                       f'</w:r><w:r><w:fldChar w:fldCharType="separate"/></w:r>{_r(KEY)}'
+                       '<w:r><w:fldChar w:fldCharType="end"/></w:r>'),
+    "simple field": _p(f'<w:fldSimple w:instr=" DOCPROPERTY 人数 ">{_r(KEY)}</w:fldSimple>'),
+    "tracked insertion": _p(f'<w:ins w:id="1" w:author="审核">{_r(KEY)}</w:ins>'),
+    "smart tag and custom XML": _p(f'<w:smartTag w:element="place"><w:customXml w:element="x">{_r(KEY)}'
+                                   "</w:customXml></w:smartTag>"),
+    "footnote": _p(_r("详见注释") + '<w:r><w:footnoteReference w:id="1"/></w:r>'),
+    "endnote": _p(_r("详见尾注") + '<w:r><w:endnoteReference w:id="1"/></w:r>'),
+}
+NOT_TEXT = {
+    "tracked deletion": _p(f'<w:del w:id="2" w:author="审核"><w:r><w:delText>删除的12.7万人次</w:delText></w:r></w:del>'),
+    "hidden text": _p('<w:r><w:rPr><w:vanish/></w:rPr><w:t>隐藏的12.8万人次</w:t></w:r>'),
+    "placeholder": f'<w:sdt {_NS}><w:sdtPr><w:showingPlcHdr/></w:sdtPr><w:sdtContent>{_p(_r("单击此处输入文字。"))}</w:sdtContent></w:sdt>',
+}
+_NOTES = {"footnotes": ("footnote", "footnotes"), "endnotes": ("endnote", "endnotes")}
+
+
+def make_docx(path: Path, body_xml: list[str], notes: dict[str, str] | None = None) -> Path:
+    """A .docx made with python-docx, with raw WordprocessingML appended to its body and
+    optional footnotes/endnotes parts (``{"footnotes": text, "endnotes": text}``)."""
+    from docx.oxml import parse_xml
+
+    d = docx.Document()
+    d.add_paragraph("县文旅局举办非遗展演活动")
+    d.add_paragraph("本报讯 3月9日，县文旅局举办非遗展演活动。")
+    body = d.element.body
+    for xml in body_xml:
+        body.insert(len(body) - 1, parse_xml(xml))  # before sectPr
+    d.add_paragraph("活动展示了剪纸、面塑等技艺。")
+    d.save(path)
+    if notes:
+        src = zipfile.ZipFile(path)
+        entries = {n: src.read(n) for n in src.namelist()}
+        src.close()
+        rels = entries["word/_rels/document.xml.rels"].decode()
+        types = entries["[Content_Types].xml"].decode()
+        for part, text in notes.items():
+            tag, _ = _NOTES[part]
+            entries[f"word/{part}.xml"] = (
+                f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:{part} {_NS}>'
+                f'<w:{tag} w:type="separator" w:id="-1">{_p("<w:r><w:separator/></w:r>")}</w:{tag}>'
+                f'<w:{tag} w:id="1">{_p(_r(text))}</w:{tag}></w:{part}>').encode()
+            rels = rels.replace("</Relationships>", f'<Relationship Id="rIdN{part}" Type="http://schemas.openxmlformats.'
+                                f'org/officeDocument/2006/relationships/{part}" Target="{part}.xml"/></Relationships>')
+            types = types.replace("</Types>", f'<Override PartName="/word/{part}.xml" ContentType="application/vnd.'
+                                  f'openxmlformats-officedocument.wordprocessingml.{part}+xml"/></Types>')
+        entries["word/_rels/document.xml.rels"] = rels.encode()
+        entries["[Content_Types].xml"] = types.encode()
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+            for n, data in entries.items():
+                out.writestr(n, data)
+    return path
+
+
+@pytest.mark.parametrize("where", list(WORD_CONTAINERS))
+def test_docx_text_in_every_word_container_is_read_once_in_document_order(tmp_path, where):
+    notes = {"footnotes": KEY} if where == "footnote" else {"endnotes": KEY} if where == "endnote" else None
+    f = make_docx(tmp_path / "2024-非遗.docx", [WORD_CONTAINERS[where]], notes)
+    res = parse_file(f)
+    [a] = res.articles
+    assert a.title == "县文旅局举办非遗展演活动" and a.date == "2024-03-09"
+    assert a.text.count("12.6万人次") == 1, a.text
+    assert a.text.index("举办非遗展演活动。") < a.text.index("12.6万人次") < a.text.index("剪纸")
+    assert res.unreadable == []
+
+
+def test_docx_deleted_hidden_and_placeholder_text_is_not_read(tmp_path):
+    f = make_docx(tmp_path / "2024-非遗.docx", list(NOT_TEXT.values()))
+    [a] = parse_file(f).articles
+    assert "12.7" not in a.text and "12.8" not in a.text and "单击此处" not in a.text and "MERGEFIELD" not in a.text
+
+
+def test_docx_content_that_cannot_be_read_is_reported(tmp_path):
+    unreadable = [
+        _p(f'<w:r>{_anchor("<pic:pic><pic:blipFill/></pic:pic>")}</w:r>'),
+        _p(f'<w:r>{_anchor("<pic:pic><pic:blipFill/></pic:pic>")}</w:r>'),
+        _p("<w:r>" + _anchor('<c:chart r:id="rId70"/>') + "</w:r>"),
+        _p("<w:r>" + _anchor('<dgm:relIds r:dm="rId71"/>') + "</w:r>"),
+        _p('<w:r><w:object><v:shape><v:imagedata r:id="rId72"/></v:shape><o:OLEObject ProgID="Excel.Sheet.12"/>'
+           "</w:object></w:r>"),
+        f'<w:altChunk {_NS} r:id="rId73"/>',
+    ]
+    f = make_docx(tmp_path / "2024-非遗.docx", unreadable)
+    res = parse_file(f)
+    assert len(res.articles) == 1
+    got = {e.code: e.message for e in res.unreadable}
+    assert set(got) == {"images_not_read", "charts_not_read", "smartart_not_read", "objects_not_read",
+                        "altchunks_not_read"}
+    assert "2 张图片" in got["images_not_read"] and all("2024-非遗.docx" in m for m in got.values())
+
+
+# --- PDF: columns in reading order, unreadable pages reported --------------------------
+
+
+def make_positioned_pdf(pages: list[list[tuple[float, float, str]]], images: dict[int, int] | None = None) -> bytes:
+    """A PDF whose text lines are drawn at given ``(x, y)`` positions, in the order given
+    (so a test chooses the content-stream order); ``images``: page index → number of 1×1
+    images drawn on that page."""
+    chars = sorted({c for page in pages for _x, _y, line in page for c in line} | {"x"})
+    objs: list[bytes | None] = []
+
+    def add(body: bytes | None) -> int:
+        objs.append(body)
+        return len(objs)
+
+    bfchar = "".join(f"<{ord(c):04X}> <{ord(c):04X}>\n" for c in chars)
+    cmap = ("/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n/CMapName /Adobe-Identity-UCS def\n"
+            "/CMapType 2 def\n1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n"
+            f"{len(chars)} beginbfchar\n{bfchar}endbfchar\nendcmap\nCMapName currentdict /CMap defineresource pop\n"
+            "end\nend\n").encode()
+    catalog, pages_id = add(None), add(None)
+    tounicode = add(b"<< /Length %d >>\nstream\n" % len(cmap) + cmap + b"\nendstream")
+    desc = add(b"<< /Type /FontDescriptor /FontName /SimSun /Flags 4 /FontBBox [0 -200 1000 900] "
+               b"/ItalicAngle 0 /Ascent 900 /Descent -200 /CapHeight 700 /StemV 80 >>")
+    cid = add(b"<< /Type /Font /Subtype /CIDFontType2 /BaseFont /SimSun /CIDSystemInfo << /Registry (Adobe) "
+              b"/Ordering (Identity) /Supplement 0 >> /FontDescriptor %d 0 R /DW 1000 >>" % desc)
+    font = add(b"<< /Type /Font /Subtype /Type0 /BaseFont /SimSun /Encoding /Identity-H "
+               b"/DescendantFonts [%d 0 R] /ToUnicode %d 0 R >>" % (cid, tounicode))
+    img = add(b"<< /Type /XObject /Subtype /Image /Width 1 /Height 1 /ColorSpace /DeviceGray "
+              b"/BitsPerComponent 8 /Length 1 >>\nstream\n\x80\nendstream")
+    kids = []
+    for n, items in enumerate(pages):
+        ops = [f"BT /F1 10 Tf 1 0 0 1 {x} {y} Tm <" + "".join(f"{ord(c):04X}" for c in line) + "> Tj ET"
+               for x, y, line in items]
+        ops += [f"q 100 0 0 100 {50 + 120 * i} 100 cm /Im1 Do Q" for i in range((images or {}).get(n, 0))]
+        content = "\n".join(ops).encode()
+        c = add(b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream")
+        kids.append(add(b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 %d 0 R >> "
+                        b"/XObject << /Im1 %d 0 R >> >> /Contents %d 0 R >>" % (pages_id, font, img, c)))
+    objs[catalog - 1] = b"<< /Type /Catalog /Pages %d 0 R >>" % pages_id
+    objs[pages_id - 1] = b"<< /Type /Pages /Kids [%s] /Count %d >>" % (b" ".join(b"%d 0 R" % k for k in kids), len(kids))
+    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for i, body in enumerate(objs, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % i + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root %d 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, catalog, xref)
+    return bytes(out)
+
+
+def _columns(order: str) -> list[tuple[float, float, str]]:
+    left = [(50, 760 - 14 * i, t) for i, t in enumerate(LEFT)]
+    right = [(310, 760 - 14 * i, t) for i, t in enumerate(RIGHT)]
+    if order == "column by column":
+        return left + right
+    if order == "right column first":
+        return right + left
+    return [it for pair in zip(left, right) for it in pair]  # line by line across the page
+
+
+@pytest.mark.parametrize("order", ["column by column", "right column first", "line by line across"])
+def test_pdf_two_articles_side_by_side_become_two_articles(tmp_path, order):
+    f = tmp_path / "绛县新闻第2版.pdf"
+    f.write_bytes(make_positioned_pdf([[(50, 800, "绛县新闻 2024年3月10日 第2版")] + _columns(order)]))
+    res = parse_file(f)
+    _check_two_articles(res.articles)
+    assert res.unreadable == []
+
+
+def test_pdf_scanned_page_and_pictures_are_reported(tmp_path):
+    f = tmp_path / "2024-扫描.pdf"
+    f.write_bytes(make_positioned_pdf([_columns("column by column"), [], []], images={0: 2, 1: 1}))
+    res = parse_file(f)
+    assert len(res.articles) == 2
+    got = [(e.code, e.message) for e in res.unreadable]
+    assert [c for c, _ in got] == ["unreadable_page", "images_not_read"]
+    assert "第 2 页" in got[0][1] and "OCR" in got[0][1] and "2 张图片" in got[1][1]
+
+
+@pytest.mark.parametrize("encoding,name", [("gbk", "税务宣传月.txt"), ("big5", "稅務宣傳月.txt"), ("utf-8", "税务宣传月.txt")])
+def test_file_names_not_in_utf8_on_disk_are_decoded_like_contents(tmp_path, encoding, name):
+    """A file copied from a Windows share keeps its GBK/Big5 name bytes; Python shows them as
+    surrogate escapes, which could not even be stored. The source is the decoded name."""
+    import os
+
+    raw = os.fsencode(tmp_path) + b"/" + name.encode(encoding)
+    with open(raw, "wb") as fh:
+        fh.write("税务宣传月活动启动\n本报讯 2024年4月1日，税务宣传月活动正式启动。\n".encode("utf-8"))
+    [(path, root)] = list(iter_corpus_files([tmp_path]))
+    assert parse_file(path, root=root).articles[0].source == name
+    assert relative_source(path, root) == name

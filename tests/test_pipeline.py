@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 
 import pytest
 
 from rag.errors import EmbedderMismatchError, QuestionError
+from rag.normalize import normalize
 from rag.retrieve import Filters
 from rag.settings import build_pipeline
 
@@ -265,3 +267,160 @@ def test_local_names_are_gathered_from_new_articles(tmp_path, embed_cache):
     assert "赵德柱" in tokens and "东岭村" in tokens
     hits = pipe.keyword.search("赵德柱", 3)
     assert hits and hits[0][0].title == "副县长查看防汛工作"
+
+
+# -- text as staff have it: normalised questions and documents ----------------------------------
+
+INVISIBLE = ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad", "\u200e", "\u202a", "\u2066", "\u180e"]
+
+
+def _visible(text: str) -> bool:
+    import unicodedata
+
+    return not any(unicodedata.category(c) == "Cf" or c in "\u00a0\u034f" for c in text)
+
+
+@pytest.mark.parametrize("trad,simp", [("李曉軍調研農業農村工作時到了哪些村？", "李晓军调研农业农村工作时到了哪些村？"),
+                                       ("張建元強調了什麼？", "张建元强调了什么？")])
+def test_traditional_question_is_answered_like_the_simplified_one(seed_pipeline, trad, simp):
+    t, s = seed_pipeline.ask(trad), seed_pipeline.ask(simp)
+    assert t.question == trad and t.standalone_question == simp  # shown as typed, searched simplified
+    assert not t.abstained and t.text == s.text
+    assert [(c.title, c.start, c.end) for c in t.citations] == [(c.title, c.start, c.end) for c in s.citations]
+
+
+NO_YEAR = ["五月九日", "5月9日", "5月9号", "五月九号", "05月09日", "５月９日", "5 月 9 日"]
+WITH_YEAR = ["2024年5月9日", "2024/5/9", "2024-05-09", "2024.5.9", "二〇二四年五月九日", "２０２４年５月９日"]
+
+
+@pytest.mark.parametrize("spelling", NO_YEAR + WITH_YEAR)
+def test_every_date_spelling_is_searched_in_one_form(seed_pipeline, spelling):
+    q = f"{spelling}谁带队到我县调研？"
+    ans = seed_pipeline.ask(q)
+    canonical = "5月9日" if spelling in NO_YEAR else "2024年5月9日"
+    assert ans.question == q and ans.standalone_question == f"{canonical}谁带队到我县调研？"
+    assert not ans.abstained and ans.citations[0].title == T_EDU and ans.citations[0].date == "2024-05-09"
+    assert "张建元" in ans.text
+
+
+@pytest.fixture(scope="module")
+def staff(tmp_path_factory, embed_cache):
+    """A private pipeline for the ingest cases of issue #11."""
+    data = tmp_path_factory.mktemp("staff")
+    return data, build_pipeline(make_settings(data / "data", embed_cache))
+
+
+def test_pasted_article_with_invisible_characters_is_stored_clean_and_answered(staff):
+    data, pipe = staff
+    z = iter(INVISIBLE * 3)  # as pasted from a WeChat post: inside words, names, the title and the date
+    text = (f"南樊镇举办樱{next(z)}桃文化节\n"
+            f"本报讯 5月{next(z)}20日，南樊镇举办第三届樱{next(z)}桃文化节，吸引游客{next(z)}3.2万人次。"
+            f"副县长王{next(z)}大凤出席了开幕式并致辞。\n"
+            f"王{next(z)}大凤指出，要做强樱{next(z)}桃产业，擦亮{next(z)}南樊樱桃品牌。\n")
+    pasted = data / "微信 转发.txt"
+    pasted.write_text(text, encoding="utf-8")
+    report = pipe.ingest([pasted], year=2024)
+    assert report.articles == 1 and report.errors == [] and report.undated == 0
+    # the issue's question finds the article (whether it is then answered is the answerer's business)
+    [top, *_] = pipe.retriever.retrieve(normalize("王\u200b大凤出席了什么活动？"), k=5)
+    assert top.chunk.title == "南樊镇举办樱桃文化节" and "王大凤出席了开幕式" in top.chunk.text
+    for q, fact in (("王大凤出席了什么？", "王大凤出席了开幕式"), ("王\u200b大凤在樱桃文化节上做了什么？", "王大凤出席了开幕式"),
+                    ("樱桃文化节吸引了多少游客？", "3.2万人次")):
+        ans = pipe.ask(q)
+        assert not ans.abstained, q
+        assert {(c.title, c.date) for c in ans.citations} == {("南樊镇举办樱桃文化节", "2024-05-20")}
+        assert all(_visible(x) for x in [ans.text] + [y for c in ans.citations for y in (c.title, c.quote, c.passage)]), q
+        assert fact in ans.text, q
+    [chunk] = pipe.store.get_chunks(pipe.store.ids_where({"source": "微信 转发.txt"}))
+    assert _visible(chunk.text) and "副县长王大凤出席了开幕式" in chunk.text
+
+
+def test_undated_articles_are_reported_and_a_year_dates_them(staff):
+    data, pipe = staff
+    f = data / "防汛通知.txt"
+    f.write_text("县里召开防汛工作会议\n本报讯 6月1日，县里召开防汛工作会议，部署汛期安全工作。\n", encoding="utf-8")
+    report = pipe.ingest([f])
+    assert report.articles == 1 and report.undated == 1
+    assert report.undated_articles == [{"file": "防汛通知.txt", "title": "县里召开防汛工作会议"}]
+    june = Filters(date_from="2024-06-01", date_to="2024-06-01")
+    assert pipe.ask("防汛工作会议部署了什么工作？", filters=june).abstained  # outside every date filter
+    report = pipe.ingest([f], year=2024)
+    assert report.undated == 0 and report.updated >= 1
+    ans = pipe.ask("防汛工作会议部署了什么工作？", filters=june)
+    assert not ans.abstained and ans.citations[0].date == "2024-06-01"
+
+
+def test_pdf_page_with_two_articles_is_cited_and_filtered_per_article(staff):
+    from .test_parse import _columns, make_positioned_pdf
+
+    data, pipe = staff
+    f = data / "绛县新闻第2版.pdf"
+    f.write_bytes(make_positioned_pdf([[(50, 800, "绛县新闻 2024年3月10日 第2版")] + _columns("line by line across")]))
+    report = pipe.ingest([f])
+    assert report.articles == 2 and report.undated == 0 and report.unreadable == []
+    ninth = Filters(date_from="2024-03-09", date_to="2024-03-09")
+    ans = pipe.ask("非遗展演活动吸引了多少游客？", filters=ninth)
+    assert not ans.abstained and "12.6万人次" in ans.text
+    assert {(c.title, c.date) for c in ans.citations} == {("县文旅局举办非遗展演活动", "2024-03-09")}
+
+
+def test_word_text_box_reaches_the_index_and_pictures_are_reported(staff):
+    from .test_parse import KEY, WORD_CONTAINERS, _anchor, _p, make_docx
+
+    data, pipe = staff
+    f = make_docx(data / "2024年非遗.docx", [WORD_CONTAINERS["text box (DrawingML + VML fallback)"],
+                                           _p("<w:r>" + _anchor("<pic:pic/>") + "</w:r>")])
+    report = pipe.ingest([f])
+    assert report.errors == [] and [u["code"] for u in report.unreadable] == ["images_not_read"]
+    ans = pipe.ask("县文旅局全年接待游客多少人次？")
+    assert not ans.abstained and "12.6万人次" in ans.text and KEY.rstrip("。") in ans.text
+
+
+def test_same_content_under_a_new_name_is_not_stored_again_and_says_where_it_is(staff):
+    from typer.testing import CliRunner
+
+    from rag.cli import app
+
+    data, pipe = staff
+    a, b = data / "X.txt", data / "X-副本.txt"
+    body = "县里召开秋收工作会议\n本报讯 2024年9月1日，县里召开秋收工作会议，部署秋收秋种工作。\n"
+    a.write_text(body, encoding="utf-8")
+    b.write_bytes(a.read_bytes())
+    assert pipe.ingest([a]).articles == 1
+    report = pipe.ingest([b])
+    assert report.articles == 0 and report.duplicate_of == [{"file": "X-副本.txt", "existing": "X.txt", "articles": 1}]
+    assert "X-副本.txt" not in {d.source for d in pipe.documents()}
+    r = CliRunner().invoke(app, ["ingest", str(b), "--data-dir", str(data / "data")])
+    assert r.exit_code == 0 and "已在文档「X.txt」中" in r.stdout
+
+
+def test_any_collection_name_is_accepted_and_shown(tmp_path, embed_cache):
+    from rag.store import chroma_name
+
+    settings = make_settings(tmp_path / "data", embed_cache, collection="绛县新闻")
+    pipe = build_pipeline(settings)
+    f = tmp_path / "2024-会议.txt"
+    f.write_text("县里召开会议\n本报讯 6月1日，县里召开防汛工作会议。\n", encoding="utf-8")
+    assert pipe.ingest([f]).articles == 1
+    col = pipe.store.client.get_collection(chroma_name("绛县新闻"))
+    assert col.metadata["display_name"] == "绛县新闻" and pipe.store.display_name == "绛县新闻"
+    assert build_pipeline(settings).store.count() == pipe.store.count() > 0  # the same name finds it again
+    other = build_pipeline(make_settings(tmp_path / "data", embed_cache, collection="稷山新闻"))
+    assert other.store.count() == 0 and other.store.name != pipe.store.name
+    for name in ("county news", "x", "a..b", "1.2.3.4", "县" * 300):
+        assert build_pipeline(make_settings(tmp_path / "data", embed_cache, collection=name)).store.count() == 0
+
+
+@pytest.mark.parametrize("env,value", [("RAG_CHROMA_URL", "http://127.0.0.1:port"), ("RAG_CHROMA_URL", "ftp://x"),
+                                       ("RAG_TOP_K", "five"), ("RAG_CHUNK_CHARS", "3OO"), ("RAG_COLLECTION", "  ")])
+def test_configuration_errors_are_bad_config_not_store_unavailable(tmp_path, monkeypatch, env, value):
+    from typer.testing import CliRunner
+
+    from rag.cli import app
+
+    monkeypatch.setenv(env, value)
+    r = CliRunner().invoke(app, ["docs", "list", "--json", "--data-dir", str(tmp_path / "data")])
+    assert r.exit_code == 2
+    err = json.loads(r.stdout.strip().splitlines()[-1])["error"] if r.stdout.strip() else {}
+    assert err.get("code") == "bad_config" or "bad_config" in r.output, r.output
+    assert "store_unavailable" not in r.output

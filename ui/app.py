@@ -30,7 +30,7 @@ from rag.errors import RagError
 from rag.feedback import VOTES, FeedbackStore, make_feedback
 from rag.service import (INTERNAL_ERROR_MESSAGE, UPLOAD_SUFFIXES, PipelineHolder, check_upload_suffix,
                          delete_document, ingest_upload, key_matches, make_filters, normalise_upload_name,
-                         too_large_error)
+                         parse_year, report_notes, too_large_error)
 from rag.settings import Settings
 from rag.stream import ask_stream
 from rag.types import Answer, Citation
@@ -320,8 +320,8 @@ def _check_ui_key(settings: Settings, key: str | None) -> None:
 def _report_text(name: str, r) -> str:
     text = (f"已导入 {name}：文章 {r.articles} 篇（重复 {r.duplicates} 篇）；文本块 新增 {r.added}，"
             f"更新 {r.updated}，未变 {r.unchanged}，删除 {r.removed}。")
-    for e in r.errors:
-        text += f"\n注意：{e['message']}"
+    for line in [e["message"] for e in r.errors] + report_notes(r):
+        text += f"\n注意：{line}"
     return text
 
 
@@ -332,7 +332,7 @@ def make_doc_fns(holder: PipelineHolder, settings: Settings):
         rows, names, status = _doc_rows(holder)
         return rows, gr.Dropdown(choices=names, value=None), status
 
-    def upload(path: str | None, key: str):
+    def upload(path: str | None, key: str, year: str = ""):
         if not path:
             return (None, *refresh())
         try:
@@ -341,7 +341,7 @@ def make_doc_fns(holder: PipelineHolder, settings: Settings):
             check_upload_suffix(name)
             if Path(path).stat().st_size > max_bytes:
                 raise too_large_error(settings.max_upload_mb)
-            report = ingest_upload(holder, Path(path), name)
+            report = ingest_upload(holder, Path(path), name, parse_year(year))
             ok = bool(report.articles + report.duplicates) or not report.errors
             status = _status(_report_text(name, report), ok=ok)
         except RagError as exc:
@@ -458,9 +458,11 @@ def build_ui(holder: PipelineHolder, settings: Settings, *, piece_delay: float =
 
             with gr.Tab("文档管理", id="docs") as docs_tab:
                 gr.Markdown(f"支持 {'、'.join(UPLOAD_SUFFIXES)}，单个文件不超过 {settings.max_upload_mb:g} MB。"
-                            "同一文件重复上传不会产生重复内容。")
+                            "同一文件重复上传不会产生重复内容；内容相同、文件名不同的文件不会重复导入，并会提示已有的文档名。")
                 key = gr.Textbox(label="管理密钥（RAG_API_KEY）", type="password", visible=bool(settings.api_key),
                                  info="填写正确的密钥后才能上传和删除文档")
+                year = gr.Textbox("", label="年份（可选）", placeholder="导语只有月日时使用的年份，如 2024；请在选择文件前填写",
+                                  elem_id="upload-year", max_lines=1)
                 upload_box = gr.File(label="上传文件", file_types=list(UPLOAD_SUFFIXES), file_count="single",
                                      elem_id="upload", interactive=not settings.api_key)
                 status = gr.Markdown(elem_id="doc-status")
@@ -513,7 +515,7 @@ def build_ui(holder: PipelineHolder, settings: Settings, *, piece_delay: float =
         reload.click(refresh, None, [table, pick, status], api_visibility="private")
         key.change(lambda k: unlock_upload(settings, k), [key], [upload_box], js=KEY_COOKIE_JS, queue=False,
                    api_visibility="private")
-        upload_box.upload(upload, [upload_box, key], [upload_box, table, pick, status], api_visibility="private")
+        upload_box.upload(upload, [upload_box, key, year], [upload_box, table, pick, status], api_visibility="private")
         hide = lambda: gr.Row(visible=False)  # noqa: E731
         remove.click(lambda name: confirm_delete(holder, name), [pick], [pending, confirm_row, question, status],
                      api_visibility="private")

@@ -7,20 +7,27 @@ import re
 import uuid
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote, unquote_to_bytes
 
 from fastapi import Request
 
 from ..errors import RagError
+from ..parse import decode_name
 from ..service import check_upload_suffix, disk_error, normalise_upload_name, too_large_error
 
 MULTIPART_SLACK = 64 * 1024  # bytes of multipart framing allowed on top of the file size limit
+FIELD_MAX_BYTES = 64  # a plain form field (``year``) longer than this is cut off
+FORM_FIELDS = ("year",)
 
 
-async def receive_upload(request: Request, dest_dir: Path, max_mb: float) -> tuple[str, Path]:
+async def receive_upload(request: Request, dest_dir: Path, max_mb: float) -> tuple[str, Path, dict[str, str]]:
     """Stream the first file part of a multipart request into ``dest_dir`` under a generated
-    name (the client's name is never used as a path). Returns ``(normalised name, path)``.
+    name (the client's name is never used as a path). Returns ``(normalised name, path, fields)``
+    where ``fields`` holds the plain form fields named in ``FORM_FIELDS`` (``year``), decoded
+    as UTF-8, at most ``FIELD_MAX_BYTES`` bytes each, before or after the file part.
 
+    The client's file name is decoded like file contents (``rag.parse.decode_name``: UTF-8,
+    then GB18030/Big5, as older Windows tools send GBK), ``filename*`` (RFC 5987) preferred.
     The size limit is enforced while the body is read: reading stops as soon as the file
     passes ``max_mb`` megabytes (MiB), or at once when Content-Length already says so.
     raises RagError: 400 (not multipart / no file / bad name), 413 (too large), 415 (type).
@@ -37,7 +44,8 @@ async def receive_upload(request: Request, dest_dir: Path, max_mb: float) -> tup
         raise too_large_error(max_mb)
 
     state: dict[str, Any] = {"headers": {}, "field": b"", "value": b"", "file": None, "size": 0,
-                             "name": None, "path": None, "done": False, "in_file": False}
+                             "name": None, "path": None, "done": False, "in_file": False,
+                             "form": None, "fields": {}}
 
     def on_header_field(data: bytes, start: int, end: int) -> None:
         state["field"] += data[start:end]
@@ -53,7 +61,12 @@ async def receive_upload(request: Request, dest_dir: Path, max_mb: float) -> tup
         disposition = state["headers"].get(b"content-disposition", b"")
         state["headers"] = {}
         raw_name = _upload_filename(disposition)
-        if raw_name is None or state["done"]:  # a plain form field, or a second file: skipped
+        if raw_name is None:  # a plain form field: kept when it is one we read
+            field = _field_name(disposition)
+            if field in FORM_FIELDS and field not in state["fields"]:
+                state["form"], state["fields"][field] = field, b""
+            return
+        if state["done"]:  # a second file: skipped
             return
         name = normalise_upload_name(raw_name)
         suffix = check_upload_suffix(name)
@@ -63,6 +76,10 @@ async def receive_upload(request: Request, dest_dir: Path, max_mb: float) -> tup
         state["in_file"] = True
 
     def on_part_data(data: bytes, start: int, end: int) -> None:
+        if state["form"] is not None:
+            field = state["form"]
+            state["fields"][field] = (state["fields"][field] + data[start:end])[:FIELD_MAX_BYTES]
+            return
         if not state["in_file"]:
             return
         state["size"] += end - start
@@ -71,6 +88,7 @@ async def receive_upload(request: Request, dest_dir: Path, max_mb: float) -> tup
         state["file"].write(data[start:end])
 
     def on_part_end() -> None:
+        state["form"] = None
         if state["in_file"]:
             state["file"].close()
             state["in_file"] = False
@@ -95,12 +113,21 @@ async def receive_upload(request: Request, dest_dir: Path, max_mb: float) -> tup
             state["file"].close()
     if not state["done"]:
         raise RagError("请求中没有文件：请用字段名 file 上传一个文件。", code="bad_request", status=400)
-    return state["name"], state["path"]
+    fields = {k: v.decode("utf-8", "replace").strip() for k, v in state["fields"].items()}
+    return state["name"], state["path"], fields
+
+
+def _field_name(disposition: bytes) -> str:
+    from python_multipart.multipart import parse_options_header
+
+    _, options = parse_options_header(disposition)
+    return (options.get(b"name") or b"").decode("latin-1")
 
 
 def _upload_filename(disposition: bytes) -> str | None:
     """The client's file name from a Content-Disposition header (``filename*`` preferred), or
-    None when the part is not a file."""
+    None when the part is not a file. Raw bytes are decoded by ``decode_name`` (UTF-8, then
+    GB18030/Big5); a ``filename*`` with a charset (``GBK''%CB%B0…``) is decoded with it."""
     from python_multipart.multipart import parse_options_header
 
     m = re.search(rb"filename\*\s*=\s*([^;]+)", disposition)
@@ -111,12 +138,9 @@ def _upload_filename(disposition: bytes) -> str | None:
         try:
             return unquote(encoded, encoding=charset or "utf-8", errors="strict")
         except (LookupError, UnicodeDecodeError):
-            pass
+            return decode_name(unquote_to_bytes(encoded))
     _, options = parse_options_header(disposition)
     raw = options.get(b"filename")
     if raw is None:
         return None
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return raw.decode("latin-1")
+    return decode_name(raw)

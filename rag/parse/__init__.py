@@ -25,7 +25,7 @@ from rag.errors import NotFoundError, ParseError
 from rag.types import Article
 
 from .articles import dedupe, parse_text, repair_page_breaks, year_from_name
-from .decode import decode_bytes, fmt_size, read_text
+from .decode import decode_bytes, decode_name, fmt_size, read_text
 from .formats.docx import docx_text
 from .formats.html import html_text
 from .formats.jsonl import iter_jsonl_articles, parse_jsonl
@@ -39,6 +39,7 @@ __all__ = [
     "iter_corpus_files",
     "iter_jsonl_articles",
     "decode_bytes",
+    "decode_name",
     "parse_text",
     "relative_source",
     "year_from_name",
@@ -58,13 +59,17 @@ class ParseResult:
     """What one file yielded.
 
     articles: the articles in file order (exact duplicates within the file removed).
-    errors: recoverable problems inside the file (a bad .jsonl line, an unreadable PDF page),
-        each a ``ParseError`` whose message names the file and the line/page number; the good
-        parts are still in ``articles``.
+    errors: recoverable problems inside the file (a bad .jsonl line), each a ``ParseError``
+        whose message names the file and the line number; the good parts are still in
+        ``articles``.
+    unreadable: parts of the file whose content could not be read (a PDF page without a text
+        layer, pictures, a Word chart or embedded object), each a ``ParseError`` whose message
+        names the file, the part and what to do; the rest of the file is in ``articles``.
     """
 
     articles: list[Article] = field(default_factory=list)
     errors: list[ParseError] = field(default_factory=list)
+    unreadable: list[ParseError] = field(default_factory=list)
 
 
 def parse_file(
@@ -85,7 +90,8 @@ def parse_file(
         ``max(50 × its size, max_bytes)``, capped at ``min(50 × max_bytes, 200 MiB)``).
     source: the name to record instead (e.g. an upload's file name); default: path relative
         to ``root``, else the file name.
-    returns: ``ParseResult``; ``articles`` is never empty.
+    returns: ``ParseResult``; ``articles`` is never empty. Text is normalised
+        (``rag.normalize``) before it is split into articles.
     raises NotFoundError: the file does not exist.
     raises ParseError: the whole file is unusable, with ``code`` one of ``unsupported_type``,
         ``empty_file``, ``file_too_large``, ``binary_file``, ``decode_error``,
@@ -126,9 +132,9 @@ def parse_file(
     elif suffix == ".jsonl":
         articles = parse_jsonl(read_text(path, source), source=source, year=year, errors=result.errors)
     elif suffix == ".docx":
-        articles = parse_text(docx_text(path, source, max_bytes), source=source, year=year)
+        articles = parse_text(docx_text(path, source, max_bytes, result.unreadable), source=source, year=year)
     elif suffix == ".pdf":
-        articles = parse_text(pdf_text(path, source, result.errors), source=source, year=year)
+        articles = parse_text(pdf_text(path, source, result.unreadable), source=source, year=year)
     else:  # .html / .htm
         text, title = html_text(read_text(path, source))
         articles = parse_text(text, source=source, year=year, default_title=title)
@@ -142,7 +148,8 @@ def parse_file(
                 code="no_text",
             )
         hint = "；若是扫描件，请先做文字识别（OCR）" if suffix == ".pdf" else ""
-        raise ParseError(f"文件 {source} 中没有可导入的文字{hint}。", code="no_text")
+        unread = "".join(f"（{e.message}）" for e in result.unreadable[:3])
+        raise ParseError(f"文件 {source} 中没有可导入的文字{hint}。{unread}", code="no_text")
     return result
 
 
@@ -186,16 +193,18 @@ def iter_corpus_files(paths: Iterable[Path]) -> Iterator[tuple[Path, Path]]:
 
 
 def relative_source(path: Path, root: Path | None) -> str:
-    """``path`` relative to the corpus ``root`` in posix form, else the file name."""
+    """``path`` relative to the corpus ``root`` in posix form, else the file name; a name that
+    is not UTF-8 on disk (GBK from a Windows share) is decoded like file contents
+    (:func:`decode_name`)."""
     if root is not None:
         try:
-            return path.relative_to(root).as_posix()
+            return decode_name(path.relative_to(root).as_posix())
         except ValueError:
             try:
-                return path.resolve().relative_to(Path(root).resolve()).as_posix()
+                return decode_name(path.resolve().relative_to(Path(root).resolve()).as_posix())
             except ValueError:
                 pass
-    return path.name
+    return decode_name(path.name)
 
 
 def _is_corpus_file(name: str) -> bool:

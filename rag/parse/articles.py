@@ -1,6 +1,8 @@
-"""The article rules, applied once to the text of every format: ``#``/``##`` headings start
-articles, "本报讯 M月D日" leads give the date, a final byline becomes the author, sentences
-broken across page breaks are joined, half-width punctuation next to Chinese is made full-width.
+"""The article rules, applied once to the text of every format: the text is normalised
+(``rag.normalize``), ``#``/``##`` headings start articles, so do "本报讯 M月D日" leads when a
+text holds several (the short line just before a lead is its title), leads give the date, a
+final byline becomes the author, sentences broken across page breaks are joined, half-width
+punctuation next to Chinese is made full-width.
 
 All lengths are in characters (``str`` indices).
 """
@@ -12,6 +14,7 @@ import re
 import unicodedata
 from pathlib import Path
 
+from rag.normalize import normalize
 from rag.types import Article, stable_id
 
 from .decode import normalise_newlines
@@ -57,6 +60,11 @@ _DATELINE_RE = re.compile(
     r"(?:(?:\d{4}\s*年\s*)?\d{1,2}\s*月\s*\d{1,2}\s*[日号])?\s*[，,：:\s]*"
 )
 _SENTENCE_END_RE = re.compile(r"[。！？!?；;]")
+# A news lead: "本报讯 5月9日，" / "本报讯（记者 张三）5月9日，" / "本报5月9日讯" at the start of a line,
+# with its date within the first _LEAD_DATE_WINDOW characters of the line.
+_LEAD_RE = re.compile(r"^[ \t\u3000]*[【\[〔]?(?:本报讯|本报[^\s，,。]{0,10}讯|本台讯)")
+_LEAD_DATE_RE = re.compile(r"\d{1,2}月\d{1,2}日")
+_LEAD_DATE_WINDOW = 50
 _AUTO_TITLE_CHARS = 30
 _TITLE_LINE_MAX_CHARS = 60
 
@@ -64,12 +72,23 @@ _TITLE_LINE_MAX_CHARS = 60
 def parse_text(text: str, *, source: str, year: int | None = None, default_title: str = "") -> list[Article]:
     """Split markdown-like text into articles (the shared path of every format).
 
+    The text is first normalised (:func:`rag.normalize.normalize`: invisible characters,
+    width variants, traditional characters, date spellings), so the stored article text is
+    the normalised text.
+
     Lines ``# 标题`` / ``## 标题`` start articles; blank text before the first heading is
     ignored, and non-blank text there is kept as an article only if it holds a sentence
     (a masthead line such as "绛县新闻 第5期" is dropped). A text with no heading is one
     article titled ``default_title`` if given, else its first line when that line looks like
     a title (at most 60 characters, not ending in "。"; it is then not repeated in the body),
     else the first sentence of the body cut to 30 characters.
+
+    Leads: when a heading's text (or a text without headings) holds two or more lines that
+    start with a news lead ("本报讯 M月D日…", "本报讯（记者 …）M月D日…", "本报M月D日讯"), each lead
+    starts an article (:func:`split_at_leads`), whatever the file format: two articles side by
+    side on a PDF page, or a bulletin without ``#`` headings. The short line just before a
+    lead is its title; the first article keeps the heading as its title when it has no such
+    line; text before the first lead is an article if it holds a sentence, else a masthead.
 
     Body: broken sentences joined (:func:`repair_page_breaks` rules), a final byline
     (2–4 Han characters alone on the last line) moved to ``author``, half-width ``,;:?!``
@@ -79,13 +98,15 @@ def parse_text(text: str, *, source: str, year: int | None = None, default_title
 
     Date: the first "M月D日" / "YYYY年M月D日" (or "YYYY-MM-DD") within the first 80 characters
     of the body. Its year: the one written in it; else ``year``; else the first "20xx年" in
-    the title, then the body; else the date is ``""``.
+    the title, then the body; else the first "20xx年" of a masthead (text dropped before the
+    first article); else the date is ``""``.
     source: recorded as ``Article.source``.
     returns: articles in text order, an exact repeat of an earlier article's body dropped;
         empty when there is no body text. Article ids are ``stable_id(body text)``, so a
         reprint in another file gets the same id.
     """
-    text = normalise_newlines(text.lstrip("\ufeff"))
+    text = normalize(normalise_newlines(text))
+    default_title = normalize(default_title)
     sections: list[tuple[str | None, list[str]]] = []
     title: str | None = None
     lines: list[str] = []
@@ -99,19 +120,87 @@ def parse_text(text: str, *, source: str, year: int | None = None, default_title
     sections.append((title, lines))
 
     has_headings = len(sections) > 1
-    articles: list[Article] = []
+    pieces: list[tuple[str | None, list[str], bool]] = []  # (title, lines, is a heading's text)
+    mastheads: list[str] = []
     for title, lines in sections:
-        if title is None:
-            if not any(ln.strip() for ln in lines):
-                continue
-            if has_headings and not _SENTENCE_END_RE.search("".join(lines)):
-                continue  # masthead / issue line before the first article
-            art = _headless_article(lines, source=source, year=year, default_title=default_title)
+        split = split_at_leads(lines)
+        if split is None:
+            pieces.append((title, lines, title is not None))
+            continue
+        pre, parts = split
+        if _SENTENCE_END_RE.search("".join(pre)):
+            pieces.append((title, pre, title is not None))
+            title = None
+        elif any(ln.strip() for ln in pre):
+            mastheads.append("\n".join(pre))
+        for k, (own, body) in enumerate(parts):
+            if own is None and k == 0 and title is not None:
+                own = title
+            pieces.append((own or "", body, True))
+
+    kept: list[tuple[str | None, list[str], bool]] = []
+    for title, lines, titled in pieces:
+        if not titled and not any(ln.strip() for ln in lines):
+            continue
+        if not titled and has_headings and not _SENTENCE_END_RE.search("".join(lines)):
+            mastheads.append("\n".join(lines))  # masthead / issue line before the first article
+            continue
+        kept.append((title, lines, titled))
+    fallback_year = _year_in_text("", "\n".join(mastheads)) if mastheads else None
+    articles: list[Article] = []
+    for title, lines, titled in kept:
+        if titled:
+            art = build_article(clean_title(title or ""), lines, source=source, year=year, fallback_year=fallback_year)
         else:
-            art = build_article(clean_title(title), lines, source=source, year=year)
+            art = _headless_article(lines, source=source, year=year, default_title=default_title,
+                                    fallback_year=fallback_year)
         if art is not None:
             articles.append(art)
     return dedupe(articles)
+
+
+def split_at_leads(lines: list[str]) -> tuple[list[str], list[tuple[str | None, list[str]]]] | None:
+    """Split raw lines at news leads; None when fewer than two lines start with a lead.
+
+    A lead is a line starting with "本报讯" / "本报…讯" / "本台讯" with an "M月D日" date within its
+    first 50 characters. The line just before a lead (blank lines aside) is the lead's title
+    when it is short (at most 60 characters), does not end a sentence, is not a 2–4 character
+    byline, and itself follows the start, a blank line, a sentence end or a byline.
+    returns: ``(lines before the first article, [(title or None, body lines), ...])``.
+    """
+    leads = [i for i, ln in enumerate(lines) if _LEAD_RE.match(ln) and _LEAD_DATE_RE.search(ln[:_LEAD_DATE_WINDOW])]
+    if len(leads) < 2:
+        return None
+    starts: list[tuple[int, str | None, int]] = []  # (first line of the article, title, first body line)
+    floor = 0
+    for i in leads:
+        j = _prev_nonblank(lines, i, floor)
+        title = None
+        if j is not None and _is_title_line(lines[j]):
+            k = _prev_nonblank(lines, j, floor)
+            blank_between = k is not None and k < j - 1
+            if k is None or blank_between or _ends_sentence(lines[k]) or _BYLINE_RE.fullmatch(lines[k].strip()):
+                title = lines[j].strip()
+        starts.append((j if title is not None else i, title, i))
+        floor = i + 1
+    parts = []
+    for n, (start, title, body_start) in enumerate(starts):
+        end = starts[n + 1][0] if n + 1 < len(starts) else len(lines)
+        parts.append((title, lines[body_start:end]))
+    return lines[: starts[0][0]], parts
+
+
+def _prev_nonblank(lines: list[str], i: int, floor: int) -> int | None:
+    j = i - 1
+    while j >= floor and not lines[j].strip():
+        j -= 1
+    return j if j >= floor else None
+
+
+def _is_title_line(line: str) -> bool:
+    s = line.strip()
+    return (0 < len(s) <= _TITLE_LINE_MAX_CHARS and not _ends_sentence(s) and not _PROTECTED_RE.match(line)
+            and not _BYLINE_RE.fullmatch(s) and not (_LEAD_RE.match(s)))
 
 
 def year_from_name(name: str) -> int | None:
@@ -155,8 +244,13 @@ def build_article(
     author: str | None = None,
     date: str | None = None,
     url: str = "",
+    fallback_year: int | None = None,
 ) -> Article | None:
-    """Normalise a body given as raw lines and make the Article (None if the body is empty)."""
+    """Normalise a body given as raw lines and make the Article (None if the body is empty).
+
+    The lines are expected already normalised (:func:`rag.normalize.normalize`).
+    fallback_year: year for a date without one when neither ``year`` nor the article names one.
+    """
     lines, byline = _split_byline(lines, given=author)
     paragraphs = _normalise_paragraphs(_repair_lines(lines))
     body = "\n\n".join(paragraphs)
@@ -165,7 +259,7 @@ def build_article(
     if not title:
         title = _auto_title(body)
     if not date:
-        date = _find_date(title, body, year)
+        date = _find_date(title, body, year, fallback_year)
     return Article(
         id=stable_id(body),
         title=title,
@@ -177,19 +271,21 @@ def build_article(
     )
 
 
-def _headless_article(lines: list[str], *, source: str, year: int | None, default_title: str) -> Article | None:
+def _headless_article(lines: list[str], *, source: str, year: int | None, default_title: str,
+                      fallback_year: int | None = None) -> Article | None:
     nonblank = [i for i, ln in enumerate(lines) if ln.strip()]
     if not nonblank:
         return None
     first = lines[nonblank[0]].strip()
+    kw = {"source": source, "year": year, "fallback_year": fallback_year}
     if default_title:
         title = clean_title(default_title)
         if clean_title(first) == title and len(nonblank) > 1:
             lines = lines[nonblank[0] + 1 :]
-        return build_article(title, lines, source=source, year=year)
+        return build_article(title, lines, **kw)
     if len(nonblank) > 1 and len(first) <= _TITLE_LINE_MAX_CHARS and not first.endswith("。"):
-        return build_article(clean_title(first), lines[nonblank[0] + 1 :], source=source, year=year)
-    return build_article("", lines, source=source, year=year)
+        return build_article(clean_title(first), lines[nonblank[0] + 1 :], **kw)
+    return build_article("", lines, **kw)
 
 
 def clean_title(title: str) -> str:
@@ -314,7 +410,7 @@ def _normalise_punct(s: str) -> str:
     return _SPACE_AFTER_FULL_RE.sub("", s)
 
 
-def _find_date(title: str, body: str, year: int | None) -> str:
+def _find_date(title: str, body: str, year: int | None, fallback_year: int | None = None) -> str:
     head = unicodedata.normalize("NFKC", body[:_DATE_WINDOW])
     candidates = []
     for m in _CN_DATE_RE.finditer(head):
@@ -324,7 +420,7 @@ def _find_date(title: str, body: str, year: int | None) -> str:
     candidates.sort(key=lambda c: c[0])
     for _, y, mo, d in candidates:
         if y is None:
-            y = year if year is not None else _year_in_text(title, body)
+            y = year if year is not None else _year_in_text(title, body) or fallback_year
             if y is None:
                 continue
         iso = _iso_date(int(y), int(mo), int(d))

@@ -9,8 +9,7 @@ from pathlib import Path
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
-from ...errors import RagError
-from ...service import UPLOAD_SUFFIXES, delete_document, disk_error, ingest_upload
+from ...service import UPLOAD_SUFFIXES, delete_document, disk_error, ingest_upload, parse_year
 from ..deps import holder_of, pipeline, read_access, settings_of, write_access
 from ..multipart import receive_upload
 
@@ -18,7 +17,8 @@ router = APIRouter(prefix="/api/documents", tags=["文档"])
 
 _UPLOAD_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
     "type": "object", "required": ["file"],
-    "properties": {"file": {"type": "string", "format": "binary", "description": "；".join(UPLOAD_SUFFIXES)}}}}}}}
+    "properties": {"file": {"type": "string", "format": "binary", "description": "；".join(UPLOAD_SUFFIXES)},
+                   "year": {"type": "integer", "description": "导语只有月日时使用的年份，如 2024（可选）"}}}}}}}
 
 
 @router.get("", dependencies=read_access, summary="已导入的文档")
@@ -31,11 +31,13 @@ async def list_documents(request: Request) -> list[dict]:
 
 @router.post("", dependencies=write_access, summary="上传并导入一个文件", openapi_extra=_UPLOAD_BODY)
 async def upload_document(request: Request) -> dict:
-    """Multipart upload (one file). The file is saved under a generated name in a temp
-    dir inside the data dir, ingested as document ``<file name>``, then deleted.
-    Returns the ``IngestReport`` dict plus ``source``; the same file again → ``unchanged``.
-    413 above ``RAG_MAX_UPLOAD_MB``; 415 for an unsupported type; 422 when nothing in
-    the file could be imported (the parse error)."""
+    """Multipart upload (one file, optional ``year`` field). The file is saved under a
+    generated name in a temp dir inside the data dir, ingested as document ``<file name>``,
+    then deleted. Returns the ``IngestReport`` dict plus ``source`` (with ``unreadable``
+    parts, ``undated`` articles, ``duplicate_of``); the same file again → ``unchanged``.
+    409 ``duplicate_content`` when the same content is already stored under another name;
+    413 above ``RAG_MAX_UPLOAD_MB``; 415 for an unsupported type; 422 when nothing in the
+    file could be imported (the parse error) or the year is not a year."""
     settings = settings_of(request)
     upload_root = settings.data_dir / "uploads"
     try:
@@ -44,15 +46,11 @@ async def upload_document(request: Request) -> dict:
     except OSError as exc:
         raise disk_error(exc) from None
     try:
-        name, path = await receive_upload(request, tmp_dir, settings.max_upload_mb)
-        report = await run_in_threadpool(ingest_upload, holder_of(request), path, name)
+        name, path, fields = await receive_upload(request, tmp_dir, settings.max_upload_mb)
+        year = parse_year(fields.get("year"))
+        report = await run_in_threadpool(ingest_upload, holder_of(request), path, name, year)
     finally:
         await run_in_threadpool(shutil.rmtree, tmp_dir, True)
-    stored = report.articles + report.duplicates
-    if report.errors and not stored:
-        first = report.errors[0]
-        status = 404 if first["code"] == "not_found" else 422
-        raise RagError(first["message"], code=first["code"], status=status)
     return {"source": name, **report.to_dict()}
 
 

@@ -6,6 +6,7 @@ import json
 from typing import Iterable, Iterator
 
 from rag.errors import ParseError
+from rag.normalize import normalize
 from rag.types import Article
 
 from ..articles import build_article, clean_title, parse_given_date
@@ -15,8 +16,9 @@ from ..decode import normalise_newlines
 def parse_jsonl(text: str, *, source: str, year: int | None, errors: list[ParseError]) -> list[Article]:
     """One article per line: ``{"text": ..., "title"?, "date"?, "author"?, "source"?, "url"?, "id"?}``.
 
-    ``id`` is ignored (the article id is always the hash of its text). Bad lines are appended
-    to ``errors`` as ``bad_jsonl_line`` with "第 N 行：" in the message.
+    ``id`` is ignored (the article id is always the hash of its text). Text, title and author
+    are normalised (``rag.normalize``). Bad lines are appended to ``errors`` as
+    ``bad_jsonl_line`` with "第 N 行：" in the message.
     """
     return list(iter_jsonl_articles(text.split("\n"), source=source, year=year, errors=errors))
 
@@ -45,16 +47,16 @@ def iter_jsonl_articles(lines: Iterable[str], *, source: str, year: int | None,
             bad("缺少非空的 text 字段")
             continue
         title = obj.get("title")
-        title = clean_title(title) if isinstance(title, str) else ""
+        title = clean_title(normalize(title)) if isinstance(title, str) else ""
         author = obj.get("author")
-        author = author.strip() if isinstance(author, str) and author.strip() else None
+        author = normalize(author).strip() if isinstance(author, str) and author.strip() else None
         src = obj.get("source")
         src = src.strip() if isinstance(src, str) and src.strip() else source
         url = obj.get("url")
         url = url.strip() if isinstance(url, str) else ""
         art = build_article(
             title,
-            normalise_newlines(body).split("\n"),
+            normalize(normalise_newlines(body)).split("\n"),
             source=src,
             year=year,
             author=author,
