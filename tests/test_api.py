@@ -721,11 +721,11 @@ def test_chat_documents_tab_uses_the_year_and_never_shows_a_duplicate_as_importe
         return upload(str(p), "", year)[3]
 
     status = put("春耕.txt")
-    assert "✅" in status and "没有日期" in status and "县里召开春耕备耕会" in status
+    assert 'class="rag-ok"' in status and "没有日期" in status and "县里召开春耕备耕会" in status
     status = put("春耕.txt", "2024")
-    assert "✅" in status and "没有日期" not in status
+    assert 'class="rag-ok"' in status and "没有日期" not in status
     assert pipe.store.get_chunks(pipe.store.ids_where({"source": "春耕.txt"}))[0].date == "2024-03-20"
     status = put("春耕-副本.txt", "2024")
-    assert "❌" in status and "✅" not in status and "「春耕.txt」" in status
+    assert 'class="rag-error"' in status and 'class="rag-ok"' not in status and "「春耕.txt」" in status
     assert "bad_year" not in put("春耕2.txt", "明年") and "年份" in put("春耕2.txt", "明年")
     assert pipe.delete_document("春耕.txt") > 0

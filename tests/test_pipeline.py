@@ -181,7 +181,7 @@ def test_meeting_question_answers_with_instructions_cited_to_the_meeting(seed_pi
     for fact in ["提高政治站位", "锚定目标重点", "强化组织领导"]:
         assert fact in ans.text
     markers = re.findall(r"\[(\d+)\]", ans.text)
-    assert markers and set(markers) == {"1"}
+    assert markers and {int(m) for m in markers} == {c.n for c in ans.citations}  # every point cites its own passage
     c = ans.citations[0]
     first_chunk = seed_pipeline.store.col.get(ids=[c.chunk_id])["documents"][0]
     assert c.passage.startswith(first_chunk) and len(c.passage) == c.passage_end - c.passage_start
@@ -228,8 +228,11 @@ def test_cited_sentences_are_quoted_from_their_source(seed_pipeline):
 ])
 def test_out_of_archive_questions_abstain(seed_pipeline, question):
     ans = seed_pipeline.ask(question)
-    assert ans.abstained and ans.citations == []
-    assert "没有找到" in ans.text
+    assert ans.abstained
+    if ans.citations:  # what the archive does hold, with that one citation
+        assert ans.text.startswith("档案中有《") and "没有提到" in ans.text and len(ans.citations) == 1
+    else:
+        assert "没有找到" in ans.text
 
 
 def test_follow_up_is_rewritten_and_answered(seed_pipeline):

@@ -157,8 +157,9 @@ def test_no_emoji_in_what_the_ui_writes():
     from ui.app import _report_text, _status, render_error
 
     class R:
-        articles = duplicates = added = updated = unchanged = removed = 0
+        articles = duplicates = added = updated = unchanged = removed = undated = 0
         errors = [{"message": "第 3 行不是 JSON"}]
+        unreadable, duplicate_of, undated_articles = [], [], []
 
     out = ABSTAIN_HEADING + render_error("x") + _status("y") + _status("z", ok=False) + _report_text("f.txt", R())
     assert not re.search("[\u2600-\u27bf\U0001f300-\U0001faff\ufe0f]", out)
