@@ -1,17 +1,21 @@
 """Calibrate the extractive answerer's abstention threshold on a gold set.
 
-For every question the evidence score ``pipeline.extractive.evidence(standalone, passages)``
-is computed once (passages: the same retrieval as ``Pipeline.ask``); then thresholds are
-swept and the one with the best balanced accuracy is reported:
+The answerer abstains for several reasons (no article satisfies the question's constraints, no
+value of the asked type, or too little of the question found: evidence below the threshold).
+This sweep therefore measures the whole decision: every question is retrieved once (the same
+``_prepare`` step as ``Pipeline.ask``), then answered by ``pipeline.extractive`` at each
+threshold, and each threshold gets
 
     balanced accuracy = ½ · (abstention rate on unanswerable + answer rate on answerable)
 
-(Brodersen et al., "The balanced accuracy and its posterior distribution", ICPR 2010.)
-The answerer abstains when ``evidence < threshold``. Ties are broken towards the middle of
-the best interval, which leaves the widest margin on both sides.
+(Brodersen et al., "The balanced accuracy and its posterior distribution", ICPR 2010).
+Ties are broken towards the middle of the best interval, which leaves the widest margin on
+both sides. ``evidence`` (the score the threshold is compared with) is reported per question.
 
-Usage: ``python -m eval.calibrate [--dataset FILE] [--n-distractors N] [--top-k K]``.
-The result goes into ``ABSTAIN_THRESHOLD`` in ``rag/answer/extractive.py`` by hand.
+Usage: ``python -m eval.calibrate [--dataset FILE] [--corpus PATH] [--n-distractors N] [--top-k K]``;
+run it on every development set (dev.jsonl with corpus/, news_dev.jsonl with
+news_dev_corpus.jsonl) and take a threshold in the best interval of all of them. The result
+goes into ``ABSTAIN_THRESHOLD`` in ``rag/answer/extractive/answerer.py`` by hand.
 """
 
 from __future__ import annotations
@@ -38,33 +42,46 @@ def standalone_question(pipe, question: str, history: Sequence[str] = ()) -> str
     return condense(clean_question(question), hist, pipe.known_people)
 
 
-def evidence_scores(pipe, questions: Sequence[dict], top_k: int = 5) -> list[dict]:
-    """``{"id", "kind", "answerable", "evidence", "standalone"}`` per question. Passages are
-    those ``ask()`` would give the answerer (its ``_prepare`` step when the pipeline has one)."""
+THRESHOLDS = tuple(round(i * 0.04, 2) for i in range(21))  # 0.00 … 0.80
+
+
+def evidence_scores(pipe, questions: Sequence[dict], top_k: int = 5,
+                    thresholds: Sequence[float] = THRESHOLDS) -> list[dict]:
+    """``{"id", "kind", "answerable", "evidence", "standalone", "abstained": {threshold: bool}}``
+    per question: the answerer's decision at every threshold on the passages ``ask()`` would
+    give it (its ``_prepare`` step when the pipeline has one). The threshold is restored."""
     out = []
     prepare = getattr(pipe, "_prepare", None)  # ask()'s own clean → condense → retrieve step
-    for q in questions:
-        if callable(prepare):
-            _q, sq, passages, _t = prepare(q["question"], q.get("history") or [], top_k, None)
-        else:
-            sq = standalone_question(pipe, q["question"], q.get("history") or [])
-            passages = pipe.retriever.retrieve(sq, k=top_k)
-        out.append({"id": q["id"], "kind": q["kind"], "answerable": q["kind"] != "unanswerable" and bool(q.get("articles")),
-                    "evidence": round(pipe.extractive.evidence(sq, passages), 4), "standalone": sq})
+    ex = pipe.extractive
+    current = ex.threshold
+    try:
+        for q in questions:
+            if callable(prepare):
+                qq, sq, passages, _t = prepare(q["question"], q.get("history") or [], top_k, None)
+            else:
+                qq, sq = q["question"], standalone_question(pipe, q["question"], q.get("history") or [])
+                passages = pipe.retriever.retrieve(sq, k=top_k)
+            decided = {}
+            for t in thresholds:
+                ex.threshold = t
+                decided[t] = ex.answer(qq, sq, passages).abstained
+            out.append({"id": q["id"], "kind": q["kind"],
+                        "answerable": q["kind"] != "unanswerable" and bool(q.get("articles")),
+                        "evidence": round(ex.evidence(sq, passages), 4), "standalone": sq, "abstained": decided})
+    finally:
+        ex.threshold = current
     return out
 
 
-def sweep(scores: Sequence[dict], thresholds: Sequence[float] | None = None) -> list[dict]:
-    """Abstention accuracy, answer rate and balanced accuracy for each threshold
-    (default: 0.00 to 1.00 in steps of 0.02). Pure function of the evidence scores."""
-    if thresholds is None:
-        thresholds = [round(i * 0.02, 2) for i in range(51)]
-    ans = [s["evidence"] for s in scores if s["answerable"]]
-    una = [s["evidence"] for s in scores if not s["answerable"]]
+def sweep(scores: Sequence[dict], thresholds: Sequence[float] = THRESHOLDS) -> list[dict]:
+    """Abstention accuracy, answer rate and balanced accuracy for each threshold of the
+    decisions in ``scores``. Pure function."""
     rows = []
     for t in thresholds:
-        abst = sum(1 for e in una if e < t) / len(una) if una else None
-        rate = sum(1 for e in ans if e >= t) / len(ans) if ans else None
+        una = [s["abstained"][t] for s in scores if not s["answerable"]]
+        ans = [not s["abstained"][t] for s in scores if s["answerable"]]
+        abst = sum(una) / len(una) if una else None
+        rate = sum(ans) / len(ans) if ans else None
         parts = [v for v in (abst, rate) if v is not None]
         rows.append({"threshold": t, "abstention_accuracy": abst, "answer_rate": rate,
                      "balanced_accuracy": sum(parts) / len(parts) if parts else None})
@@ -125,14 +142,16 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"{r['balanced_accuracy']:>7.3f}{mark}{cur}")
     print(f"\nbest balanced accuracy {bacc:.3f} for thresholds {lo:.2f}–{hi:.2f}; recommended "
           f"ABSTAIN_THRESHOLD = {thr} (current {current})")
-    wrong = [s for s in scores if (s["evidence"] >= thr) != s["answerable"]]
+    at = min(THRESHOLDS, key=lambda t: abs(t - thr))
+    wrong = [s for s in scores if (not s["abstained"][at]) != s["answerable"]]
     if wrong:
         print("\nmisclassified at the recommended threshold:")
         for s in sorted(wrong, key=lambda s: s["evidence"]):
             print(f"  {s['id']:<16} evidence {s['evidence']:.3f}  {'answerable' if s['answerable'] else 'unanswerable'}"
                   f"  {s['standalone']}")
     if args.json:
-        args.json.write_text(json.dumps({"scores": scores, "sweep": rows, "recommended": thr,
+        args.json.write_text(json.dumps({"scores": [{**x, "abstained": {str(k): v for k, v in x["abstained"].items()}}
+                                                    for x in scores], "sweep": rows, "recommended": thr,
                                          "balanced_accuracy": bacc, "interval": [lo, hi]},
                                         ensure_ascii=False, indent=1), encoding="utf-8")
     return 0

@@ -183,9 +183,11 @@ def test_thresholds_file_is_valid():
 
 # -- calibration ----------------------------------------------------------------------------------
 def test_calibration_sweep_picks_middle_of_best_interval():
-    scores = [{"answerable": True, "evidence": e} for e in (0.6, 0.7, 0.9)] + \
-             [{"answerable": False, "evidence": e} for e in (0.1, 0.3)]
-    rows = sweep(scores, [0.0, 0.2, 0.4, 0.5, 0.6, 0.8])
+    ts = [0.0, 0.2, 0.4, 0.5, 0.6, 0.8]
+    # a decision per threshold; here as if the answerer abstained exactly when evidence < threshold
+    scores = [{"answerable": True, "abstained": {t: e < t for t in ts}} for e in (0.6, 0.7, 0.9)] + \
+             [{"answerable": False, "abstained": {t: e < t for t in ts}} for e in (0.1, 0.3)]
+    rows = sweep(scores, ts)
     by_t = {r["threshold"]: r for r in rows}
     assert by_t[0.0]["balanced_accuracy"] == 0.5
     assert by_t[0.4]["abstention_accuracy"] == 1.0 and by_t[0.4]["answer_rate"] == 1.0
