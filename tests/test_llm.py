@@ -40,7 +40,7 @@ from rag.answer.verify import (
     support,
     verify_answer,
 )
-from rag.errors import LLM_NOTICES
+from rag.errors import LLM_NOTICES, LLMError
 from rag.keyword import _read_dict_entries
 from rag.types import Answer, ScoredChunk
 
@@ -371,17 +371,43 @@ def test_model_failure_falls_back_to_extractive_with_notice(seed_pipeline, model
 def test_streaming_yields_the_same_final_answer(seed_pipeline):
     ps = passages(seed_pipeline, Q_MEETING)
     n = source_no(ps, MEETING, "4月29日")
-    draft = (f"一季度经济运行分析会于4月29日召开。[{n}][7]\n县委书记解芳出席会议并讲话。[{n}]\n"
-             f"会议共有300多人参加。[{n}]")
+    draft = (f"一季度经济运行分析会于4月29日召开。[{n}][7]\n会议共有300多人参加。[{n}]\n"
+             f"县委书记解芳出席会议并讲话。[{n}]\n县长李晓军主持会议。[{n}]")
     whole = make_answerer(seed_pipeline, fake(draft)).answer(Q_MEETING, Q_MEETING, ps)
     items = list(make_answerer(seed_pipeline, fake(draft)).answer_stream(Q_MEETING, Q_MEETING, ps))
     pieces, final = items[:-1], items[-1]
-    assert len(pieces) >= 3 and all(isinstance(p, str) for p in pieces)
-    assert "".join(pieces) == draft  # the draft as streamed; the final Answer is the verified truth
-    assert isinstance(final, Answer)
+    assert len(pieces) >= 2 and all(isinstance(p, str) for p in pieces)
+    # only verified sentences stream, renumbered: a prefix of the final text, never the dropped one
+    streamed = "".join(pieces)
+    assert streamed == "一季度经济运行分析会于4月29日召开。[1]\n县委书记解芳出席会议并讲话。[1]"
+    assert isinstance(final, Answer) and final.text.startswith(streamed)
     assert (final.text, final.abstained, final.notice) == (whole.text, whole.abstained, whole.notice)
     assert [c.to_dict() for c in final.citations] == [c.to_dict() for c in whole.citations]
     assert "300" not in final.text and "[7]" not in final.text
+
+
+class BrokenStreamModel(GenericFakeChatModel):
+    """Streams its message word by word, then the connection breaks (a killed server)."""
+
+    def _stream(self, messages, stop=None, run_manager=None, **kwargs):
+        yield from super()._stream(messages, stop=stop, run_manager=run_manager, **kwargs)
+        raise httpx.RemoteProtocolError("peer closed connection without sending complete message body")
+
+
+def test_stream_broken_after_verified_sentences_keeps_them(seed_pipeline):
+    ps = passages(seed_pipeline, Q_MEETING)
+    n = source_no(ps, MEETING, "4月29日")
+    draft = f"一季度经济运行分析会于4月29日召开。[{n}] 县委书记解芳出席会议并讲话。[{n}] 县长"
+    items = list(make_answerer(seed_pipeline, BrokenStreamModel(messages=iter([AIMessage(draft)])))
+                 .answer_stream(Q_MEETING, Q_MEETING, ps))
+    final = items[-1]
+    assert "".join(items[:-1]) == final.text == "一季度经济运行分析会于4月29日召开。[1]县委书记解芳出席会议并讲话。[1]"
+    assert final.notice_code == "llm_interrupted" and final.notice == LLMError("llm_interrupted").partial_notice()
+    # broken before any sentence was complete: the extractive answer with the fallback notice
+    items = list(make_answerer(seed_pipeline, BrokenStreamModel(messages=iter([AIMessage("一季度经济 运行")])))
+                 .answer_stream(Q_MEETING, Q_MEETING, ps))
+    assert len(items) == 1
+    assert_fallback(items[0], seed_pipeline, ps, "llm_interrupted")
 
 
 def test_reasoning_block_is_not_part_of_the_answer(seed_pipeline):
@@ -461,7 +487,7 @@ def test_pipeline_ask_and_ask_stream_with_llm(seed_pipeline, monkeypatch):
     assert {"condense_ms", "retrieve_ms", "answer_ms", "llm_ms", "total_ms"} <= set(ans.timings_ms)
     items = list(seed_pipeline.ask_stream("是哪天？", hist))
     assert isinstance(items[-1], Answer) and all(isinstance(i, str) for i in items[:-1])
-    assert items[-1].text == ans.text and "".join(items[:-1]) == draft
+    assert items[-1].text == ans.text and ans.text.startswith("".join(items[:-1]))
     assert len(rec.calls) == 4
 
 
@@ -602,7 +628,8 @@ def test_chat_openai_against_a_loopback_server(seed_pipeline, streaming):
         if streaming:
             items = list(llm.answer_stream(Q_MEETING, Q_MEETING, ps))
             ans = items[-1]
-            assert len(items) > 5 and "300多名干部" in "".join(items[:-1])  # the draft, streamed in pieces
+            streamed = "".join(items[:-1])  # verified sentences as they complete; the unverified one never
+            assert len(items) >= 3 and "300多名干部" not in streamed and items[-1].text.startswith(streamed)
         else:
             ans = llm.answer(Q_MEETING, Q_MEETING, ps)
     assert ans.text == "一季度经济运行分析会于4月29日召开，县委书记解芳出席会议并讲话。[1]\n县长李晓军主持会议。[1]"
@@ -825,6 +852,17 @@ def test_reattribution_unit():
     sources = ["甲乙丙丁会议于4月29日召开。", "县长李晓军主持会议，并对二季度经济运行工作作具体安排。"]
     v = verify_answer("县长李晓军主持会议。[1]", sources, list, threshold=0.9)
     assert v.text == "县长李晓军主持会议。[1]" and v.sources == [1] and v.checks[0].reason == "reattributed"
-    v = verify_answer("县长李晓军主持会议，并对二季度经济运行工作作具体安排", sources, list)  # no marker at all
-    assert v.text == "县长李晓军主持会议，并对二季度经济运行工作作具体安排[1]" and v.sources == [1]
+    v = verify_answer("县长李晓军主持会议，并对二季度经济运行工作作具体安排。[7]", sources, list)  # to no source
+    assert v.text == "县长李晓军主持会议，并对二季度经济运行工作作具体安排。[1]" and v.sources == [1]
+    # pasted back without any marker: not an answer, dropped
+    v = verify_answer("县长李晓军主持会议，并对二季度经济运行工作作具体安排。", sources, list)
+    assert v.abstained and v.checks[0].reason == "no_citation"
     assert verbatim_source("会议召开。", sources) is None  # too short to tell
+
+
+def test_complete_sentences():
+    from rag.answer.verify import complete_sentences
+
+    assert complete_sentences("会议于4月29日召开。[1]县长李晓军主持会议，并对二季") == "会议于4月29日召开。[1]"
+    assert complete_sentences("会议于4月29日召开[1]。[2]\n县长") == "会议于4月29日召开[1]。[2]\n"
+    assert complete_sentences("县长李晓军主持") == ""

@@ -49,7 +49,7 @@ from .prompt import (  # noqa: F401 - re-exported: the prompt is part of this mo
     neutralise,
     verification_text,
 )
-from .verify import SUPPORT_THRESHOLD, Verified, is_abstention, verify_answer
+from .verify import SUPPORT_THRESHOLD, Verified, complete_sentences, is_abstention, settled_prefix, verify_answer
 
 logger = logging.getLogger(__name__)
 
@@ -167,18 +167,21 @@ class LLMAnswerer:
             if not prompt.sources:
                 raise LLMError("llm_context_too_long")
             msg = self.generate.invoke(prompt.messages)
-            ans = self.finish(question, standalone, passages, msg.text, base=base, prompt=prompt)
+            ans = self.finish(question, standalone, passages, msg.text, base=base, prompt=prompt,
+                              truncated=_truncated(msg))
         except Exception as exc:  # noqa: BLE001 - every model failure falls back, with its reason
             ans = self.fallback_answer(base, exc)
         return self._measured(ans, prompt, msg, t0)
 
     def answer_stream(self, question: str, standalone: str, passages: Sequence[ScoredChunk]) -> Iterator[str | Answer]:
-        """Yield the model's draft text in pieces as it streams, then one final ``Answer``.
+        """Yield the answer in pieces as the model writes it, then one final ``Answer``.
 
-        The final Answer is the verified one (the same as ``answer()`` returns for the same
-        draft): its text may differ from the concatenated pieces (sentences dropped, markers
-        renumbered), so a client must replace the draft with it. On failure mid-stream the
-        final Answer is the extractive fallback with its notice.
+        Only verified text is ever yielded: each sentence is checked (and renumbered) once
+        it is complete, so the pieces are a prefix of the final text, and a client that
+        cannot take text back (an OpenAI-style stream) never shows an unverified sentence.
+        The final Answer is the same as ``answer()`` returns for the same draft; when the
+        model fails or nothing verifies, it is the extractive fallback with its notice (a
+        client replaces what it showed with the final text).
         """
         base, prompt = self._start(question, standalone, passages)
         if prompt is None:
@@ -187,16 +190,30 @@ class LLMAnswerer:
             return
         t0 = time.perf_counter()
         msg = None
+        draft = shown = checked = ""
         try:
             if not prompt.sources:
                 raise LLMError("llm_context_too_long")
             for chunk in self.generate.stream(prompt.messages):
                 msg = chunk if msg is None else msg + chunk
-                if chunk.text:
-                    yield chunk.text
-            ans = self.finish(question, standalone, passages, msg.text if msg else "", base=base, prompt=prompt)
+                draft += chunk.text
+                settled = settled_prefix(strip_reasoning(draft))
+                if len(settled) > len(checked):
+                    checked = settled
+                    text = self.verify(settled, prompt).text
+                    if len(text) > len(shown) and text.startswith(shown):
+                        yield text[len(shown):]
+                        shown = text
+            ans = self.finish(question, standalone, passages, draft, base=base, prompt=prompt,
+                              truncated=_truncated(msg))
         except Exception as exc:  # noqa: BLE001 - any model failure falls back
-            ans = self.fallback_answer(base, exc)
+            if shown:  # verified sentences were shown: they stay, with a notice that the answer is cut off
+                err = classify_error(exc, model=self.model_name)
+                logger.warning("LLM answer cut off (%s) after verified sentences: %r", err.code, exc)
+                ans = self.finish(question, standalone, passages, checked, base=base, prompt=prompt)
+                ans.notice, ans.notice_code = err.partial_notice(), err.code
+            else:
+                ans = self.fallback_answer(base, exc)
         yield self._measured(ans, prompt, msg, t0)
 
     @staticmethod
@@ -225,14 +242,17 @@ class LLMAnswerer:
         return verify_answer(draft, sources, self.tokenize, key_terms=self.key_terms, threshold=self.threshold)
 
     def finish(self, question: str, standalone: str, passages: Sequence[ScoredChunk], draft: str, *,
-               base: Answer, prompt: Prompt) -> Answer:
+               base: Answer, prompt: Prompt, truncated: bool = False) -> Answer:
         """Turn a draft into the final Answer.
 
+        truncated: the model stopped at ``max_tokens``; its unfinished last sentence is cut.
         raises LLMError: ``llm_empty`` (no text), ``llm_unverified`` (no sentence survived)
             or ``llm_abstained`` (the model abstained): the caller falls back to ``base``.
             When ``base`` abstains too, the abstention is returned instead.
         """
         draft = strip_reasoning(draft)
+        if truncated:
+            draft = complete_sentences(draft)
         if not draft.strip():
             raise LLMError("llm_empty")
         t0 = time.perf_counter()
@@ -246,6 +266,13 @@ class LLMAnswerer:
         n = len(v.dropped)
         notice, code = (DROPPED_NOTICE.format(n=n), DROPPED_CODE) if n else ("", "")
         return Answer(question, standalone, v.text, False, citations, timings, notice, code)
+
+
+def _truncated(msg) -> bool:
+    """True when the model stopped because it reached ``max_tokens`` (OpenAI-compatible
+    ``finish_reason``, Ollama ``done_reason``)."""
+    meta = getattr(msg, "response_metadata", None) or {}
+    return "length" in (meta.get("finish_reason"), meta.get("done_reason"))
 
 
 def clean_rewrite(text: str, question: str, history: Sequence[str], max_chars: int = 200) -> str:

@@ -15,10 +15,12 @@ cites (by ``[n]`` marker, numbered as in the prompt):
    stopwords removed; single characters weigh 0.3, as in the extractive answerer) found in
    the cited sources must reach ``SUPPORT_THRESHOLD`` (``low_support``).
 
-A sentence that fails 2–5 but is found verbatim (at least ``VERBATIM_MIN_CHARS`` characters,
-final punctuation aside) in another source is re-attributed to the first such source
-(``reattributed``) instead of dropped: a model that copies the right sentence and writes
-the wrong number has still quoted the archive.
+A cited sentence that fails 3–5 (or whose markers all point to no source) but is found
+verbatim (at least ``VERBATIM_MIN_CHARS`` characters, final punctuation aside) in another
+source is re-attributed to the first such source (``reattributed``) instead of dropped: a
+model that copies the right sentence and writes the wrong number has still quoted the
+archive. A sentence with no marker at all stays dropped: a model that pastes the sources back
+without citing them is not answering.
 
 Sentences that pass are kept; citations are renumbered ``[1]``, ``[2]``… in order of first
 appearance. When nothing passes, or the model said the fixed abstention phrase and nothing
@@ -269,6 +271,34 @@ def support(claim: str, source: str, tokenize: Callable[[str], list[str]], *,
     return SentenceCheck(claim, [], [], ok, "ok" if ok else "low_support", round(share, 4), missing)
 
 
+_SENTENCE_END = re.compile(r"[。！？!?；;…\n]")
+
+
+def complete_sentences(text: str) -> str:
+    """``text`` up to the end of its last complete sentence (terminal punctuation and the
+    markers after it): for an answer cut off at ``max_tokens``, whose last sentence is
+    unfinished. "" when no sentence is complete."""
+    ends = [m.end() for m in _SENTENCE_END.finditer(text or "")]
+    if not ends:
+        return ""
+    tail = _TRAILING_MARKERS.match(text, ends[-1])
+    return text[: tail.end() if tail else ends[-1]]
+
+
+def settled_prefix(text: str) -> str:
+    """The part of a streaming draft whose sentences are complete and cannot change: up to
+    the last sentence end (with its markers) that more text has followed, other than the
+    start of a marker (``……召开。[`` is not settled: ``[1]`` may be arriving). "" if none."""
+    text = text or ""
+    for m in reversed(list(_SENTENCE_END.finditer(text))):
+        tail = _TRAILING_MARKERS.match(text, m.end())
+        end = tail.end() if tail else m.end()
+        after = text[end:].lstrip()
+        if after and after[0] not in "[［【":
+            return text[:end]
+    return ""
+
+
 def verbatim_source(claim: str, sources: Sequence[str]) -> int | None:
     """1-based number of the first source holding ``claim`` verbatim (both normalised,
     final punctuation of the claim ignored), or None; claims shorter than
@@ -305,7 +335,7 @@ def verify_answer(draft: str, sources: Sequence[str], tokenize: Callable[[str], 
             chk.cited, chk.invalid = valid, invalid
         else:
             chk = SentenceCheck(claim, [], invalid, False, "no_citation")
-        if not chk.supported and (found := verbatim_source(claim, sources)) is not None:
+        if not chk.supported and marks and (found := verbatim_source(claim, sources)) is not None:
             chk = SentenceCheck(claim, [found], invalid, True, "reattributed", 1.0)
             seg = Segment(seg.prefix, strip_markers(seg.body).rstrip() + f"[{found}]", seg.end)
         checks.append(chk)
