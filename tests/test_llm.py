@@ -443,7 +443,8 @@ def test_condense_uses_the_model_rewrite(seed_pipeline):
 
 
 @pytest.mark.parametrize("reply", ["", "According to the sources, the answer is X.", "他在会上强调了千万工程。[1]",
-                                   "绛县今年的GDP增长了百分之九十九，全县人民欢欣鼓舞。"])
+                                   "绛县今年的GDP增长了百分之九十九，全县人民欢欣鼓舞。",
+                                   "李晓军是哪天调研农业农村工作的？"])  # the earlier turn echoed
 def test_condense_falls_back_to_rules_on_junk(seed_pipeline, reply):
     from rag.answer.condense import condense
 
@@ -467,6 +468,10 @@ def test_clean_rewrite():
     hist = ["李晓军是哪天调研农业农村工作的？"]
     assert clean_rewrite("改写后的问题：“李晓军强调了什么？”\n解释……", "他强调了什么？", hist) == "李晓军强调了什么？"
     assert clean_rewrite(ABSTAIN_PHRASE, "他强调了什么？", hist) == ""
+    # what Gemma 3 270M answered to a follow-up: the earlier turn, not the question
+    assert clean_rewrite("县里召开了招商引资工作推进会议", "这次会议由谁主持？", ["县里召开了招商引资工作推进会议"]) == ""
+    assert clean_rewrite("招商引资工作推进会议由谁主持？", "这次会议由谁主持？",
+                         ["县里召开了招商引资工作推进会议"]) == "招商引资工作推进会议由谁主持？"
 
 
 # --------------------------------------------------------------------------- pipeline

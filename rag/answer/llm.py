@@ -280,8 +280,11 @@ def clean_rewrite(text: str, question: str, history: Sequence[str], max_chars: i
 
     Kept: the first non-empty line, without a "改写后的问题：" label or quotes. Junk: empty;
     longer than ``max_chars`` or three times the question plus the last turn; an answer
-    (citation markers, the abstention phrase); or mostly new words: under 80 % of its Han
-    characters occur in the question or the history (a rewrite only moves words around).
+    (citation markers, the abstention phrase); mostly new words: under 80 % of its Han
+    characters occur in the question or the history (a rewrite only moves words around); or
+    a different question: under 60 % of the question's own Han characters, pronouns and
+    "这次/该…" aside, are in it (a tiny model echoes the earlier turn, "县里召开了招商引资工作
+    推进会议" for "这次会议由谁主持？").
     """
     line = next((ln.strip() for ln in strip_reasoning(text).splitlines() if ln.strip()), "")
     line = re.sub(r"^(?:改写后(?:的问题)?|完整问题|问题|standalone question)\s*[:：]\s*", "", line, flags=re.I)
@@ -295,7 +298,13 @@ def clean_rewrite(text: str, question: str, history: Sequence[str], max_chars: i
     context = set("".join([question, *history]))
     if not han or sum(ch in context for ch in han) / len(han) < 0.8:
         return ""
+    own = re.findall(r"[\u4e00-\u9fff]", _DEICTIC.sub("", question))
+    if own and sum(ch in line for ch in own) / len(own) < 0.6:
+        return ""
     return line
+
+
+_DEICTIC = re.compile(r"这次|那次|这个|那个|这些|那些|这位|那位|上述|他们|她们|[该此他她它]")
 
 
 def describe_answerer(answerer) -> dict:
