@@ -43,7 +43,6 @@ from .prompt import (  # noqa: F401 - re-exported: the prompt is part of this mo
     DEFAULT_CONTEXT_TOKENS,
     SYSTEM_PROMPT,
     Prompt,
-    answer_tokens,
     build_messages,
     build_prompt,
     neutralise,
