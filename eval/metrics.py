@@ -202,6 +202,9 @@ def score_question(gold: Mapping, answer: Mapping, retrieved: Sequence[Mapping],
         ``title``, ``text`` and ``author``.
     k: the retrieval depth (``top_k``) the passages were retrieved with.
     latency_ms: wall clock; ``answer["timings_ms"]["total_ms"]`` wins when present.
+    With an LLM answerer, also ``llm_ms`` (the model call, ``timings_ms["llm_ms"]``) and the
+    prompt's size from ``answer["usage"]``: ``prompt_tokens`` (as the server counted it) and
+    ``prompt_tokens_est`` (the prompt budget's estimate); None when the model was not called.
     """
     facts = list(gold.get("facts") or [])
     articles = list(gold.get("articles") or [])
@@ -211,12 +214,16 @@ def score_question(gold: Mapping, answer: Mapping, retrieved: Sequence[Mapping],
     text = "" if abstained else answer.get("answer", "")
     citations = [] if abstained else list(answer.get("citations") or [])
     timings = answer.get("timings_ms") or {}
+    usage = answer.get("usage") or {}
     s: dict = {
         "kind": gold.get("kind"),
         "answerable": answerable,
         "abstained": abstained,
         "answer_chars": len(strip_markers(answer.get("answer", ""))),
         "latency_ms": timings.get("total_ms", latency_ms),
+        "llm_ms": timings.get("llm_ms"),
+        "prompt_tokens": usage.get("prompt_tokens"),
+        "prompt_tokens_est": usage.get("prompt_tokens_est"),
         "cited_titles": [c.get("title", "") for c in citations],
     }
     if not answerable:
@@ -311,7 +318,15 @@ METRICS: dict[str, tuple[str, str]] = {
     "factoid_chars_p50": ("lower", "median answer length of answered fact questions"),
     "latency_p50_ms": ("lower", "median latency of ask(), ms"),
     "latency_p95_ms": ("lower", "95th percentile latency of ask(), ms"),
+    # LLM answerer only (None otherwise); over the questions that called the model
+    "llm_calls": ("lower", "questions that called the LLM (the others were answered or abstained without it)"),
+    "llm_p50_ms": ("lower", "median duration of the LLM call, ms"),
+    "llm_p95_ms": ("lower", "95th percentile duration of the LLM call, ms"),
+    "prompt_tokens_p50": ("lower", "median prompt size, tokens as the LLM server counted them"),
+    "prompt_tokens_max": ("lower", "largest prompt, tokens as the LLM server counted them"),
+    "prompt_tokens_est_p50": ("lower", "median prompt size, tokens as the prompt budget estimated them"),
 }
+LLM_METRICS = ("llm_calls", "llm_p50_ms", "llm_p95_ms", "prompt_tokens_p50", "prompt_tokens_max", "prompt_tokens_est_p50")
 
 
 def aggregate(scores: Sequence[Mapping]) -> dict:
@@ -353,6 +368,16 @@ def aggregate(scores: Sequence[Mapping]) -> dict:
     ratio_base = out["context_fact_recall"]
     out["answer_context_ratio"] = (out["answer_fact_recall"] / ratio_base
                                    if ratio_base and out["answer_fact_recall"] is not None else None)
+    llm = [s.get("llm_ms") for s in scores if s.get("llm_ms") is not None]
+    tokens = [s.get("prompt_tokens") for s in scores if s.get("prompt_tokens") is not None]
+    out.update({
+        "llm_calls": len(llm) if llm else None,
+        "llm_p50_ms": percentile(llm, 50),
+        "llm_p95_ms": percentile(llm, 95),
+        "prompt_tokens_p50": percentile(tokens, 50),
+        "prompt_tokens_max": max(tokens) if tokens else None,
+        "prompt_tokens_est_p50": percentile([s.get("prompt_tokens_est") for s in scores], 50),
+    })
     return out
 
 

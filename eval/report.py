@@ -138,6 +138,12 @@ def report_markdown(run: EvalRun, pngs: dict[str, str]) -> str:
     ]
     lines += _table(["metric", "value", "better", "meaning"],
                     [[k, fmt(m.get(k), k), M.METRICS[k][0], M.METRICS[k][1]] for k in SUMMARY_ROWS])
+    if m.get("llm_calls") is not None:
+        llm = c.get("llm") or {}
+        lines += ["", f"LLM answerer: `{llm.get('provider')}` model `{llm.get('model')}`, context "
+                  f"{llm.get('context_tokens')} tokens; figures over the questions that called the model:", ""]
+        lines += _table(["metric", "value", "meaning"],
+                        [[k, fmt(m.get(k), k), M.METRICS[k][1]] for k in M.LLM_METRICS])
     lines += ["", f"Questions: {m['n']} ({m['n_answerable']} answerable, {m['n_unanswerable']} unanswerable); "
               f"passed {sum(1 for r in run.main.records if r['scores'].get('passed'))}.", ""]
     for key in ("quality", "fact_recall_by_kind", "retrieval_by_kind", "latency"):

@@ -50,7 +50,7 @@ def fmt(v, name: str = "") -> str:
     """Rates as 0.000, milliseconds and characters as integers, None as "–"."""
     if v is None:
         return "–"
-    if name.endswith("_ms") or name.startswith("answer_chars") or isinstance(v, int):
+    if name.endswith("_ms") or name.startswith(("answer_chars", "prompt_tokens")) or isinstance(v, int):
         return f"{v:.0f}"
     return f"{v:.3f}"
 
@@ -61,7 +61,10 @@ def summary_line(run: EvalRun) -> str:
     return (f"通过 {fmt(m['pass_rate'])}  hit@{run.config['top_k']} {fmt(m['hit_at_k'])}  MRR {fmt(m['mrr'])}  "
             f"答案事实召回 {fmt(m['answer_fact_recall'])}  引用支持 {fmt(m['citation_support'])}  "
             f"拒答准确率 {fmt(m['abstention_accuracy'])}  误拒率 {fmt(m['false_abstention_rate'])}  "
-            f"p50 {fmt(m['latency_p50_ms'], 'latency_p50_ms')} ms")
+            f"p50 {fmt(m['latency_p50_ms'], 'latency_p50_ms')} ms"
+            + (f"  大模型 {m['llm_calls']} 次 p50 {fmt(m['llm_p50_ms'], 'llm_p50_ms')} ms  "
+               f"提示词 p50 {fmt(m['prompt_tokens_p50'] or m['prompt_tokens_est_p50'], 'prompt_tokens')} token"
+               if m.get("llm_calls") else ""))
 
 
 def failure_lines(run: EvalRun, limit: int | None = None) -> list[str]:

@@ -267,6 +267,8 @@ def run_eval(settings: Settings | None = None, *, dataset: Path | str, corpus: P
             "retrieval_mode": main_mode,
             "embedder": getattr(pipe.embedder, "id", s.embedder),
             "answerer": type(pipe.answerer).__name__,
+            **({"llm": {**pipe.answerer.describe(), "context_tokens": pipe.answerer.context_tokens}}
+               if hasattr(pipe.answerer, "context_tokens") else {}),
             "abstain_threshold": getattr(pipe.extractive, "threshold", None),
             "chunk_chars": s.chunk_chars,
             "chunk_overlap": s.chunk_overlap,

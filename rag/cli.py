@@ -27,12 +27,15 @@ LlmBaseUrl = typer.Option(None, "--llm-base-url", help="大模型服务地址，
 LlmModel = typer.Option(None, "--llm-model", help="模型名称，如 Qwen2.5-7B-Instruct、qwen2.5:7b（RAG_LLM_MODEL）")
 LlmApiKey = typer.Option(None, "--llm-api-key", help="API 密钥（RAG_LLM_API_KEY；本地服务一般不需要）")
 LlmTimeout = typer.Option(None, "--llm-timeout", min=1, help="每次请求的超时秒数（RAG_LLM_TIMEOUT，默认 60）")
+LlmContext = typer.Option(None, "--llm-context-tokens", min=1024,
+                          help="大模型服务的上下文长度（token），提示词和回答都要放得下（RAG_LLM_CONTEXT_TOKENS，默认 2048）")
 
 
-def _llm_kw(llm=None, llm_base_url=None, llm_model=None, llm_api_key=None, llm_timeout=None) -> dict:
+def _llm_kw(llm=None, llm_base_url=None, llm_model=None, llm_api_key=None, llm_timeout=None,
+            llm_context_tokens=None) -> dict:
     """Settings overrides from the --llm* options (None = keep the environment's value)."""
     return {"llm": llm, "llm_base_url": llm_base_url, "llm_model": llm_model, "llm_api_key": llm_api_key,
-            "llm_timeout": llm_timeout}
+            "llm_timeout": llm_timeout, "llm_context_tokens": llm_context_tokens}
 
 
 def _settings(data_dir=None, chroma_url=None, embedder=None, **kw) -> Settings:
@@ -143,11 +146,12 @@ def ask(
     data_dir: Optional[Path] = DataDir, chroma_url: Optional[str] = ChromaUrl, embedder: Optional[str] = Embedder,
     llm: Optional[str] = Llm, llm_base_url: Optional[str] = LlmBaseUrl, llm_model: Optional[str] = LlmModel,
     llm_api_key: Optional[str] = LlmApiKey, llm_timeout: Optional[float] = LlmTimeout,
+    llm_context_tokens: Optional[int] = LlmContext,
 ) -> None:
     """提问：返回带引用的答案，档案中没有答案时明确说明。"""
     from .retrieve import Filters
 
-    s = _settings(data_dir, chroma_url, embedder, **_llm_kw(llm, llm_base_url, llm_model, llm_api_key, llm_timeout))
+    s = _settings(data_dir, chroma_url, embedder, **_llm_kw(llm, llm_base_url, llm_model, llm_api_key, llm_timeout, llm_context_tokens))
     try:
         filters = Filters(date_from=date_from, date_to=date_to)
         filters.where()
@@ -229,12 +233,13 @@ def serve(
     data_dir: Optional[Path] = DataDir, chroma_url: Optional[str] = ChromaUrl, embedder: Optional[str] = Embedder,
     llm: Optional[str] = Llm, llm_base_url: Optional[str] = LlmBaseUrl, llm_model: Optional[str] = LlmModel,
     llm_api_key: Optional[str] = LlmApiKey, llm_timeout: Optional[float] = LlmTimeout,
+    llm_context_tokens: Optional[int] = LlmContext,
 ) -> None:
     """启动服务：聊天界面（/）、HTTP API（/api、/v1）和 API 文档（/docs）；有 --root-path 时都在该前缀下。"""
     from importlib.metadata import entry_points
 
     s = _settings(data_dir, chroma_url, embedder, root_path=root_path,
-                  **_llm_kw(llm, llm_base_url, llm_model, llm_api_key, llm_timeout))
+                  **_llm_kw(llm, llm_base_url, llm_model, llm_api_key, llm_timeout, llm_context_tokens))
     # the server composes the API and the chat (ui/server.py); found by entry point so that
     # the library never imports the UI
     (server,) = entry_points(group="county_rag.server", name="serve")
@@ -285,6 +290,7 @@ def eval_cmd(
     embedder: Optional[str] = Embedder,
     llm: Optional[str] = Llm, llm_base_url: Optional[str] = LlmBaseUrl, llm_model: Optional[str] = LlmModel,
     llm_api_key: Optional[str] = LlmApiKey, llm_timeout: Optional[float] = LlmTimeout,
+    llm_context_tokens: Optional[int] = LlmContext,
 ) -> None:
     """评测：在临时索引上跑金标问题集，输出 results.jsonl、report.md/json 和图表。"""
     from eval.distractors import DEFAULT_DISTRACTORS
@@ -292,7 +298,7 @@ def eval_cmd(
     from eval.runner import check as check_run, config_mismatch, load_thresholds, run_eval
 
     s = _settings(embedder=embedder, embed_cache=embed_cache,
-                  **_llm_kw(llm, llm_base_url, llm_model, llm_api_key, llm_timeout))
+                  **_llm_kw(llm, llm_base_url, llm_model, llm_api_key, llm_timeout, llm_context_tokens))
     try:
         run = run_eval(s, dataset=dataset, corpus=corpus, distractors=distractors or DEFAULT_DISTRACTORS,
                        n_distractors=n_distractors, top_k=top_k, ablation=ablation, out_dir=out, progress=True)

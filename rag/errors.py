@@ -76,3 +76,47 @@ class NotFoundError(RagError):
 
     code = "not_found"
     status = 404
+
+
+# Why an LLM answer was not (wholly) used, as staff read it; the notice adds what they get instead.
+LLM_REASONS = {
+    "llm_context_too_long": "资料超出了大模型服务能接收的长度（请管理员把 RAG_LLM_CONTEXT_TOKENS 设为不大于服务端的上下文长度）",
+    "llm_model_not_found": "大模型服务上没有模型“{model}”（请管理员检查 RAG_LLM_MODEL）",
+    "llm_timeout": "大模型没有在规定时间内答完（RAG_LLM_TIMEOUT）",
+    "llm_unreachable": "连不上大模型服务（RAG_LLM_BASE_URL）",
+    "llm_interrupted": "大模型服务在回答途中断开",
+    "llm_auth_failed": "大模型服务拒绝了访问密钥（请管理员检查 RAG_LLM_API_KEY）",
+    "llm_error": "大模型服务出错（{detail}）",
+    "llm_empty": "大模型没有给出回答",
+    "llm_unverified": "大模型的回答无法在引用的原文中核实，未予采用",
+    "llm_abstained": "大模型认为资料不足以回答",
+}
+FALLBACK_SUFFIX = "以下为原文摘录答案。"        # the extractive answer follows
+PARTIAL_SUFFIX = "回答没有写完，以上句子均已在引用的原文中核实。"  # the verified part of a cut-off answer
+LLM_NOTICES = {code: f"{reason}。{FALLBACK_SUFFIX}" for code, reason in LLM_REASONS.items()}
+
+
+class LLMError(RagError):
+    """Why the LLM's answer was not used. Never reaches a caller of ``Pipeline.ask``: the LLM
+    answerer catches it and returns the extractive answer with ``notice`` = ``message`` and
+    ``notice_code`` = ``code`` (or, when a stream broke after verified sentences were shown,
+    those sentences with ``partial_notice()``).
+
+    Codes (reasons in ``LLM_REASONS``): ``llm_context_too_long`` (the prompt exceeds the
+    server's context window), ``llm_model_not_found``, ``llm_timeout``, ``llm_unreachable``
+    (connection refused, DNS), ``llm_interrupted`` (the connection broke mid-answer),
+    ``llm_auth_failed`` (HTTP 401/403), ``llm_error`` (any other failure), ``llm_empty`` (no
+    text), ``llm_unverified`` (no sentence survived citation checks), ``llm_abstained`` (the
+    model said the sources hold no answer while the extractive answerer found one).
+    """
+
+    code = "llm_error"
+    status = 502
+
+    def __init__(self, code: str, **fields):
+        self.reason = LLM_REASONS[code].format(**{"model": "", "detail": "", **fields})
+        super().__init__(f"{self.reason}。{FALLBACK_SUFFIX}", code=code)
+
+    def partial_notice(self) -> str:
+        """The notice for an answer cut off by this error after verified sentences were shown."""
+        return f"{self.reason}。{PARTIAL_SUFFIX}"

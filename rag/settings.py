@@ -67,6 +67,8 @@ class Settings:
     llm_temperature: float = field(default_factory=lambda: _env_num("RAG_LLM_TEMPERATURE", 0.1, float))
     llm_timeout: float = field(default_factory=lambda: _env_num("RAG_LLM_TIMEOUT", 60, float))  # seconds per request
     llm_retries: int = field(default_factory=lambda: _env_num("RAG_LLM_RETRIES", 1))  # extra attempts
+    # the server's context window (tokens): prompt + answer must fit; see rag.answer.prompt
+    llm_context_tokens: int = field(default_factory=lambda: _env_num("RAG_LLM_CONTEXT_TOKENS", 2048))
 
     def __post_init__(self):
         # "rag", "/rag/" and " /rag " all mean "/rag"; "/" and "" mean no prefix
@@ -130,7 +132,11 @@ def build_llm_answerer(s: Settings, pipe, key_terms=()):
     Built after the pipeline because it falls back to ``pipe.extractive`` and verifies with
     ``pipe.tokenizer``. No connection is opened here: an unreachable server shows up per
     question as the extractive answer with a notice.
-    raises RagError(bad_llm_config): unknown provider or no model name.
+    The prompt is fitted to ``RAG_LLM_CONTEXT_TOKENS`` with a quarter of it (at most 512
+    tokens) kept for the answer, which is also the answer's ``max_tokens``; Ollama is asked
+    for exactly that context (``num_ctx``).
+    raises RagError(bad_llm_config): unknown provider, no model name, or a context under
+        1,024 tokens (the rules alone take ~370; too little would be left for the sources).
     """
     from .errors import RagError
 
@@ -142,11 +148,16 @@ def build_llm_answerer(s: Settings, pipe, key_terms=()):
     if not s.llm_model:
         raise RagError("使用大模型需要指定模型名称（RAG_LLM_MODEL 或 --llm-model），如 Qwen2.5-7B-Instruct。",
                        code="bad_llm_config")
+    if s.llm_context_tokens < 1024:
+        raise RagError(f"RAG_LLM_CONTEXT_TOKENS={s.llm_context_tokens} 太小，放不下回答规则和资料；应为大模型服务的上下文长度（至少 1024）。",
+                       code="bad_llm_config")
     from .answer.llm import LLMAnswerer
+    from .answer.prompt import answer_tokens
     from .chat_models import make_chat_model
 
     model = make_chat_model(provider, base_url=s.llm_base_url, model=s.llm_model, api_key=s.llm_api_key,
-                            temperature=s.llm_temperature, timeout=s.llm_timeout, max_retries=s.llm_retries)
+                            temperature=s.llm_temperature, timeout=s.llm_timeout, max_retries=s.llm_retries,
+                            context_tokens=s.llm_context_tokens, max_tokens=answer_tokens(s.llm_context_tokens))
     return LLMAnswerer(model, fallback=pipe.extractive, tokenize=pipe.tokenizer.tokenize, key_terms=key_terms,
-                       known_people=pipe.known_people, provider=provider, model_name=s.llm_model,
-                       base_url=s.llm_base_url)
+                       known_people=pipe.known_people, context_tokens=s.llm_context_tokens, provider=provider,
+                       model_name=s.llm_model, base_url=s.llm_base_url)

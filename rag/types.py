@@ -123,6 +123,11 @@ class Answer:
     abstained: True when the archive holds no answer; then ``citations`` is empty.
     timings_ms: stage name -> milliseconds.
     notice: a message for the user about how the answer was made (e.g. an LLM fallback), or "".
+    notice_code: the notice's stable snake_case code (``rag.errors.LLMError`` codes,
+        ``llm_sentences_dropped``), or "".
+    usage: token counts of an LLM call (``prompt_tokens`` as the server reported it,
+        ``prompt_tokens_est`` as the prompt budget estimated it, ``completion_tokens``);
+        empty for the extractive answerer.
     """
 
     question: str
@@ -132,6 +137,8 @@ class Answer:
     citations: list[Citation] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)
     notice: str = ""
+    notice_code: str = ""
+    usage: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         """The JSON contract of ``rag ask --json`` and ``POST /api/ask``."""
@@ -145,4 +152,8 @@ class Answer:
         }
         if self.notice:
             d["notice"] = self.notice
+        if self.notice_code:
+            d["notice_code"] = self.notice_code
+        if self.usage:
+            d["usage"] = dict(self.usage)
         return d

@@ -157,14 +157,14 @@ DRAFT = "调研组先后到冷口中心校、第三实验小学实地查看。[1
 
 
 def test_ask_stream_with_an_llm_answerer_ends_with_the_verified_answer(seed_settings, seed_pipeline):
-    """An LLM streams its draft; the final event carries the verified answer, which may
-    differ (an unsupported sentence dropped): clients replace the draft with it."""
+    """An LLM answer streams sentence by sentence as each is verified: an unsupported one is
+    never streamed; the final event carries the verified answer."""
     c = TestClient(create_app(seed_settings, llm_pipeline(seed_pipeline, DRAFT)))
     with c.stream("POST", "/api/ask/stream", json={"question": Q_SCHOOLS}) as r:
         events = _sse_events(r.read().decode("utf-8"))
     streamed = "".join(json.loads(d)["text"] for e, d in events if e == "delta")
     final = json.loads(events[-1][1])
-    assert events[-1][0] == "final" and "北京大学" in streamed
+    assert events[-1][0] == "final" and "北京大学" not in streamed
     assert "北京大学" not in final["answer"] and "冷口中心校" in final["answer"]
 
 

@@ -15,6 +15,13 @@ cites (by ``[n]`` marker, numbered as in the prompt):
    stopwords removed; single characters weigh 0.3, as in the extractive answerer) found in
    the cited sources must reach ``SUPPORT_THRESHOLD`` (``low_support``).
 
+A cited sentence that fails 3–5 (or whose markers all point to no source) but is found
+verbatim (at least ``VERBATIM_MIN_CHARS`` characters, final punctuation aside) in another
+source is re-attributed to the first such source (``reattributed``) instead of dropped: a
+model that copies the right sentence and writes the wrong number has still quoted the
+archive. A sentence with no marker at all stays dropped: a model that pastes the sources back
+without citing them is not answering.
+
 Sentences that pass are kept; citations are renumbered ``[1]``, ``[2]``… in order of first
 appearance. When nothing passes, or the model said the fixed abstention phrase and nothing
 else passes, the answer abstains.
@@ -49,6 +56,11 @@ SUPPORT_THRESHOLD = 0.55
 # The model is told to answer with exactly this when the sources do not hold the answer.
 ABSTAIN_PHRASE = "根据现有资料无法回答该问题。"
 _ABSTAIN_CORE = "现有资料无法回答"
+
+# A sentence this long (characters, normalised, final punctuation aside) found verbatim in a
+# source is that source's text, whatever number the model gave it; shorter ones ("会议指出")
+# occur in too many places to tell.
+VERBATIM_MIN_CHARS = 8
 
 SINGLE_CHAR_WEIGHT = 0.3  # single Han characters carry little meaning alone (as in extractive.py)
 
@@ -182,7 +194,8 @@ class SentenceCheck:
     """The verdict on one sentence. ``cited``: valid source numbers (prompt numbering),
     ``invalid``: markers that point to no source, ``share``: supported share of content
     terms in [0, 1], ``reason``: ``ok``, ``no_citation``, ``number_mismatch``,
-    ``missing_name``, ``low_support``, ``no_content`` or ``abstention``."""
+    ``missing_name``, ``low_support``, ``no_content``, ``abstention`` or ``reattributed``
+    (found verbatim in source ``cited[0]`` although the model cited another or none)."""
 
     text: str
     cited: list[int]
@@ -258,6 +271,44 @@ def support(claim: str, source: str, tokenize: Callable[[str], list[str]], *,
     return SentenceCheck(claim, [], [], ok, "ok" if ok else "low_support", round(share, 4), missing)
 
 
+_SENTENCE_END = re.compile(r"[。！？!?；;…\n]")
+
+
+def complete_sentences(text: str) -> str:
+    """``text`` up to the end of its last complete sentence (terminal punctuation and the
+    markers after it): for an answer cut off at ``max_tokens``, whose last sentence is
+    unfinished. "" when no sentence is complete."""
+    ends = [m.end() for m in _SENTENCE_END.finditer(text or "")]
+    if not ends:
+        return ""
+    tail = _TRAILING_MARKERS.match(text, ends[-1])
+    return text[: tail.end() if tail else ends[-1]]
+
+
+def settled_prefix(text: str) -> str:
+    """The part of a streaming draft whose sentences are complete and cannot change: up to
+    the last sentence end (with its markers) that more text has followed, other than the
+    start of a marker (``……召开。[`` is not settled: ``[1]`` may be arriving). "" if none."""
+    text = text or ""
+    for m in reversed(list(_SENTENCE_END.finditer(text))):
+        tail = _TRAILING_MARKERS.match(text, m.end())
+        end = tail.end() if tail else m.end()
+        after = text[end:].lstrip()
+        if after and after[0] not in "[［【":
+            return text[:end]
+    return ""
+
+
+def verbatim_source(claim: str, sources: Sequence[str]) -> int | None:
+    """1-based number of the first source holding ``claim`` verbatim (both normalised,
+    final punctuation of the claim ignored), or None; claims shorter than
+    ``VERBATIM_MIN_CHARS`` never match."""
+    core = re.sub(r"[。！？!?；;，,：:、…．.]+$", "", normalize(claim))
+    if len(core) < VERBATIM_MIN_CHARS:
+        return None
+    return next((i for i, src in enumerate(sources, 1) if core in normalize(src)), None)
+
+
 def verify_answer(draft: str, sources: Sequence[str], tokenize: Callable[[str], list[str]], *,
                   key_terms: Iterable[str] = (), threshold: float = SUPPORT_THRESHOLD) -> Verified:
     """Verify every sentence of ``draft`` against ``sources`` (the texts numbered ``[1]..[n]``
@@ -279,12 +330,14 @@ def verify_answer(draft: str, sources: Sequence[str], tokenize: Callable[[str], 
             model_abstained = True
             checks.append(SentenceCheck(claim, valid, invalid, False, "abstention"))
             continue
-        if not valid:
-            checks.append(SentenceCheck(claim, [], invalid, False, "no_citation"))
-            continue
-        joined = "\n".join(sources[m - 1] for m in valid)
-        chk = support(claim, joined, tokenize, key_terms=keys, threshold=threshold)
-        chk.cited, chk.invalid = valid, invalid
+        if valid:
+            chk = support(claim, "\n".join(sources[m - 1] for m in valid), tokenize, key_terms=keys, threshold=threshold)
+            chk.cited, chk.invalid = valid, invalid
+        else:
+            chk = SentenceCheck(claim, [], invalid, False, "no_citation")
+        if not chk.supported and marks and (found := verbatim_source(claim, sources)) is not None:
+            chk = SentenceCheck(claim, [found], invalid, True, "reattributed", 1.0)
+            seg = Segment(seg.prefix, strip_markers(seg.body).rstrip() + f"[{found}]", seg.end)
         checks.append(chk)
         if chk.supported:
             kept.append(seg)
