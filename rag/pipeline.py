@@ -169,17 +169,19 @@ class Pipeline:
     tokenizer: the keyword tokenizer (jieba + user dictionary), shared by BM25 and the answerer.
     chunk_chars: chunk budget in characters; chunk_overlap: sentences shared by neighbours.
     answerer: defaults to the extractive answerer; an LLM answerer may be passed instead.
+    keyword_dir: where the keyword index is saved (see ``KeywordIndex``); None = memory only.
     """
 
     def __init__(self, store: Store, tokenizer: Tokenizer, *, chunk_chars: int = 300, chunk_overlap: int = 1,
                  candidates: int = 30, mode: Mode = "hybrid", abstain_threshold: float = ABSTAIN_THRESHOLD,
-                 known_people: Iterable[str] = (), entities: Iterable[str] = (), answerer=None):
+                 known_people: Iterable[str] = (), entities: Iterable[str] = (), answerer=None,
+                 keyword_dir: Path | None = None):
         self.store = store
         self.embedder = store.embedder
         self.tokenizer = tokenizer
         self.chunk_chars = chunk_chars
         self.chunk_overlap = chunk_overlap
-        self.keyword = KeywordIndex(store, tokenizer)
+        self.keyword = KeywordIndex(store, tokenizer, keyword_dir)
         self.retriever = HybridRetriever(store, self.embedder, self.keyword, candidates=candidates, mode=mode)
         self.extractive = ExtractiveAnswerer(tokenizer.tokenize, self.keyword.idf, self.keyword.df,
                                              entities=entities, lookup=StoreLookup(store), threshold=abstain_threshold)
@@ -204,6 +206,9 @@ class Pipeline:
             runs in this process.
         raises StoreError: a store that cannot be written stops the ingest; everything written
             before stays consistent (whole articles), and a re-run completes it.
+
+        At the end the keyword index is brought up to date and saved (``KeywordIndex.refresh``),
+        so a process started afterwards loads it instead of tokenizing the archive.
         """
         report = IngestReport()
         tracker = _Tracker(report, progress)
@@ -215,6 +220,7 @@ class Pipeline:
             tracker.file_done(path)
             if on_file:
                 on_file(path, report)
+        self.keyword.refresh()
         return report
 
     def ingest_file(self, path: Path, *, root: Path | None = None, source: str | None = None,
