@@ -412,6 +412,13 @@ class Store:
                        for cid, doc, meta in zip(res["ids"], res["documents"], res["metadatas"]))
         return out
 
+    @_guard
+    def chunks_where(self, where: dict, limit: int | None = None) -> list[Chunk]:
+        """The chunks whose metadata matches a Chroma ``where`` filter (at most ``limit``), in
+        one ``get``, in no particular order."""
+        res = self.col.get(where=where, include=["documents", "metadatas"], limit=limit)
+        return [chunk_from_record(cid, doc, meta or {}) for cid, doc, meta in zip(res["ids"], res["documents"], res["metadatas"])]
+
     def iter_chunks(self, where: dict | None = None, page: int = 5000) -> Iterator[Chunk]:
         """Every chunk (optionally filtered), paged so memory stays bounded per page.
 
