@@ -18,7 +18,7 @@ import logging
 import re
 import threading
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from .bm25 import BM25_B, BM25_K1, BM25Index  # noqa: F401 - re-exported: BM25 over these tokens
@@ -212,6 +212,15 @@ class Tokenizer:
             self._py_jieba.add_word(word, got, tag)
         self._added[word] = (int(got), tag)
 
+    def word_freq(self, word: str) -> int:
+        """Frequency of ``word`` in this tokenizer's dictionary, 0 when it is not a word (for
+        ``gather_user_words``). rjieba has no frequency lookup: ``suggest_freq`` of a dictionary
+        word that cuts to itself is its frequency + 1."""
+        with self._lock:
+            if self.engine == "rjieba":
+                return max(self._seg.suggest_freq(word) - 1, 0) if self._seg.has_word(word) else 0
+            return self._seg.FREQ.get(word, 0)
+
     def _has_word(self, word: str) -> bool:
         if self.engine == "rjieba":
             return self._seg.has_word(word)
@@ -392,7 +401,7 @@ def _names_after_titles(text: str) -> set[str]:
     return found
 
 
-def _places(text: str, freq: dict[str, int]) -> set[str]:
+def _places(text: str, freq: Callable[[str], int]) -> set[str]:
     found = set()
     for m in re.finditer(f"[{_PLACE_SUFFIX}]", text):
         end = m.end()
@@ -414,7 +423,7 @@ def _places(text: str, freq: dict[str, int]) -> set[str]:
             else:
                 # the head and, for 3-character heads, its two halves must be rare words
                 parts = {head, head[:2], head[1:]} if len(head) == 3 else {head}
-                ok = all(freq.get(p, 0) < _COMMON_WORD_FREQ for p in parts) and not any(
+                ok = all(freq(p) < _COMMON_WORD_FREQ for p in parts) and not any(
                     ch in _PLACE_SUFFIX for ch in head
                 )
             if ok:
@@ -423,7 +432,8 @@ def _places(text: str, freq: dict[str, int]) -> set[str]:
     return found
 
 
-def gather_user_words(texts: Iterable[str], authors: Iterable[str] = ()) -> set[str]:
+def gather_user_words(texts: Iterable[str], authors: Iterable[str] = (),
+                      freq: Callable[[str], int] | None = None) -> set[str]:
     """Local names found in the corpus, to add to the tokenizer as whole words.
 
     This is a heuristic, tuned on county news prose; ``corpus/dict.txt`` is the editable
@@ -442,9 +452,14 @@ def gather_user_words(texts: Iterable[str], authors: Iterable[str] = ()) -> set[
       is not a surname (陈村 yes, 空村 no), and a head that is a common word in jieba's
       dictionary (山区村, 示范村).
 
-    returns: the set of words (may be empty). Loads jieba's dictionary on first call (~1 s).
+    freq: word → its frequency in the segmenter's dictionary (0 if not a word), for the
+        "common word" test; default: jieba's default dictionary, loaded on first call (~1 s and
+        ~100 MB). ``Tokenizer.word_freq`` avoids that load with the rjieba engine.
+    returns: the set of words (may be empty).
     """
-    freq, _ = _default_jieba_dict()
+    if freq is None:
+        table, _ = _default_jieba_dict()
+        freq = lambda w: table.get(w, 0)  # noqa: E731
     words: set[str] = set()
     for author in authors:
         for part in re.split(r"[\s、,，]+", author or ""):

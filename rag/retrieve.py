@@ -135,7 +135,7 @@ class KeywordIndex:
     Thread-safe: refresh, search, idf and df hold one lock.
     """
 
-    COLUMNS = ("date", "author", "source", "hash")
+    COLUMNS = ("date", "author", "source", "hash", "wts")
 
     def __init__(self, store: Store, tokenizer: Tokenizer, index_dir: Path | None = None):
         self.store = store
@@ -146,6 +146,7 @@ class KeywordIndex:
         self._built_at = 0.0
         self._strings: dict[str, dict[str, int]] = {"author": {}, "source": {}}
         self._pending_words: set[str] = set()
+        self._wts: dict[str, int] = {}  # write stamps (ms) of the chunks being indexed
         self._lock = threading.RLock()
         self.last_build_ms = 0.0
         self.tokenized = 0  # chunks tokenized by this object (0 after loading a current index)
@@ -185,13 +186,15 @@ class KeywordIndex:
     def _build(self, gen: str, started: float) -> None:
         ids, texts, cols, authors = [], [], {k: [] for k in self.COLUMNS}, []
         self._strings = {"author": {}, "source": {}}
-        for c in self.store.iter_chunks():
+        self._wts = {}
+        for c, wts in self.store.iter_stamped_chunks():
+            self._wts[c.id] = int(wts * 1000)
             ids.append(c.id)
             texts.append(c.embed_text)
             if c.author:
                 authors.append(c.author)
             self._append_cols(cols, c)
-        found = gather_user_words(texts, authors)
+        found = gather_user_words(texts, authors, self.tokenizer.word_freq)
         self.tokenizer.add_words(sorted(found | self._pending_words))
         self._pending_words = set()
         tokens = (self.tokenizer.tokenize(t) for t in texts)
@@ -205,6 +208,7 @@ class KeywordIndex:
         cols["author"].append(self._code("author", c.author))
         cols["source"].append(self._code("source", c.source))
         cols["hash"].append(_chunk_hash(c))
+        cols["wts"].append(self._wts.get(c.id, 0))
 
     def _code(self, kind: str, value: str) -> int:
         table = self._strings[kind]
@@ -214,13 +218,17 @@ class KeywordIndex:
         """Apply what changed in Chroma since the last build (see the class docstring);
         returns ``"updated"`` or ``"built"`` (a full build folded pending names in)."""
         bm = self._bm25
-        written = {c.id: c for c in self.store.chunks_written_since(self._built_at - CLOCK_SLACK_S)}
+        # ids and write stamps first; texts only for chunks whose stamp differs from the indexed one
+        stamps = self.store.written_since(self._built_at - CLOCK_SLACK_S)
+        self._wts = {cid: int(w * 1000) for cid, w in stamps.items()}
+        indexed = bm.column("wts")
+        changed = [cid for cid in stamps if (r := bm.row(cid)) is None or int(indexed[r]) != self._wts[cid]]
         hashes = bm.column("hash")
         fresh: dict[str, Chunk] = {}
-        for cid, c in written.items():
-            row = bm.row(cid)
+        for c in self.store.get_chunks(changed):
+            row = bm.row(c.id)
             if row is None or int(hashes[row]) != _chunk_hash(c):
-                fresh[cid] = c
+                fresh[c.id] = c
         gone: list[str] = []
         n_new = sum(1 for cid in fresh if bm.row(cid) is None)
         if self.store.count() != len(bm) + n_new:  # something was deleted (or written without wts)
@@ -231,7 +239,8 @@ class KeywordIndex:
             fresh.update((c.id, c) for c in self.store.get_chunks(missing))
         if fresh or gone:
             chunks = list(fresh.values())
-            found = gather_user_words((c.text for c in chunks), (c.author for c in chunks if c.author))
+            found = gather_user_words((c.text for c in chunks), (c.author for c in chunks if c.author),
+                                     self.tokenizer.word_freq)
             self._pending_words |= {w for w in (_normalize(x).strip() for x in found)
                                     if w and w not in self.tokenizer.user_words}
             bm.delete(gone)
