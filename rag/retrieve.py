@@ -147,6 +147,7 @@ class KeywordIndex:
         self._strings: dict[str, dict[str, int]] = {"author": {}, "source": {}}
         self._pending_words: set[str] = set()
         self._wts: dict[str, int] = {}  # write stamps (ms) of the chunks being indexed
+        self._base_name: str | None = None  # the saved base directory self._bm25 stands on
         self._lock = threading.RLock()
         self.last_build_ms = 0.0
         self.tokenized = 0  # chunks tokenized by this object (0 after loading a current index)
@@ -291,7 +292,7 @@ class KeywordIndex:
             logger.warning("keyword index at %s is corrupt (%s): rebuilding it", d, exc)
             return False
         self.tokenizer.restore_words(meta["words"])
-        self._bm25 = bm
+        self._bm25, self._base_name = bm, names["base"]
         self._generation, self._built_at = meta["generation"], float(meta["built_at"])
         self._strings = {k: {v: i for i, v in enumerate(meta[k + "s"])} for k in ("author", "source")}
         self._pending_words = set(meta.get("pending_words", []))
@@ -307,10 +308,12 @@ class KeywordIndex:
         tag = uuid.uuid4().hex[:12]
         try:
             d.mkdir(parents=True, exist_ok=True)
-            names = json.loads((d / "CURRENT").read_text(encoding="utf-8")) if (d / "CURRENT").exists() else {}
-            if not bm.base_saved or not (d / names.get("base", "-")).is_dir():
-                names["base"] = f"b-{tag}"
-                bm.save_base(d / names["base"])
+            # the base this object was loaded from or last wrote (another process sharing the data
+            # dir may have pointed CURRENT elsewhere since)
+            if not bm.base_saved or not self._base_name or not (d / self._base_name).is_dir():
+                bm.save_base(d / f"b-{tag}")
+                self._base_name = f"b-{tag}"
+            names = {"base": self._base_name}
             meta = {"format": INDEX_FORMAT, "collection": self.store.name, "signature": self.tokenizer.signature,
                     "generation": self._generation, "built_at": self._built_at,
                     "authors": list(self._strings["author"]), "sources": list(self._strings["source"]),
