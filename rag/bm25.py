@@ -124,29 +124,45 @@ class BM25Index:
         if len(set(ids)) != len(ids):
             raise ValueError("BM25Index.build: ids must be unique")
         idx = cls(columns=list(columns))
-        terms, tfs, lens = [], [], []
+        parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (rows, terms, tfs) per page
+        lens: list[int] = []
+        flat: list[int] = []
+        page_lens: list[int] = []
+        start = 0
+
+        def flush() -> None:  # one sort per page of documents instead of one np.unique per document
+            nonlocal flat, page_lens, start
+            if page_lens:
+                rows = np.repeat(np.arange(start, start + len(page_lens), dtype=np.int64), page_lens)
+                keys, counts = np.unique((rows << 32) | np.asarray(flat, np.int64), return_counts=True)
+                parts.append(((keys >> 32).astype(np.int32), (keys & 0xFFFFFFFF).astype(np.int32),
+                              np.minimum(counts, 65535).astype(np.uint16)))
+                start += len(page_lens)
+            flat, page_lens = [], []
+
         for tokens in token_lists:
-            u, c = _unique_counts(idx._term_ids(tokens))
-            terms.append(u)
-            tfs.append(c)
+            flat.extend(idx._term_ids(tokens))
+            page_lens.append(len(tokens))
             lens.append(len(tokens))
+            if len(page_lens) >= 8192:
+                flush()
+        flush()
         if len(lens) != len(ids) or any(len(v) != len(ids) for v in columns.values()):
             raise ValueError(f"BM25Index.build: {len(ids)} ids but {len(lens)} token lists")
-        idx._set_base(ids, terms, tfs, np.asarray(lens, np.int64), {k: np.asarray(v, np.int64) for k, v in columns.items()})
+        cat = (lambda i, dt: np.concatenate([p[i] for p in parts]) if parts else np.zeros(0, dt))
+        idx._set_base(ids, cat(0, np.int32), cat(1, np.int32), cat(2, np.uint16), np.asarray(lens, np.int64),
+                      {k: np.asarray(v, np.int64) for k, v in columns.items()})
         return idx
 
     def _term_ids(self, tokens: Iterable[str]) -> list[int]:
         vocab = self._vocab
         return [vocab.setdefault(t, len(vocab)) for t in tokens]
 
-    def _set_base(self, ids: list[str], terms: list[np.ndarray], tfs: list[np.ndarray], dl: np.ndarray,
+    def _set_base(self, ids: list[str], rows: np.ndarray, terms: np.ndarray, tfs: np.ndarray, dl: np.ndarray,
                   cols: dict[str, np.ndarray]) -> None:
+        """Make the base from parallel (row, term, tf) arrays, rows ascending."""
         n = len(ids)
-        lens = np.fromiter((t.size for t in terms), np.int64, n)
-        all_terms = np.concatenate(terms) if terms else np.zeros(0, np.int32)
-        all_tfs = np.concatenate(tfs) if tfs else np.zeros(0, np.uint16)
-        rows = np.repeat(np.arange(n, dtype=np.int32), lens)
-        self._indptr, self._docs, self._tfs = _csc(all_terms, rows, all_tfs, len(self._vocab))
+        self._indptr, self._docs, self._tfs = _csc(terms, rows, tfs, len(self._vocab))
         self._n_base_terms = len(self._vocab)
         self._base_ids = np.asarray(ids, dtype=f"<U{max((len(i) for i in ids), default=1)}")
         self._base_dl = dl.astype(np.int32)

@@ -184,7 +184,8 @@ class Pipeline:
         self.keyword = KeywordIndex(store, tokenizer, keyword_dir)
         self.retriever = HybridRetriever(store, self.embedder, self.keyword, candidates=candidates, mode=mode)
         self.extractive = ExtractiveAnswerer(tokenizer.tokenize, self.keyword.idf, self.keyword.df,
-                                             entities=entities, lookup=StoreLookup(store), threshold=abstain_threshold)
+                                             entities=entities, lookup=StoreLookup(store, self.keyword),
+                                             threshold=abstain_threshold)
         self.answerer = answerer or self.extractive
         self.known_people = frozenset(known_people)
 

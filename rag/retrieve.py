@@ -10,12 +10,14 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import os
 import shutil
 import threading
 import time
 import uuid
 import zipfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -87,11 +89,27 @@ def _date_int(iso: str) -> int:
     return d.year * 10000 + d.month * 100 + d.day
 
 
-CLOCK_SLACK_S = 300.0  # re-read chunks written up to 5 min before the last build (clock skew, slow writes)
-INDEX_FORMAT = 1  # of the keyword index's state file (see KeywordIndex)
+# Re-read chunks stamped up to this long before the last build: a writer stamps ``wts`` when its
+# upsert starts (a batch commits within seconds) and clocks of processes sharing a Chroma server
+# agree within seconds (NTP). Reading the window costs ~0.4 ms per chunk in it (Chroma returns
+# every match), so it is kept short: a new chunk missed anyway is caught by the count check in
+# ``_update``; only a metadata rewrite of an existing chunk relies on the window.
+CLOCK_SLACK_S = 30.0
+INDEX_FORMAT = 2  # of the keyword index's state file (see KeywordIndex); 2: article and index columns
 COMPACT_SHARE = 0.1  # fold the tail into the base when it holds this share of the base's rows
 COMPACT_MIN = 2000  # ... and at least this many rows
 _KEEP_OLD_FILES_S = 600.0  # superseded index files are removed once this old (another process may be loading them)
+
+
+def _article_code(article_id: str) -> int:
+    """An article id as a signed 64-bit integer (ours are 16 hex digits: exact; others hashed)."""
+    try:
+        v = int(article_id, 16) if len(article_id) == 16 else -1
+    except ValueError:
+        v = -1
+    if v < 0:
+        v = int.from_bytes(hashlib.blake2b(article_id.encode("utf-8"), digest_size=8).digest(), "little")
+    return v - (1 << 64) if v >= 1 << 63 else v
 
 
 def _chunk_hash(c: Chunk) -> int:
@@ -135,7 +153,7 @@ class KeywordIndex:
     Thread-safe: refresh, search, idf and df hold one lock.
     """
 
-    COLUMNS = ("date", "author", "source", "hash", "wts")
+    COLUMNS = ("date", "author", "source", "hash", "wts", "article", "index")
 
     def __init__(self, store: Store, tokenizer: Tokenizer, index_dir: Path | None = None):
         self.store = store
@@ -210,6 +228,8 @@ class KeywordIndex:
         cols["source"].append(self._code("source", c.source))
         cols["hash"].append(_chunk_hash(c))
         cols["wts"].append(self._wts.get(c.id, 0))
+        cols["article"].append(_article_code(c.article_id))
+        cols["index"].append(c.index)
 
     def _code(self, kind: str, value: str) -> int:
         table = self._strings[kind]
@@ -370,10 +390,40 @@ class KeywordIndex:
         by_id = {c.id: c for c in self.store.get_chunks([cid for cid, _ in hits])}
         return [(by_id[cid], score) for cid, score in hits if cid in by_id]
 
-    def idf(self, token: str) -> float:
-        """BM25 idf of a token over the indexed chunks (unknown → the maximum idf)."""
+    def chunk_ids(self, article_ids: Iterable[str]) -> dict[str, list[str]] | None:
+        """``{article_id: its chunk ids in index order}`` for the indexed articles, from the
+        index's own columns (no Chroma call; a numpy scan, ~1 ms per 200k chunks). None when
+        the index is empty or not built yet (the caller then asks Chroma)."""
         with self._lock:
-            return self._bm25.idf(token) if self._bm25 is not None else 0.0
+            bm = self._bm25
+            if bm is None or len(bm) == 0:
+                return None
+            want = {_article_code(a): a for a in article_ids}
+            col, idx = bm.column("article"), bm.column("index")
+            rows = np.flatnonzero(np.isin(col, np.fromiter(want, np.int64, len(want))) & bm.alive)
+            out: dict[str, list[str]] = {}
+            for r in rows[np.argsort(idx[rows], kind="stable")]:
+                out.setdefault(want[int(col[r])], []).append(bm.doc_id(int(r)))
+            return out
+
+    def lead_ids_by_author(self, author: str) -> list[str] | None:
+        """Ids of the first chunks of every article with this byline (no Chroma call); None when
+        the index is empty or not built yet."""
+        with self._lock:
+            bm = self._bm25
+            if bm is None or len(bm) == 0:
+                return None
+            code = self._strings["author"].get(author)
+            if code is None:
+                return []
+            rows = np.flatnonzero((bm.column("author") == code) & (bm.column("index") == 0) & bm.alive)
+            return [bm.doc_id(int(r)) for r in rows]
+
+    def idf(self, token: str) -> float:
+        """BM25 idf of a token over the indexed chunks (unknown → the maximum idf; log 2 before
+        the index is built, as an empty index gives)."""
+        with self._lock:
+            return self._bm25.idf(token) if self._bm25 is not None else math.log(2.0)
 
     def df(self, token: str) -> int:
         """Chunks containing ``token`` (0 when the archive never uses it)."""

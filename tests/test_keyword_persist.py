@@ -203,16 +203,18 @@ class _CallCounter:
         return call
 
 
-def test_batched_lookups_make_one_get_each(data_copy):
+@pytest.mark.parametrize("with_index", [True, False], ids=["ids-from-keyword-index", "chroma-filters"])
+def test_batched_lookups_make_one_get_each(data_copy, with_index):
     from rag.lookup import StoreLookup
 
     pipe = _pipeline(data_copy)
+    pipe.keyword.refresh()
     chunks = list(pipe.store.iter_chunks())
     by_article: dict[str, list] = {}
     for c in chunks:
         by_article.setdefault(c.article_id, []).append(c)
     aids = sorted(by_article)
-    lookup = StoreLookup(pipe.store)
+    lookup = StoreLookup(pipe.store, pipe.keyword if with_index else None)
     counter = _CallCounter(pipe.store)
 
     leads = lookup.leads(aids + ["no-such-article"])
@@ -238,6 +240,13 @@ def test_batched_lookups_make_one_get_each(data_copy):
     # the single-item methods are the batched ones
     a = aids[0]
     assert lookup.lead(a).id == leads[a].id and lookup.chunk_at(a, 99) is None
+    counter.calls.clear()
+    author = next(c.author for c in chunks if c.author)
+    mine = lookup.by_author(author)
+    assert counter.calls == ["get"] and mine and all(c.author == author and c.index == 0 for c in mine)
+    assert {c.article_id for c in mine} == {c.article_id for c in chunks if c.author == author}
+    assert [c.date for c in mine] == sorted((c.date for c in mine), reverse=True)
+    assert lookup.by_author("没有这个人") == []
 
 
 def test_store_calls_per_question_are_bounded(data_copy, tmp_path):
