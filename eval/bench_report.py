@@ -124,7 +124,9 @@ def write_report(sizes: list[int]) -> None:
     REPORT.parent.mkdir(parents=True, exist_ok=True)
     text = "\n".join(lines)
     if REPORT.exists():  # keep what this run did not re-measure
-        text = merge_previous(text, REPORT.read_text(encoding="utf-8"))
+        image = "![latency and recall](bench.png)"
+        merged = merge_previous(text, REPORT.read_text(encoding="utf-8")).splitlines()
+        text = "\n".join(line for line in merged if line.strip() != image).rstrip() + f"\n\n{image}\n"
     REPORT.write_text(text, encoding="utf-8")
     _chart(sizes)
 
@@ -160,6 +162,29 @@ def _tables(lines: list[str]) -> dict[str, list[int]]:
     return out
 
 
+def _blocks(lines: list[str]) -> list[list[str]]:
+    out: list[list[str]] = [[]]
+    for line in lines:
+        if line.strip():
+            out[-1].append(line)
+        elif out[-1]:
+            out.append([])
+    return [b for b in out if b]
+
+
+def _keep_old_blocks(lines: list[str], old_lines: list[str], new_tables: dict) -> list[str]:
+    """Old paragraphs and tables of a section that the new one has nothing like (e.g. the
+    overhead table when the overhead step was not re-run), appended at the section's end."""
+    heads = {b[0][:40] for b in _blocks(lines)}
+    keep = [b for b in _blocks(old_lines)[1:] if b[0][:40] not in heads and b[0] not in new_tables
+            and not any(line in new_tables for line in b)]
+    while lines and not lines[-1].strip():
+        lines = lines[:-1]
+    for b in keep:
+        lines = lines + [""] + b
+    return lines + [""]
+
+
 def merge_previous(new: str, old: str) -> str:
     """The new report, plus what the old one had and this run did not measure: whole sections
     (kept in place) and table rows whose first cell is not in the new table (marked †)."""
@@ -183,6 +208,7 @@ def merge_previous(new: str, old: str) -> str:
                     inserts[at] = keep
             for at in sorted(inserts, reverse=True):
                 lines = lines[: at + 1] + inserts[at] + lines[at + 1 :]
+            lines = _keep_old_blocks(lines, old_lines, new_tables)
         merged.append((title, lines))
     for i, (title, lines) in enumerate(old_secs):
         if title and title not in titles:

@@ -59,7 +59,8 @@ def _csc(terms: np.ndarray, rows: np.ndarray, tfs: np.ndarray, n_terms: int):
     counts = np.bincount(terms, minlength=n_terms) if terms.size else np.zeros(n_terms, np.int64)
     indptr = np.zeros(n_terms + 1, np.int64)
     np.cumsum(counts, out=indptr[1:])
-    return indptr, rows[order].astype(np.int32), tfs[order].astype(np.uint16)
+    docs = rows[order].astype(np.int32, copy=False)
+    return indptr, docs, tfs[order].astype(np.uint16, copy=False)
 
 
 def _crc(path: Path) -> int:
@@ -149,9 +150,12 @@ class BM25Index:
         flush()
         if len(lens) != len(ids) or any(len(v) != len(ids) for v in columns.values()):
             raise ValueError(f"BM25Index.build: {len(ids)} ids but {len(lens)} token lists")
-        cat = (lambda i, dt: np.concatenate([p[i] for p in parts]) if parts else np.zeros(0, dt))
-        idx._set_base(ids, cat(0, np.int32), cat(1, np.int32), cat(2, np.uint16), np.asarray(lens, np.int64),
-                      {k: np.asarray(v, np.int64) for k, v in columns.items()})
+        fields = []
+        for i, dt in ((0, np.int32), (1, np.int32), (2, np.uint16)):  # one field at a time: less memory at once
+            fields.append(np.concatenate([p[i] for p in parts]) if parts else np.zeros(0, dt))
+            parts = [tuple(None if j == i else x for j, x in enumerate(p)) for p in parts]
+        del parts
+        idx._set_base(ids, *fields, np.asarray(lens, np.int64), {k: np.asarray(v, np.int64) for k, v in columns.items()})
         return idx
 
     def _term_ids(self, tokens: Iterable[str]) -> list[int]:

@@ -216,8 +216,13 @@ class KeywordIndex:
         found = gather_user_words(texts, authors, self.tokenizer.word_freq)
         self.tokenizer.add_words(sorted(found | self._pending_words))
         self._pending_words = set()
-        tokens = (self.tokenizer.tokenize(t) for t in texts)
-        self._bm25 = BM25Index.build(ids, _Counted(tokens, self), cols)
+
+        def tokens():
+            for i, text in enumerate(texts):
+                texts[i] = None  # each text is let go once tokenized (the build's peak memory)
+                yield self.tokenizer.tokenize(text)
+
+        self._bm25 = BM25Index.build(ids, _Counted(tokens(), self), cols)
         self._generation, self._built_at = gen, started
         self.loaded = False
         self._save()
