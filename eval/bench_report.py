@@ -125,7 +125,9 @@ def write_report(sizes: list[int]) -> None:
     text = "\n".join(lines)
     if REPORT.exists():  # keep what this run did not re-measure
         image = "![latency and recall](bench.png)"
-        merged = merge_previous(text, REPORT.read_text(encoding="utf-8")).splitlines()
+        notes_titles = frozenset(line for line in notes.read_text(encoding="utf-8").splitlines()
+                                 if line.startswith("## ")) if notes.exists() else frozenset()
+        merged = merge_previous(text, REPORT.read_text(encoding="utf-8"), notes_titles).splitlines()
         text = "\n".join(line for line in merged if line.strip() != image).rstrip() + f"\n\n{image}\n"
     REPORT.write_text(text, encoding="utf-8")
     _chart(sizes)
@@ -185,9 +187,11 @@ def _keep_old_blocks(lines: list[str], old_lines: list[str], new_tables: dict) -
     return lines + [""]
 
 
-def merge_previous(new: str, old: str) -> str:
+def merge_previous(new: str, old: str, skip_blocks: frozenset[str] = frozenset()) -> str:
     """The new report, plus what the old one had and this run did not measure: whole sections
-    (kept in place) and table rows whose first cell is not in the new table (marked †)."""
+    (kept in place), table rows whose first cell is not in the new table (marked †), and
+    paragraphs or tables the new section has nothing like, except in ``skip_blocks`` sections
+    (the hand-written notes, replaced whole)."""
     new_secs, old_secs = _sections(new), _sections(old)
     old_by_title = dict(old_secs)
     titles = [t for t, _ in new_secs]
@@ -208,7 +212,8 @@ def merge_previous(new: str, old: str) -> str:
                     inserts[at] = keep
             for at in sorted(inserts, reverse=True):
                 lines = lines[: at + 1] + inserts[at] + lines[at + 1 :]
-            lines = _keep_old_blocks(lines, old_lines, new_tables)
+            if title not in skip_blocks:
+                lines = _keep_old_blocks(lines, old_lines, new_tables)
         merged.append((title, lines))
     for i, (title, lines) in enumerate(old_secs):
         if title and title not in titles:
