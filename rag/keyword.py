@@ -143,7 +143,7 @@ class Tokenizer:
     and punctuation/space tokens removed. Numbers stay tokens (``2024``, ``3.5``).
 
     engine: ``"rjieba"`` (default; jieba-rs, the Rust port of jieba, with the same default
-        dictionary and HMM: about 4x faster on news-crud, and 99.9 % of chunks get identical
+        dictionary and HMM: about 6x less CPU on news-crud, and 99.9 % of chunks get identical
         tokens, see ``eval/reports/bench.md``) or ``"jieba"`` (the Python original). Index and
         questions must use the same engine; it is part of ``signature``.
 
