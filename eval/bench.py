@@ -380,20 +380,20 @@ PHASES = {
 }
 
 
-def _run_phase(args: list[str], env: dict | None = None) -> dict:
-    """Run one phase in a fresh process; returns its JSON result."""
+def _run_phase(args: list[str], env: dict | None = None, module: str = "eval.bench") -> dict:
+    """Run one phase of ``module`` in a fresh process; returns its JSON result."""
     e = {**os.environ, **(env or {})}
     e.pop("RAG_CHROMA_URL", None)
-    out = subprocess.run([sys.executable, "-m", "eval.bench", "--phase", *args], env=e, cwd=ROOT,
+    out = subprocess.run([sys.executable, "-m", module, "--phase", *args], env=e, cwd=ROOT,
                          stdout=subprocess.PIPE, text=True, check=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
-def run_step(name: str, args: list[str], env: dict | None = None) -> dict:
+def run_step(name: str, args: list[str], env: dict | None = None, module: str = "eval.bench") -> dict:
     """Run a phase and keep its result in ``RESULTS/<name>.json``."""
     print(f"[bench] {name} …", file=sys.stderr, flush=True)
     t0 = time.perf_counter()
-    res = _run_phase(args, env)
+    res = _run_phase(args, env, module)
     res["step_s"] = time.perf_counter() - t0
     res["at"] = time.strftime("%Y-%m-%d %H:%M:%S")
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -402,8 +402,11 @@ def run_step(name: str, args: list[str], env: dict | None = None) -> dict:
     return res
 
 
-def steps(sizes: list[int], full: bool, overhead: int, threads: bool) -> list[tuple[str, list[str]]]:
-    out: list[tuple[str, list[str]]] = []
+ARCHIVE = "eval.bench_archive"  # the large-archive phases (persisted keyword index)
+
+
+def steps(sizes: list[int], full: bool, overhead: int, threads: bool) -> list[tuple[str, list[str]] | tuple[str, list[str], str]]:
+    out: list = []
     for n in sizes:
         out += [(f"ingest-{n}", ["ingest", str(n)]), (f"query-{n}", ["query", str(n)]), (f"plain-{n}", ["plain", str(n)])]
     if overhead:
@@ -411,7 +414,10 @@ def steps(sizes: list[int], full: bool, overhead: int, threads: bool) -> list[tu
     if threads:
         out.append(("threads", ["threads", "20"]))
     if full:
-        out += [("ingest-all-kw", ["ingest", "all", "kw"]), ("query-all-kw", ["query", "all", "kw"])]
+        out += [("ingest-all-kw", ["ingest", "all", "kw"]), ("query-all-kw", ["query", "all", "kw"]),
+                ("tokenizer", ["tokenizer", "5000"], ARCHIVE), ("serve-saved", ["serve", "all", "saved"], ARCHIVE),
+                ("fresh", ["fresh", "all"], ARCHIVE), ("serve-rebuild", ["serve", "all", "rebuild"], ARCHIVE),
+                ("serve-jieba", ["serve", "all", "jieba"], ARCHIVE)]
     return out
 
 
@@ -437,9 +443,9 @@ def main(argv: list[str] | None = None) -> None:
     sizes = [int(x) for x in a.sizes.split(",") if x]
     if not a.report:
         only = {x for x in a.only.split(",") if x}
-        for name, args in steps(sizes, not a.no_full, a.overhead, not a.no_threads):
+        for name, args, *module in steps(sizes, not a.no_full, a.overhead, not a.no_threads):
             if not only or name in only:
-                run_step(name, args)
+                run_step(name, args, module=module[0] if module else "eval.bench")
     write_report(sizes)
     print(f"[bench] wrote {REPORT.relative_to(ROOT)}", file=sys.stderr)
 

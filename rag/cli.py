@@ -209,14 +209,20 @@ def docs_delete(
 
 @app.command()
 def reindex(
+    keyword: bool = typer.Option(False, "--keyword", help="只重建关键词（BM25）索引，不重新向量化"),
     data_dir: Optional[Path] = DataDir, chroma_url: Optional[str] = ChromaUrl, embedder: Optional[str] = Embedder,
 ) -> None:
-    """用当前向量模型重建索引（更换模型后使用）：原文从旧集合读出，重新向量化。"""
+    """用当前向量模型重建索引（更换模型后使用）：原文从旧集合读出，重新向量化。加 --keyword 只重建关键词索引。"""
     from .settings import build_embedder
     from .store import open_client, reindex_collection
 
     s = _settings(data_dir, chroma_url, embedder)
     try:
+        if keyword:
+            pipe = build_pipeline(s)
+            pipe.keyword.rebuild()
+            typer.echo(f"已重建关键词索引：{len(pipe.keyword)} 个文本块，用时 {pipe.keyword.last_build_ms / 1000:.1f} 秒。")
+            return
         n = reindex_collection(open_client(s.data_dir, s.chroma_url), s.collection, build_embedder(s))
     except RagError as exc:
         _fail(exc)

@@ -1,34 +1,31 @@
-"""Keyword retrieval: a Chinese tokenizer (jieba) and a BM25 index (bm25s).
+"""Keyword retrieval: a Chinese tokenizer (jieba, through rjieba by default) and the local
+names gathered from the archive; ``BM25Index`` (``rag.bm25``) ranks the tokens.
 
 ``Tokenizer`` turns text into search tokens; ``BM25Index`` ranks pre-tokenized documents
 (chunk ``embed_text``) against a tokenized query. Index and query must go through the
-same ``Tokenizer`` (same user dictionary), or tokens will not match.
+same ``Tokenizer`` (same engine and user dictionary), or tokens will not match.
 
-Nothing happens at import time: jieba's dictionary (~1 s on first use, cached in the
-system temp dir as ``jieba.cache`` by jieba itself) is loaded by the first ``Tokenizer``
-or ``gather_user_words`` call, and bm25s is imported by the first ``BM25Index.build``.
+Nothing happens at import time: the segmenter's dictionary is loaded by the first
+``Tokenizer`` (rjieba ~0.1 s; jieba ~1 s, cached in the system temp dir as ``jieba.cache``
+by jieba itself); ``gather_user_words`` loads jieba's dictionary for word frequencies.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
-import math
 import re
+import threading
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
-import numpy as np
+from .bm25 import BM25_B, BM25_K1, BM25Index  # noqa: F401 - re-exported: BM25 over these tokens
 
 logger = logging.getLogger(__name__)
 
 STOPWORDS_PATH = Path(__file__).with_name("stopwords.txt")
-
-# Lucene's BM25 defaults; Robertson & Zaragoza 2009, "The Probabilistic Relevance
-# Framework: BM25 and Beyond" (k1 in [1.2, 2.0], b = 0.75).
-BM25_K1 = 1.5
-BM25_B = 0.75
 
 # jieba user-dictionary line: "word [freq] [pos]" (same pattern as jieba.re_userdict).
 _DICT_LINE = re.compile(r"^(.+?)( [0-9]+)?( [a-z]+)?$")
@@ -53,9 +50,25 @@ def _default_jieba_dict() -> tuple[dict[str, int], int]:
     return base.FREQ, base.total
 
 
+# What NFKC does to most Chinese news text: full-width ASCII (U+FF01–FF5E) and the ideographic
+# space become ASCII. Mapped first (a regex substitution: 2x faster than str.translate here);
+# full NFKC only runs when something else is left to normalise (unicodedata.is_normalized):
+# about 5x faster than NFKC on news-crud, same result.
+_FULLWIDTH = {chr(cp): chr(cp - 0xFEE0) for cp in range(0xFF01, 0xFF5F)} | {"\u3000": " "}
+_FULLWIDTH_RE = re.compile("[\uff01-\uff5e\u3000]")
+
+
+def _nfkc(text: str) -> str:
+    """``unicodedata.normalize("NFKC", text)``, fast for text whose only compatibility
+    characters are full-width ASCII: those decompose to plain ASCII one by one, so mapping them
+    first gives the same result (NFKC(x) = NFKC(mapped x) = mapped x when that is normalised)."""
+    t = _FULLWIDTH_RE.sub(lambda m: _FULLWIDTH[m.group()], text)
+    return t if unicodedata.is_normalized("NFKC", t) else unicodedata.normalize("NFKC", t)
+
+
 def _normalize(text: str) -> str:
     """NFKC (full-width ASCII → half-width, e.g. ``Ｆｕｌｌ２０２４`` → ``Full2024``) and lower-case."""
-    return unicodedata.normalize("NFKC", text).lower()
+    return _nfkc(text).lower()
 
 
 def _read_dict_entries(path: Path) -> list[tuple[str, int | None, str | None]]:
@@ -106,15 +119,33 @@ def _is_content(token: str) -> bool:
     return any(ch.isalnum() for ch in token)
 
 
+# Bump when ``Tokenizer.tokenize`` changes its output for the same dictionary: a persisted
+# keyword index made by another version is then rebuilt (``Tokenizer.signature``).
+TOKENIZER_VERSION = 2
+ENGINES = ("rjieba", "jieba")
+
+# rjieba keeps runs such as ``1.2.0.13``, ``07-21`` or ``risc-v`` whole; jieba's HMM step
+# (``jieba.finalseg``) cuts them into ``[a-z0-9]+(\.\d+)?%?`` pieces and single other
+# characters. Non-Han tokens of rjieba are cut the same way, so both engines agree.
+_HAN_CHAR = re.compile(r"[\u4e00-\u9fff]")
+_ALNUM_PIECE = re.compile(r"[a-z0-9]+(?:\.\d+)?%?|[^a-z0-9]")
+_ALNUM_WORD = re.compile(r"[a-z0-9]+(?:\.\d+)?%?")
+_MEMO_MAX = 200_000  # words whose search tokens are remembered (bounded: ~40 MB at most)
+
+
 class Tokenizer:
     """jieba search-mode tokenizer for BM25 (index and query side).
 
-    Pipeline: NFKC (full-width ASCII → half-width) and lower-case → ``jieba.cut`` (HMM on,
-    so unseen names are still joined) with a private ``jieba.Tokenizer`` (the global jieba
-    dictionary is never mutated) plus the user words → search mode: after each word, its
-    sub-words of 2 or more characters that are in the dictionary, as
-    ``jieba.cut_for_search`` does → stopwords (``rag/stopwords.txt``) and punctuation/space
-    tokens removed. Numbers stay tokens (``2024``, ``3.5``).
+    Pipeline: NFKC (full-width ASCII → half-width) and lower-case → jieba's cut (HMM on, so
+    unseen names are still joined) with a private dictionary: jieba's default dictionary plus
+    the user words → search mode: after each word, its sub-words of 2 or more characters that
+    are in the dictionary, as ``jieba.cut_for_search`` does → stopwords (``rag/stopwords.txt``)
+    and punctuation/space tokens removed. Numbers stay tokens (``2024``, ``3.5``).
+
+    engine: ``"rjieba"`` (default; jieba-rs, the Rust port of jieba, with the same default
+        dictionary and HMM: about 6x less CPU on news-crud, and 99.9 % of chunks get identical
+        tokens, see ``eval/reports/bench.md``) or ``"jieba"`` (the Python original). Index and
+        questions must use the same engine; it is part of ``signature``.
 
     Search mode differs from ``jieba.cut_for_search`` only for words of 5+ characters:
     jieba emits just their 2- and 3-character dictionary parts, this also emits the longer
@@ -124,13 +155,58 @@ class Tokenizer:
     user_words: extra words kept whole (e.g. from ``gather_user_words``).
     dict_path: a jieba user dictionary (``word [freq] [pos]``, ``#`` comments), e.g.
         ``corpus/dict.txt``; a missing file is ignored. Its frequencies win over ``user_words``.
-    raises ValueError: if the dictionary has a malformed line.
+    raises ValueError: if the dictionary has a malformed line, or for an unknown engine.
 
-    The first Tokenizer in a process loads jieba's dictionary (~1 s); later ones copy it
-    (~20 ms). ``tokenize`` is thread-safe once constructed.
+    ``signature`` (hex) identifies what decides the tokens before any ``add_words``: engine and
+    its version, ``TOKENIZER_VERSION``, the user dictionary's bytes, the stopwords and
+    ``user_words``. A persisted keyword index is reused only under the same signature.
+
+    The first jieba-engine Tokenizer in a process loads jieba's dictionary (~1 s); rjieba
+    loads its own in ~0.1 s. ``tokenize`` and ``add_words`` are thread-safe (one lock: the
+    segmenter is never read while a word is being added).
     """
 
-    def __init__(self, user_words: Iterable[str] = (), dict_path: Path | None = None):
+    def __init__(self, user_words: Iterable[str] = (), dict_path: Path | None = None, engine: str = "rjieba"):
+        if engine not in ENGINES:
+            raise ValueError(f"unknown tokenizer engine {engine!r}; expected one of {', '.join(ENGINES)}")
+        self.engine = engine
+        self._lock = threading.Lock()
+        self._memo: dict[str, tuple[str, ...]] = {}
+        self._stopwords = _load_stopwords()
+        self._seg = self._new_segmenter()
+        self._py_jieba = None  # built on demand by jieba_tokenizer()
+        self._added: dict[str, tuple[int, str | None]] = {}  # word -> (frequency given, tag), in order
+
+        entries: dict[str, tuple[int | None, str | None]] = {}
+        for w in user_words:
+            w = _normalize(w).strip()
+            if w and " " not in w:
+                entries.setdefault(w, (None, None))
+        extra = sorted(entries)
+        dict_bytes = b""
+        if dict_path is not None:
+            path = Path(dict_path)
+            dict_bytes = path.read_bytes() if path.is_file() else b""
+            for w, f, pos in _read_dict_entries(path):
+                entries[_normalize(w)] = (f, pos)
+        for w, (f, pos) in entries.items():
+            if f == 0:
+                # jieba's add_word(w, 0) also edits the global HMM (finalseg.add_force_split).
+                logger.warning("ignoring user word %r with frequency 0", w)
+                continue
+            self._add(w, f, pos)  # f=None: jieba picks a frequency that keeps the word whole
+        self._user_words = frozenset(self._added)
+        self._base_words = len(self._added)
+        h = hashlib.sha1(f"{engine} {_engine_version(engine)} v{TOKENIZER_VERSION}\n".encode())
+        for part in (dict_bytes, STOPWORDS_PATH.read_bytes(), "\n".join(extra).encode()):
+            h.update(hashlib.sha1(part).digest())
+        self.signature = h.hexdigest()
+
+    def _new_segmenter(self):
+        if self.engine == "rjieba":
+            import rjieba
+
+            return rjieba.Jieba()
         import jieba
 
         freq, total = _default_jieba_dict()
@@ -138,54 +214,109 @@ class Tokenizer:
         # A private copy of the already-loaded default dictionary (what jt.initialize()
         # would load from jieba.cache, without the ~1 s unmarshal per instance).
         jt.FREQ, jt.total, jt.initialized = dict(freq), total, True
-        self._jieba = jt
-        self._stopwords = _load_stopwords()
+        return jt
 
-        entries: dict[str, int | None] = {}
-        for w in user_words:
-            w = _normalize(w).strip()
-            if w and " " not in w:
-                entries.setdefault(w, None)
-        if dict_path is not None:
-            for w, f, _pos in _read_dict_entries(Path(dict_path)):
-                entries[_normalize(w)] = f
-        for w, f in entries.items():
-            if f == 0:
-                # jieba's add_word(w, 0) also edits the global HMM (finalseg.add_force_split).
-                logger.warning("ignoring user word %r with frequency 0", w)
-                continue
-            jt.add_word(w, f)  # f=None: jieba picks a frequency that keeps the word whole
-        self._user_words = frozenset(w for w, f in entries.items() if f != 0)
+    def _add(self, word: str, freq: int | None, tag: str | None) -> None:
+        """Add one word to the segmenter (caller holds the lock or owns the object) and record
+        the frequency it got, so ``restore_words`` can rebuild the same dictionary."""
+        if self.engine == "rjieba":
+            got = self._seg.add_word(word, freq, tag)
+        else:
+            self._seg.add_word(word, freq, tag)
+            got = self._seg.FREQ[word]
+        if self._py_jieba is not None:
+            self._py_jieba.add_word(word, got, tag)
+        self._added[word] = (int(got), tag)
+
+    def word_freq(self, word: str) -> int:
+        """Frequency of ``word`` in this tokenizer's dictionary, 0 when it is not a word (for
+        ``gather_user_words``). rjieba has no frequency lookup: ``suggest_freq`` of a dictionary
+        word that cuts to itself is its frequency + 1."""
+        with self._lock:
+            if self.engine == "rjieba":
+                return max(self._seg.suggest_freq(word) - 1, 0) if self._seg.has_word(word) else 0
+            return self._seg.FREQ.get(word, 0)
+
+    def _has_word(self, word: str) -> bool:
+        if self.engine == "rjieba":
+            return self._seg.has_word(word)
+        return bool(self._seg.FREQ.get(word))
 
     def add_words(self, words: Iterable[str]) -> set[str]:
         """Add words (kept whole) to this tokenizer's dictionary; returns the ones that were new.
         Words already in the user dictionary keep their entry (``dict.txt`` wins)."""
         new = set()
-        for w in words:
-            w = _normalize(w).strip()
-            if w and " " not in w and w not in self._user_words:
-                self._jieba.add_word(w)
-                new.add(w)
-        if new:
-            self._user_words = self._user_words | new
+        with self._lock:
+            for w in words:
+                w = _normalize(w).strip()
+                if w and " " not in w and w not in self._added:
+                    self._add(w, None, None)
+                    new.add(w)
+            if new:
+                self._user_words = self._user_words | new
+                self._memo = {}
         return new
+
+    def added_words(self) -> list[tuple[str, int]]:
+        """``(word, frequency)`` of every word added by ``add_words`` since construction, in
+        order (what a persisted keyword index stores to rebuild this dictionary)."""
+        return [(w, f) for w, (f, _) in list(self._added.items())[self._base_words:]]
+
+    def restore_words(self, pairs: Iterable[tuple[str, int]]) -> None:
+        """Re-add words saved from ``added_words`` with the frequencies they had, so the
+        dictionary (and therefore every token) is the one the index was built with."""
+        with self._lock:
+            new = set()
+            for w, f in pairs:
+                if w not in self._added:
+                    self._add(w, int(f), None)
+                    new.add(w)
+            if new:
+                self._user_words = self._user_words | new
+                self._memo = {}
 
     @property
     def user_words(self) -> frozenset[str]:
         """Normalised words added on top of jieba's dictionary (user_words + dict_path)."""
         return self._user_words
 
-    def _search_cut(self, text: str) -> Iterable[str]:
-        freq = self._jieba.FREQ
-        for w in self._jieba.cut(text, HMM=True):
+    def jieba_tokenizer(self):
+        """A private ``jieba.Tokenizer`` holding the same words, frequencies and tags as this
+        tokenizer (for ``jieba.posseg.POSTokenizer``); built on first call (~1 s), then kept in
+        step by ``add_words``. With the jieba engine it is the segmenter itself."""
+        if self.engine == "jieba":
+            return self._seg
+        with self._lock:
+            if self._py_jieba is None:
+                import jieba
+
+                freq, total = _default_jieba_dict()
+                jt = jieba.Tokenizer()
+                jt.FREQ, jt.total, jt.initialized = dict(freq), total, True
+                for w, (f, tag) in self._added.items():
+                    jt.add_word(w, f, tag)
+                self._py_jieba = jt
+            return self._py_jieba
+
+    def _pieces(self, word: str) -> list[str]:
+        if self.engine == "rjieba" and not _HAN_CHAR.search(word) and not _ALNUM_WORD.fullmatch(word):
+            return _ALNUM_PIECE.findall(word)
+        return [word]
+
+    def _search_tokens(self, word: str) -> tuple[str, ...]:
+        """Search tokens of one cut word: its dictionary sub-words of 2+ characters, then the
+        word, without stopwords and punctuation."""
+        stop, out = self._stopwords, []
+        for w in self._pieces(word):
             n = len(w)
             if n > 2:
                 for size in range(2, n):
                     for i in range(n - size + 1):
                         gram = w[i : i + size]
-                        if freq.get(gram):
-                            yield gram
-            yield w
+                        if self._has_word(gram):
+                            out.append(gram)
+            out.append(w)
+        return tuple(t for t in (t.strip() for t in out) if t and t not in stop and _is_content(t))
 
     def tokenize(self, text: str) -> list[str]:
         """Search tokens of ``text`` in text order (a word is followed by its sub-words'
@@ -193,17 +324,29 @@ class Tokenizer:
         frequency). Empty or stopword-only text → ``[]``."""
         if not text:
             return []
-        stop = self._stopwords
-        out = []
-        for tok in self._search_cut(_normalize(text)):
-            tok = tok.strip()
-            if tok and tok not in stop and _is_content(tok):
-                out.append(tok)
+        text = _normalize(text)
+        out: list[str] = []
+        with self._lock:
+            words = self._seg.cut(text, True) if self.engine == "rjieba" else self._seg.cut(text, HMM=True)
+            memo = self._memo
+            for w in words:
+                toks = memo.get(w)
+                if toks is None:
+                    if len(memo) >= _MEMO_MAX:
+                        memo.clear()
+                    toks = memo[w] = self._search_tokens(w)
+                out.extend(toks)
         return out
 
     def tokenize_many(self, texts: Sequence[str]) -> list[list[str]]:
         """``[self.tokenize(t) for t in texts]``."""
         return [self.tokenize(t) for t in texts]
+
+
+def _engine_version(engine: str) -> str:
+    from importlib.metadata import version
+
+    return version(engine)
 
 
 # ------------------------------------------------------------------ user-word gathering
@@ -274,7 +417,7 @@ def _names_after_titles(text: str) -> set[str]:
     return found
 
 
-def _places(text: str, freq: dict[str, int]) -> set[str]:
+def _places(text: str, freq: Callable[[str], int]) -> set[str]:
     found = set()
     for m in re.finditer(f"[{_PLACE_SUFFIX}]", text):
         end = m.end()
@@ -296,7 +439,7 @@ def _places(text: str, freq: dict[str, int]) -> set[str]:
             else:
                 # the head and, for 3-character heads, its two halves must be rare words
                 parts = {head, head[:2], head[1:]} if len(head) == 3 else {head}
-                ok = all(freq.get(p, 0) < _COMMON_WORD_FREQ for p in parts) and not any(
+                ok = all(freq(p) < _COMMON_WORD_FREQ for p in parts) and not any(
                     ch in _PLACE_SUFFIX for ch in head
                 )
             if ok:
@@ -305,7 +448,8 @@ def _places(text: str, freq: dict[str, int]) -> set[str]:
     return found
 
 
-def gather_user_words(texts: Iterable[str], authors: Iterable[str] = ()) -> set[str]:
+def gather_user_words(texts: Iterable[str], authors: Iterable[str] = (),
+                      freq: Callable[[str], int] | None = None) -> set[str]:
     """Local names found in the corpus, to add to the tokenizer as whole words.
 
     This is a heuristic, tuned on county news prose; ``corpus/dict.txt`` is the editable
@@ -324,9 +468,14 @@ def gather_user_words(texts: Iterable[str], authors: Iterable[str] = ()) -> set[
       is not a surname (陈村 yes, 空村 no), and a head that is a common word in jieba's
       dictionary (山区村, 示范村).
 
-    returns: the set of words (may be empty). Loads jieba's dictionary on first call (~1 s).
+    freq: word → its frequency in the segmenter's dictionary (0 if not a word), for the
+        "common word" test; default: jieba's default dictionary, loaded on first call (~1 s and
+        ~100 MB). ``Tokenizer.word_freq`` avoids that load with the rjieba engine.
+    returns: the set of words (may be empty).
     """
-    freq, _ = _default_jieba_dict()
+    if freq is None:
+        table, _ = _default_jieba_dict()
+        freq = lambda w: table.get(w, 0)  # noqa: E731
     words: set[str] = set()
     for author in authors:
         for part in re.split(r"[\s、,，]+", author or ""):
@@ -335,103 +484,7 @@ def gather_user_words(texts: Iterable[str], authors: Iterable[str] = ()) -> set[
     for text in texts:
         if not text:
             continue
-        text = unicodedata.normalize("NFKC", text)
+        text = _nfkc(text)
         words |= _names_after_titles(text)
         words |= _places(text, freq)
     return words
-
-
-# -------------------------------------------------------------------------------- BM25
-
-
-class BM25Index:
-    """BM25 over pre-tokenized documents, with bm25s (``method="lucene"``, k1=1.5, b=0.75:
-    Lucene's defaults, Robertson & Zaragoza 2009).
-
-    Scores: ``sum over query tokens t of idf(t) * tf / (tf + k1 * (1 - b + b * len/avglen))``
-    with the Lucene idf ``log(1 + (N - df + 0.5) / (df + 0.5))`` (always > 0). A query token
-    repeated n times counts n times. Scores are raw BM25 (unbounded, not comparable across
-    indexes); build with ``BM25Index.build``.
-    """
-
-    def __init__(self, ids: list[str], model, df: dict[str, int]):
-        self._ids = ids
-        self._pos = {doc_id: i for i, doc_id in enumerate(ids)}
-        self._model = model  # bm25s.BM25, or None when no document has a token
-        self._df = df
-
-    @classmethod
-    def build(cls, ids: Sequence[str], token_lists: Sequence[list[str]]) -> "BM25Index":
-        """Index ``token_lists[i]`` under ``ids[i]``.
-
-        Works with 0 documents and with documents that have no tokens (never returned).
-        raises ValueError: if the lengths differ or an id repeats.
-        """
-        ids = list(ids)
-        if len(ids) != len(token_lists):
-            raise ValueError(f"BM25Index.build: {len(ids)} ids but {len(token_lists)} token lists")
-        if len(set(ids)) != len(ids):
-            raise ValueError("BM25Index.build: ids must be unique")
-        if not any(token_lists):
-            return cls(ids, None, {})
-
-        import bm25s
-
-        model = bm25s.BM25(k1=BM25_K1, b=BM25_B, method="lucene")
-        corpus = [list(tokens) for tokens in token_lists]
-        model.index(corpus, create_empty_token=False, show_progress=False)
-        # Column t of the CSC score matrix holds one (positive) entry per document with t.
-        df_arr = np.diff(model.scores["indptr"])
-        df = {tok: int(df_arr[col]) for tok, col in model.vocab_dict.items()}
-        return cls(ids, model, df)
-
-    def __len__(self) -> int:
-        return len(self._ids)
-
-    def df(self, token: str) -> int:
-        """Number of indexed documents containing ``token`` (0 when unknown)."""
-        return self._df.get(token, 0)
-
-    def idf(self, token: str) -> float:
-        """Lucene BM25 idf ``log(1 + (N - df + 0.5) / (df + 0.5))`` of an (already tokenized)
-        token; a token not in the index gets the maximum, ``log(1 + (N + 0.5) / 0.5)``."""
-        n = len(self._ids)
-        df = self._df.get(token, 0)
-        return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
-
-    def search(
-        self, query_tokens: list[str], k: int, allowed: set[str] | None = None
-    ) -> list[tuple[str, float]]:
-        """Top ``k`` documents as ``(id, score)``, score descending (ties: index order).
-
-        Only documents with score > 0 (sharing at least one token with the query).
-        allowed: when given, only these ids are ranked; the filter is applied to the scores
-            of every document before the top k are taken, so it never loses a match
-            (unknown ids are ignored).
-        Empty query, empty index or k <= 0 → ``[]``.
-        """
-        if k <= 0 or self._model is None or not query_tokens:
-            return []
-        vocab = self._model.vocab_dict
-        token_ids = [vocab[t] for t in query_tokens if t in vocab]
-        if not token_ids:
-            return []
-        scores = self._model.get_scores_from_ids(token_ids)
-        if allowed is None:
-            cand = np.flatnonzero(scores > 0)
-        else:
-            pos = np.fromiter(
-                (self._pos[i] for i in allowed if i in self._pos), dtype=np.int64
-            )
-            cand = pos[scores[pos] > 0]
-        if cand.size == 0:
-            return []
-        cand_scores = scores[cand]
-        if cand.size > k:
-            part = np.argpartition(-cand_scores, k - 1)[:k]
-            # argpartition may cut through a tie at the k-th score: take the whole tie
-            kth = cand_scores[part].min()
-            part = np.flatnonzero(cand_scores >= kth)
-            cand, cand_scores = cand[part], cand_scores[part]
-        order = np.lexsort((cand, -cand_scores))[:k]
-        return [(self._ids[cand[i]], float(cand_scores[i])) for i in order]

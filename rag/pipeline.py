@@ -200,21 +200,22 @@ class Pipeline:
     tokenizer: the keyword tokenizer (jieba + user dictionary), shared by BM25 and the answerer.
     chunk_chars: chunk budget in characters; chunk_overlap: sentences shared by neighbours.
     answerer: defaults to the extractive answerer; an LLM answerer may be passed instead.
+    keyword_dir: where the keyword index is saved (see ``KeywordIndex``); None = memory only.
     """
 
     def __init__(self, store: Store, tokenizer: Tokenizer, *, chunk_chars: int = 300, chunk_overlap: int = 1,
                  candidates: int = 30, mode: Mode = "hybrid", abstain_threshold: float = ABSTAIN_THRESHOLD,
                  known_people: Iterable[str] = (), entities: Iterable[str] | dict[str, str] = (),
-                 home: Iterable[str] = (), answerer=None):
+                 home: Iterable[str] = (), answerer=None, keyword_dir: Path | None = None):
         self.store = store
         self.embedder = store.embedder
         self.tokenizer = tokenizer
         self.chunk_chars = chunk_chars
         self.chunk_overlap = chunk_overlap
-        self.keyword = KeywordIndex(store, tokenizer)
+        self.keyword = KeywordIndex(store, tokenizer, keyword_dir)
         self.retriever = HybridRetriever(store, self.embedder, self.keyword, candidates=candidates, mode=mode)
         self.extractive = ExtractiveAnswerer(tokenizer.tokenize, self.keyword.idf, self.keyword.df,
-                                             entities=entities, lookup=StoreLookup(store), home=home,
+                                             entities=entities, lookup=StoreLookup(store, self.keyword), home=home,
                                              known_words=lambda: tokenizer.user_words,
                                              threshold=abstain_threshold)
         self.answerer = answerer or self.extractive
@@ -238,6 +239,9 @@ class Pipeline:
             runs in this process.
         raises StoreError: a store that cannot be written stops the ingest; everything written
             before stays consistent (whole articles), and a re-run completes it.
+
+        At the end the keyword index is brought up to date and saved (``KeywordIndex.refresh``),
+        so a process started afterwards loads it instead of tokenizing the archive.
         """
         report = IngestReport()
         tracker = _Tracker(report, progress)
@@ -249,6 +253,7 @@ class Pipeline:
             tracker.file_done(path)
             if on_file:
                 on_file(path, report)
+        self.keyword.refresh()
         return report
 
     def ingest_file(self, path: Path, *, root: Path | None = None, source: str | None = None,
@@ -348,7 +353,7 @@ class Pipeline:
             produced (a changed file replaces its old chunks).
         Reprints: an article whose text is already stored under another source is skipped
             and counted in ``duplicates``.
-        batch_chunks: chunks per write (default 64, or 512 keyword-first).
+        batch_chunks: chunks per write (default 64, or 2048 keyword-first: ~10 % faster than 512).
         keyword_first: see ``ingest``.
         """
         report = report or IngestReport()
@@ -363,7 +368,7 @@ class Pipeline:
                         batch_chunks: int | None = None, keep: set[str] | None = None) -> int:
         """Write (article, chunks) pairs in batches of whole articles; returns chunks kept.
         Stale chunks of ``replace_source`` are deleted after every article was written."""
-        batch_chunks = batch_chunks or (512 if keyword_first else 64)
+        batch_chunks = batch_chunks or (2048 if keyword_first else 64)
         batch_chunks = min(batch_chunks, self.store.max_batch)
         keep_ids: set[str] = keep if keep is not None else set()
         pending: list[tuple[Article, list[Chunk]]] = []

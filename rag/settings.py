@@ -50,6 +50,8 @@ class Settings:
     dict_path: Path = field(default_factory=lambda: Path(_env("RAG_DICT", PROJECT_DIR / "corpus" / "dict.txt")))
     # the archive's own county: a question about 县里/我县 needs an article in the county's voice
     county: str = field(default_factory=lambda: _env("RAG_COUNTY", "绛县"))
+    tokenizer: str = field(default_factory=lambda: _env("RAG_TOKENIZER", "rjieba"))  # rjieba | jieba
+    keyword_index: str = field(default_factory=lambda: _env("RAG_KEYWORD_INDEX", ""))  # "" = data dir, "off", or a dir
     chunk_chars: int = field(default_factory=lambda: _env_num("RAG_CHUNK_CHARS", 300))
     chunk_overlap: int = field(default_factory=lambda: _env_num("RAG_CHUNK_OVERLAP", 1))
     top_k: int = field(default_factory=lambda: _env_num("RAG_TOP_K", 5))
@@ -93,6 +95,21 @@ class Settings:
         return Path(self.embed_cache) if self.embed_cache else self.data_dir / "embed_cache.sqlite"
 
 
+def keyword_index_dir(s: Settings) -> Path | None:
+    """Where this process keeps its copy of the keyword index: ``<RAG_KEYWORD_INDEX or data
+    dir/keyword>/<collection>`` (``<host>_<port>-<collection>`` for a Chroma server); None when
+    ``RAG_KEYWORD_INDEX=off``."""
+    if s.keyword_index.lower() in ("off", "0", "false", "no"):
+        return None
+    base = Path(s.keyword_index) if s.keyword_index else s.data_dir / "keyword"
+    if s.chroma_url:
+        from urllib.parse import urlparse
+
+        u = urlparse(s.chroma_url if "://" in s.chroma_url else f"http://{s.chroma_url}")
+        return base / f"{u.hostname or 'localhost'}_{u.port or 8000}-{s.collection}"
+    return base / s.collection
+
+
 def build_embedder(s: Settings):
     """The embedder the settings name (with the embedding cache when enabled)."""
     from .embeddings import make_embedder
@@ -115,10 +132,11 @@ def build_pipeline(s: Settings):
 
     store = Store(open_client(s.data_dir, s.chroma_url), build_embedder(s), s.collection)
     entries = _read_dict_entries(s.dict_path) if s.dict_path.exists() else []
-    tokenizer = Tokenizer(dict_path=s.dict_path)
+    tokenizer = Tokenizer(dict_path=s.dict_path, engine=s.tokenizer)
     people = [w for w, _freq, pos in entries if pos == "nr"]
     pipe = Pipeline(store, tokenizer, chunk_chars=s.chunk_chars, chunk_overlap=s.chunk_overlap,
                     mode=s.retrieval_mode, known_people=people, home=[s.county] if s.county else [],
+                    keyword_dir=keyword_index_dir(s),
                     entities={w: pos for w, _freq, pos in entries if pos in ("nr", "ns", "nt")})
     llm = build_llm_answerer(s, pipe, key_terms=[w for w, _freq, pos in entries if pos in ("nr", "ns")])
     if llm is not None:

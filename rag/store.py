@@ -14,7 +14,7 @@ away, a full disk), never a raw httpx/chromadb exception; the same ``Store`` wor
 once the server is back (the HTTP client reconnects on the next call).
 
 Every write stamps its chunks with ``wts`` (writer's clock, epoch seconds), so a reader can
-fetch only what changed since its last look (``chunks_written_since``).
+fetch only what changed since its last look (``written_since``).
 
 Keyword-first ingest: chunks may be stored before their dense vector exists, with a
 placeholder vector (``placeholder_vector``) and metadata ``dense: 0``; every other chunk
@@ -446,18 +446,31 @@ class Store:
                        for cid, doc, meta in zip(res["ids"], res["documents"], res["metadatas"]))
         return out
 
+    @_guard
+    def chunks_where(self, where: dict, limit: int | None = None) -> list[Chunk]:
+        """The chunks whose metadata matches a Chroma ``where`` filter (at most ``limit``), in
+        one ``get``, in no particular order."""
+        res = self.col.get(where=where, include=["documents", "metadatas"], limit=limit)
+        return [chunk_from_record(cid, doc, meta or {}) for cid, doc, meta in zip(res["ids"], res["documents"], res["metadatas"])]
+
     def iter_chunks(self, where: dict | None = None, page: int = 5000) -> Iterator[Chunk]:
         """Every chunk (optionally filtered), paged so memory stays bounded per page.
 
         raises StoreError: if Chroma fails while paging.
         """
+        for c, _ in self.iter_stamped_chunks(where, page):
+            yield c
+
+    def iter_stamped_chunks(self, where: dict | None = None, page: int = 5000) -> Iterator[tuple[Chunk, float]]:
+        """``(chunk, wts)`` for every chunk (``wts``: its write stamp, epoch seconds; 0 for chunks
+        written before stamps existed), paged. raises StoreError: if Chroma fails while paging."""
         offset = 0
         while True:
             res = self._page(where, page, offset)
             if not res["ids"]:
                 return
             for cid, doc, meta in zip(res["ids"], res["documents"], res["metadatas"]):
-                yield chunk_from_record(cid, doc, meta or {})
+                yield chunk_from_record(cid, doc, meta or {}), float((meta or {}).get("wts", 0.0))
             if len(res["ids"]) < page:
                 return
             offset += page
@@ -467,16 +480,14 @@ class Store:
         return self.col.get(where=where, include=["documents", "metadatas"], limit=limit, offset=offset)
 
     @_guard
-    def chunks_written_since(self, ts: float, page: int = 5000) -> list[Chunk]:
-        """Chunks whose text or metadata was (re)written at or after ``ts`` (epoch seconds of the
-        writer's clock, metadata ``wts``); chunks written before ``wts`` existed never match."""
-        out: list[Chunk] = []
+    def written_since(self, ts: float, page: int = 20000) -> dict[str, float]:
+        """``{chunk id: wts}`` of the chunks (re)written at or after ``ts`` (epoch seconds of the
+        writer's clock): metadata only, so a reader can fetch just the texts that changed."""
+        out: dict[str, float] = {}
         offset = 0
         while True:
-            res = self.col.get(where={"wts": {"$gte": float(ts)}}, include=["documents", "metadatas"],
-                               limit=page, offset=offset)
-            out.extend(chunk_from_record(cid, doc, meta or {})
-                       for cid, doc, meta in zip(res["ids"], res["documents"], res["metadatas"]))
+            res = self.col.get(where={"wts": {"$gte": float(ts)}}, include=["metadatas"], limit=page, offset=offset)
+            out.update((cid, float((meta or {}).get("wts", 0.0))) for cid, meta in zip(res["ids"], res["metadatas"]))
             if len(res["ids"]) < page:
                 return out
             offset += page

@@ -1,11 +1,14 @@
-"""rag.keyword on the seed corpus, with real jieba and real bm25s (offline, no fakes)."""
+"""rag.keyword and rag.bm25 on the seed corpus, with real rjieba/jieba and bm25s as the reference
+(offline, no fakes)."""
 
 from __future__ import annotations
 
 import math
 import re
+import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from rag.keyword import (
@@ -238,3 +241,116 @@ def test_shipped_dictionary_and_stopwords():
     assert {"解芳", "刘岚涛", "绛县", "冷口", "陈村", "绛山种业", "县零工市场", "双减"} <= words
     stop = _load_stopwords(STOPWORDS_PATH)
     assert {"的", "什么", "哪些", "谁", "多少", "什么时候", "是否", "了吗"} <= stop
+
+
+# ------------------------------------------------------- rag.bm25: reference, updates, files
+
+
+QUERIES = ["招商引资", "李晓军 调研", "绛山种业", "殡仪馆 冷口中心校", "县长 强调 招商引资 招商引资", "从未出现的词"]
+
+
+def test_scores_match_bm25s_reference(tok, index, paras):
+    """rag.bm25 scores at query time what bm25s (method="lucene") precomputes: same numbers."""
+    import bm25s
+    import numpy as np
+
+    tokens = tok.tokenize_many([p for _, p in paras])
+    ref = bm25s.BM25(k1=1.5, b=0.75, method="lucene")
+    ref.index(tokens, create_empty_token=False, show_progress=False)
+    for q in QUERIES:
+        qt = tok.tokenize(q)
+        ids = [ref.vocab_dict[t] for t in qt if t in ref.vocab_dict]
+        want = ref.get_scores_from_ids(ids) if ids else np.zeros(len(paras))
+        assert np.allclose(index.scores(qt), want, rtol=1e-5, atol=1e-6), q
+
+
+def _same(a, b, queries, tok):
+    for q in queries:
+        qt = tok.tokenize(q)
+        ha, hb = a.search(qt, 1000), b.search(qt, 1000)
+        assert [i for i, _ in ha] == [i for i, _ in hb], q
+        assert [s for _, s in ha] == pytest.approx([s for _, s in hb], rel=1e-5), q
+        for t in qt:
+            assert a.df(t) == b.df(t) and a.idf(t) == pytest.approx(b.idf(t))
+    assert len(a) == len(b)
+
+
+def test_incremental_updates_equal_a_rebuild(tok, paras, tmp_path):
+    """Adding, replacing and deleting rows (tail + tombstones), compacting and a save/load
+    round trip (memory-mapped) all rank and score exactly as an index built from scratch."""
+    texts = {f"p{i}": p for i, (_, p) in enumerate(paras)}
+    ids = list(texts)
+    half = len(ids) // 2
+    inc = BM25Index.build(ids[:half], tok.tokenize_many([texts[i] for i in ids[:half]]), {"n": range(half)})
+    inc.add(ids[half:], tok.tokenize_many([texts[i] for i in ids[half:]]), {"n": range(half, len(ids))})
+    gone = set(ids[::5])
+    assert inc.delete(gone) == len(gone) and inc.delete(["no-such-id"]) == 0
+    texts[ids[1]] = "绛山种业 招商引资 重新写过的段落"  # a rewritten chunk (ids[1] is alive)
+    inc.add([ids[1]], [tok.tokenize(texts[ids[1]])], {"n": [1]})
+    final = [i for i in ids if i not in gone]
+    ref = BM25Index.build(final, tok.tokenize_many([texts[i] for i in final]))
+    _same(inc, ref, QUERIES, tok)
+    assert inc.n_dead == len(gone) + 1 and inc.n_tail == len(ids) - half + 1
+
+    inc.save_base(tmp_path / "before-compact")  # a base with tombstones and a tail beside it
+    loaded = BM25Index.load(tmp_path / "before-compact", inc.state_arrays())
+    _same(loaded, ref, QUERIES, tok)
+    assert isinstance(loaded._docs, np.memmap)
+
+    inc.compact()
+    assert inc.n_dead == 0 and inc.n_tail == 0 and len(inc) == len(final)
+    _same(inc, ref, QUERIES, tok)
+    assert int(inc.column("n")[inc.row(ids[1])]) == 1
+
+    inc.save_base(tmp_path / "after-compact")
+    again = BM25Index.load(tmp_path / "after-compact", inc.state_arrays())
+    _same(again, ref, QUERIES, tok)
+    again.add(["extra"], [tok.tokenize("殡仪馆 新增")], {"n": [7]})  # a loaded (read-only) base grows a tail
+    assert again.search(tok.tokenize("殡仪馆 新增"), 1)[0][0] == "extra"
+
+
+def test_load_rejects_damaged_files(tok, paras, tmp_path):
+    from rag.bm25 import IndexFileError
+
+    idx = BM25Index.build([f"p{i}" for i in range(len(paras))], tok.tokenize_many([p for _, p in paras]))
+    idx.save_base(tmp_path / "ok")
+    BM25Index.load(tmp_path / "ok")
+    for name, damage in [("docs.npy", lambda b: b[:-4] + b"\x00\x01\x02\x03"), ("tfs.npy", lambda b: b[:len(b) // 2]),
+                         ("vocab.json", lambda b: b"[]"), ("manifest.json", lambda b: b"{")]:
+        bad = tmp_path / f"bad-{name}"
+        shutil.copytree(tmp_path / "ok", bad)
+        (bad / name).write_bytes(damage((bad / name).read_bytes()))
+        with pytest.raises(IndexFileError):
+            BM25Index.load(bad)
+    state = idx.state_arrays()
+    state["dead"] = np.asarray([10**6])
+    with pytest.raises(IndexFileError):
+        BM25Index.load(tmp_path / "ok", state)
+
+
+def test_engines_agree_on_the_seed(paras):
+    """rjieba (the default) and Python jieba cut the seed corpus into the same tokens."""
+    words = gather_user_words([p for _, p in paras], authors=BYLINES)
+    a, b = Tokenizer(words, dict_path=DICT, engine="rjieba"), Tokenizer(words, dict_path=DICT, engine="jieba")
+    assert a.signature != b.signature
+    same = sum(a.tokenize(p) == b.tokenize(p) for _, p in paras)
+    assert same >= 0.98 * len(paras), (same, len(paras))
+    assert a.added_words() == [] and a.tokenize("1.2.0.13版 risc-v") == b.tokenize("1.2.0.13版 risc-v")
+    with pytest.raises(ValueError):
+        Tokenizer(engine="nope")
+
+
+def test_added_words_restore_the_same_dictionary():
+    t = Tokenizer(dict_path=DICT)
+    t.add_words(["东岭村", "赵德柱"])
+    pairs = t.added_words()
+    assert [w for w, _ in pairs] == ["东岭村", "赵德柱"] and all(f > 0 for _, f in pairs)
+    u = Tokenizer(dict_path=DICT)
+    assert "东岭村" not in u.tokenize("副县长赵德柱到东岭村查看")
+    u.restore_words(pairs)
+    assert u.tokenize("副县长赵德柱到东岭村查看") == t.tokenize("副县长赵德柱到东岭村查看")
+    assert u.added_words() == pairs
+    import jieba.posseg
+
+    pos = jieba.posseg.POSTokenizer(t.jieba_tokenizer())
+    assert "东岭村" in [w.word for w in pos.cut("副县长赵德柱到东岭村查看")]

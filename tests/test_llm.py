@@ -168,7 +168,7 @@ def test_support_threshold_calibration(seed_pipeline):
 
     pipe = seed_pipeline
     pipe.keyword.refresh()
-    chunks = list(pipe.keyword.chunks.values())
+    chunks = list(pipe.store.iter_chunks())
     tok = pipe.tokenizer.tokenize
     vt = {c.id: verification_text(c) for c in chunks}
     dev = [json.loads(line) for line in (ROOT / "eval/datasets/dev.jsonl").read_text(encoding="utf-8").splitlines()]

@@ -428,12 +428,13 @@ def tiny_disk(tmp_path):
 
 
 def _fill(path: Path) -> Path:
+    """Fill the file system holding ``path`` to its last byte (unbuffered: a buffered file could
+    raise ENOSPC again when closed, depending on how much space was left)."""
     filler = path / "filler.bin"
-    with filler.open("wb") as f:
+    with filler.open("wb", buffering=0) as f:
         try:
             while True:
                 f.write(b"\0" * (1 << 16))
-                f.flush()
         except OSError:
             pass
     return filler
