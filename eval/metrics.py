@@ -207,9 +207,11 @@ def score_question(gold: Mapping, answer: Mapping, retrieved: Sequence[Mapping],
     ``prompt_tokens_est`` (the prompt budget's estimate); None when the model was not called.
     """
     facts = list(gold.get("facts") or [])
-    articles = list(gold.get("articles") or [])
+    # titles are compared normalised: the stored title went through the document normalisation
+    # (NFKC turns "…" into "..."), the gold one is as written
+    articles = [normalize(a) for a in gold.get("articles") or []]
     answerable = bool(articles or facts) and gold.get("kind") != "unanswerable"
-    titles = [r.get("title", "") for r in retrieved]
+    titles = [normalize(r.get("title", "")) for r in retrieved]
     abstained = bool(answer.get("abstained"))
     text = "" if abstained else answer.get("answer", "")
     citations = [] if abstained else list(answer.get("citations") or [])
@@ -224,7 +226,7 @@ def score_question(gold: Mapping, answer: Mapping, retrieved: Sequence[Mapping],
         "llm_ms": timings.get("llm_ms"),
         "prompt_tokens": usage.get("prompt_tokens"),
         "prompt_tokens_est": usage.get("prompt_tokens_est"),
-        "cited_titles": [c.get("title", "") for c in citations],
+        "cited_titles": [normalize(c.get("title", "")) for c in citations],
     }
     if not answerable:
         s["subkind"] = gold.get("subkind") or "unlabelled"
@@ -266,8 +268,8 @@ def answer_precision(answer: str, citations: Sequence[Mapping], gold_titles: Ite
     """Share of the answer's cited sentences whose citations all point to a gold article
     (an answer padded with sentences from other articles scores lower); None when the
     answer cites nothing."""
-    gold = set(gold_titles)
-    title_of = {int(c["n"]): c.get("title", "") for c in citations}
+    gold = {normalize(t) for t in gold_titles}
+    title_of = {int(c["n"]): normalize(c.get("title", "")) for c in citations}
     pairs = cited_sentences(answer)
     if not pairs:
         return None

@@ -225,7 +225,8 @@ class ExtractiveAnswerer(EvidenceChecks, AnswerShapes):
         if max(cov.values()) < self.threshold and frame.atype not in (EVENTS,):
             return Answer(question, standalone, ABSTAIN_MESSAGE, True)
         best_cov = max(cov.values())
-        valid = [d for d in valid if cov[d.article_id] >= 0.5 * best_cov]
+        if frame.atype != EVENTS:  # "X参加了哪些活动": every article that names X is one
+            valid = [d for d in valid if cov[d.article_id] >= 0.5 * best_cov]
         sents = doc_sentences(valid)
         if frame.atype == EVENTS:
             return self._events(question, standalone, frame, terms, valid, sents)

@@ -91,6 +91,8 @@ class EvidenceChecks:
         start = d.text.rfind("\n", 0, s.start) + 1
         cut = s.start
         for _ in range(LOCAL_SENTENCES):  # the value's sentence and the few before it
+            if cut <= start:
+                break
             cut = max([d.text.rfind(p, start, cut - 1) for p in "。！？"] + [start - 1]) + 1
         prev = d.text[cut:s.start]
         lead = d.text[: max(d.text.find("。"), 0) + 1]
