@@ -214,7 +214,8 @@ def reindex(
 ) -> None:
     """用当前向量模型重建索引（更换模型后使用）：原文从旧集合读出，重新向量化。加 --keyword 只重建关键词索引。"""
     from .settings import build_embedder
-    from .store import open_client, reindex_collection
+    from .reindex import reindex_collection
+    from .store import open_client
 
     s = _settings(data_dir, chroma_url, embedder)
     try:

@@ -147,8 +147,7 @@ def test_token_estimate_is_conservative(llama, seed_pipeline):
     rag/answer/prompt.py)."""
     from rag.answer.prompt import SYSTEM_PROMPT, estimate_tokens
 
-    seed_pipeline.keyword.refresh()
-    texts = [c.text for c in seed_pipeline.keyword.chunks.values()] + [SYSTEM_PROMPT]
+    texts = [c.text for c in seed_pipeline.store.iter_chunks()] + [SYSTEM_PROMPT]
     real = [llama.count_tokens(t) for t in texts]
     est = [estimate_tokens(t) for t in texts]
     chars = sum(len(t) for t in texts)
