@@ -208,30 +208,18 @@ def analyze(question: str, pos_cut, *, entities: dict[str, str] | None = None) -
     return frame
 
 
+# question-word rules in order: the first that matches gives the expected answer type
+_TYPE_RULES = (
+    (AUTHOR_Q, AUTHOR), (SPEECH_Q, STATEMENTS), (EVENTS_Q, EVENTS), (ROLE_Q, ROLE), (YEAR_Q, YEAR),
+    (DATE_Q, DATE), (re.compile(r"^(?!.*多少).*(?:哪几|哪些|有什么|都有|分别|哪[两三四五六七八九十])"), LIST),
+    (QUANTITY_Q, QUANTITY), (PERSON_Q, PERSON), (PLACE_Q, PLACE),
+    (re.compile(rf"(?=.*(?:哪|什么))(?:{WHICH.pattern})"), INSTANCE),
+)
+
+
 def _answer_type(q: str) -> str:
-    if AUTHOR_Q.search(q):
-        return AUTHOR
-    if SPEECH_Q.search(q):
-        return STATEMENTS
-    if EVENTS_Q.search(q):
-        return EVENTS
-    if ROLE_Q.search(q):
-        return ROLE
-    if YEAR_Q.search(q):
-        return YEAR
-    if DATE_Q.search(q):
-        return DATE
-    if re.search(r"哪几|哪些|有什么|都有|分别|哪[两三四五六七八九十]", q) and not re.search(r"多少", q):
-        return LIST
-    if QUANTITY_Q.search(q):
-        return QUANTITY
-    if PERSON_Q.search(q):
-        return PERSON
-    if PLACE_Q.search(q):
-        return PLACE
-    if WHICH.search(q) and re.search(r"哪|什么", q):
-        return INSTANCE
-    return DESCRIPTION
+    """The expected answer type of a question by its question words (``_TYPE_RULES``)."""
+    return next((atype for rx, atype in _TYPE_RULES if rx.search(q)), DESCRIPTION)
 
 
 NOUNISH = ("n", "vn", "nz", "nt", "ns", "nr", "j", "l", "eng", "an", "ng")
