@@ -71,6 +71,12 @@ EVENT_HEADS = ("会议", "大会", "推进会", "分析会", "座谈会", "论�
 # words of an event name that say nothing about which event ("防汛工作会议" is about 防汛)
 GENERIC_EVENT_WORDS = frozenset({"工作", "会议", "大会", "会", "活动", "全县", "全市", "专题", "有关", "相关", "召开",
                                  "举行", "举办", "开展", "仪式", "年度", "第一次", "一次"})
+# adverbs the tagger sometimes takes for nouns ("一共/j"): a name never extends over them
+ADVERBS = frozenset({"一共", "总共", "共", "都", "还", "仍", "已", "已经", "也", "均", "再", "又", "曾", "先后", "分别", "目前", "现在"})
+PLACE_SUFFIX = "省市县区镇乡村州"
+ORG_SUFFIX = "委局厅署办院校会社部所"
+# time nouns ("2022年度净利润"): when, not what is measured
+TIME_NOUNS = frozenset({"年度", "年底", "年初", "全年", "上半年", "下半年", "季度", "一季度", "月份", "当年", "同期", "今年", "去年"})
 STOP_CONSTRAINTS = frozenset({"县里", "我县", "全县", "本县", "会上", "今年", "去年", "现场", "期间", "情况", "工作"})
 
 DATE_RE = re.compile(r"(?:(\d{4})年)?(\d{1,2})月(\d{1,2})[日号]")
@@ -264,7 +270,19 @@ def _focus(q: str, toks: list[tuple[str, str]]) -> str:
     m = re.search(r"([\u4e00-\u9fff]{2,8}?)(?:分别|都|还|一共|共)?(?:是谁|叫什么|是哪位|是哪些|有哪些|有谁|是哪几位|有哪几位|姓什么)", q)
     if m is None:
         return ""
-    noun = re.sub(r"^.*(?:的|是|在|由|上|中|了)", "", m.group(1))
+    # the nouns (whole tokens) right before the cue: "专家组组长是谁" → 专家组组长; a verb there
+    # ("去洞口县开展对口支援是谁带队的") leaves no focus
+    nouns, pos = [], 0
+    for w, f in toks:
+        if pos >= m.end(1):
+            break
+        if pos + len(w) > m.end(1):
+            nouns = []
+            break
+        nouns = nouns + [w] if (f.startswith(NOUNISH) or f == "b") and not f.startswith("v") \
+            and f not in ("nr", "ns", "nt") else []  # b: 副/专职 in "副部长"
+        pos += len(w)
+    noun = "".join(nouns[-2:])
     return noun if len(noun) >= 2 else ""
 
 
@@ -316,6 +334,8 @@ def _measure_and_attribute(q: str, toks: list[tuple[str, str]]) -> tuple[str, li
     nouns = []
     # only nouns right before "(是/有) 多少": "收盘价是多少" → 收盘价; "招募多少名志愿者" has a verb there
     for w, f in reversed(before):
+        if w in TIME_NOUNS:
+            continue
         if (f.startswith(("n", "an")) or f in ("vn", "nz", "j", "eng")) and f not in ("nr", "ns", "nt"):
             nouns.append(w)
             if len(nouns) == 2:
@@ -377,13 +397,15 @@ def _constraints(q: str, toks: list[tuple[str, str]], entities: dict[str, str], 
                     and toks[j - 1][0] not in HOME and sum(len(t[0]) for t in toks[j - 1:k]) <= 10:
                 j -= 1
             while k < len(toks) and toks[k][1] in ("n", "ng", "j", "nz", "ns", "nt") and sum(len(t[0]) for t in toks[j:k + 1]) <= 10 \
-                    and not (focus and toks[k][0] in focus):
-                k += 1
+                    and not (focus and toks[k][0] in focus) and toks[k][0] not in ADVERBS \
+                    and not (k + 1 < len(toks) and toks[k + 1][1] in ("ul", "uz", "ug")):
+                k += 1  # not into a verb the tagger took for a noun: "青浦区|一共选派了"
             name = "".join(t[0] for t in toks[j:k])
             if len(name) >= 2:
                 add(name, {"ns": "place", "nt": "org"}.get(f, "name"))
         elif f in ("nr", "nrfg") and len(w) >= 2:
-            add(w, "person")
+            # the dictionary tags some places and bodies nr ("徐汇区", "卫健委"): the suffix tells
+            add(w, "place" if w[-1] in PLACE_SUFFIX else "org" if w[-1] in ORG_SUFFIX else "person")
     # an official title written before a name or alone ("县长李晓军", "县长在…强调"): a role
     for m in re.finditer(r"(县委书记|县委副书记|副县长|县长|市长|副市长|书记|镇长|乡长|村支书|主任|局长|部长|主席|院长|校长|董事长|总经理)", q):
         if focus and m.group(1) == focus:

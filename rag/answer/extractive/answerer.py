@@ -141,10 +141,11 @@ class ExtractiveAnswerer(EvidenceChecks, AnswerShapes):
             return
         new = {w for w in words - self._known_seen if 2 <= len(w) <= 4 and w not in self.entities}
         self._known_seen = words
-        from ...keyword import _SURNAMES  # the surnames the name gatherer itself uses
+        from ...keyword import _COMMON_WORD_FREQ, _SURNAMES  # the name gatherer's own tests
 
+        common = _dictionary_freq()  # "会长单位，": 单位 is a common word, not a name
         people = {w for w in new if not w.endswith(("镇", "乡", "村")) and w[0] in _SURNAMES
-                  and re.fullmatch(r"[\u4e00-\u9fff]{2,4}", w)}
+                  and re.fullmatch(r"[\u4e00-\u9fff]{2,4}", w) and common(w) < _COMMON_WORD_FREQ}
         if people:
             self.people = self.people | people
             self.entities = {**self.entities, **{w: "nr" for w in people}}
@@ -344,6 +345,14 @@ def _missing_text(frame: Frame) -> str:
         return frame.focus or "地点"
     return frame.focus or "相关内容"
 
+
+
+def _dictionary_freq() -> Callable[[str], int]:
+    """word → its frequency in jieba's default dictionary (0 when it is not a word there)."""
+    import jieba
+
+    jieba.dt.check_initialized()
+    return lambda w: jieba.dt.FREQ.get(w, 0)
 
 
 def _add_words(tagged: dict[str, str]) -> None:

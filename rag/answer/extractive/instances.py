@@ -90,6 +90,8 @@ def quantities(sentence: str) -> list[tuple[int, int, str]]:
             continue  # times and dates, not quantities
         if digits and not unit and not re.search(r"\d{2,}|\.", num):
             continue  # a bare one-digit number is a label ("1号", "第2") more often than a quantity
+        if s > 0 and sentence[s - 1] == "第":
+            s -= 1  # an ordinal is written whole: "第八届"
         out.append((s, e + len(unit), unit))
     return out
 

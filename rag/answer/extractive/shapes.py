@@ -18,6 +18,8 @@ STATEMENT_CLAUSE_CHARS = 80
 SPEECH_RUN = 8  # sentences after "X强调" still counted as X's words
 # someone speaking: a name (or 他/她, or 会议) then a reporting verb within the clause
 SPEECH = re.compile(r"(?P<who>[\u4e00-\u9fff]{2,4}?|他|她|其)(?:[^，。；：:]{0,16}?)(?P<verb>强调|指出|要求|表示|提出|建议|希望|说|介绍|认为|部署|在安排)")
+CHANGE_FROM = re.compile(r"(?:由|从)(?:原来的?|原先的?|此前的?)?(?:不低于|不超过|约|近)?$")
+CHANGE_TO = re.compile(r"(?:调整|扩大|增加|提高|提升|降低|下降|上升|减少|增长|上调|下调|变更|升|降|增|减)?(?:为|到|至)")
 ROLE_AFTER = re.compile(r"(?:党委|党工委|党组)?(?:副)?(?:书记|镇长|乡长|县长|市长|主任|局长|村长|主席|部长|常委|委员)")
 
 
@@ -72,8 +74,9 @@ class AnswerShapes:
         closely it is tied to the question's verb/focus/attribute; [] when none qualifies."""
         text = s.text
         given = {c.text for c in frame.constraints}
-        out: list[tuple[tuple[int, int], float]] = []
         t = frame.atype
+        out: list[tuple[tuple[int, int], float]] = [] if t in (DATE, YEAR, QUANTITY, ROLE) else [
+            (sp, 0.45) for sp in self._stated_as(frame, text) if text[sp[0]:sp[1]] not in given]
         if t == DATE:
             if frame.attribute and not any(v in text for v in frame.attribute):
                 return []
@@ -92,14 +95,18 @@ class AnswerShapes:
                 named_after = any(text[b:b + 6].startswith(w) for ws in words for w in ws)  # "36枚金牌"
                 if not (measure_compatible(frame.measure, unit) or named_after):
                     continue
-                exact = not words and frame.measure not in ("个", "") and measure_compatible(frame.measure, unit)
+                # a measure alone ("多少人次") ties a number to the question only beside its verb
+                exact = not words and frame.measure not in ("个", "") and measure_compatible(frame.measure, unit) \
+                    and (not frame.verbs or any(_same_verb(v, text) for v in frame.verbs))
                 if not (named_after or exact or _implied(frame.attribute, unit) or all(
                         any(w in text for w in ws) for ws in words)):
                     continue  # a number, but not of what is asked ("开盘价" for 收盘价)
                 near = min((abs(m.end() - a) if m.end() <= a else abs(m.start() - b)
                             for ws in words for w in ws for m in re.finditer(re.escape(w), text)), default=40)
+                # "由原来的150元调整为300元": the value a change starts from is not what it became
+                before = 0.1 if CHANGE_FROM.search(text[max(0, a - 8):a]) and CHANGE_TO.search(text[b:b + 24]) else 0.0
                 out.append(((a, b), (0.3 if (frame.measure and unit) or named_after else 0.2)
-                            + 0.25 * max(0.0, 1 - near / 20)))
+                            + 0.25 * max(0.0, 1 - near / 20) - before))
         elif t in (PERSON, ROLE):
             titles = tuple(t for t in {frame.focus, *(w for w, _ in self.pos_fast(frame.focus))} if len(t) >= 2) \
                 if frame.focus else ()
@@ -135,6 +142,25 @@ class AnswerShapes:
                     out.append((sp, bonus))
         return out
 
+    def _stated_as(self, frame: Frame, text: str) -> list[tuple[int, int]]:
+        """Values written as the focus noun's own value: "提交地址为福田区桂花路1号", "账号——
+        “NiceFengxian”", "会长单位是X": the focus (or its last word) followed by 为/是/：/——/叫
+        /名为, the value running to the next clause mark (2–30 characters, quotes dropped)."""
+        if not frame.focus:
+            return []
+        atype = frame.atype
+        words = [w for w, _ in self.pos_fast(frame.focus)]
+        marks = {frame.focus} | ({words[-1]} if words and len(words[-1]) >= 2 else set())
+        out = []
+        for mark in marks:
+            for m in re.finditer(re.escape(mark) + r"(?:为|是|：|:|——|叫做|叫|名为|称为)[“\"‘「]?", text):
+                end = re.search(r"[，。；;,、（(”\"’」！？]|$", text[m.end():]).start() + m.end()
+                if atype == PERSON and end - m.end() > 6 and not m.group(0).endswith(("“", '"', "‘", "「")):
+                    continue  # a person is a name, not the post written after "失联人员——"
+                if 2 <= end - m.end() <= 30 and not re.match(r"(?:一|这|那|我|他|她|在|由|从|对|多少|什么)", text[m.end():]):
+                    out.append((m.end(), end))
+        return out
+
     def _tie(self, frame: Frame, text: str, sp: tuple[int, int], need_verb: bool = False,
              doc_text: str = "") -> float | None:
         """How a candidate value is tied to the question: its focus noun written next to it
@@ -152,6 +178,10 @@ class AnswerShapes:
             marks = {frame.focus, words[-1] if words else frame.focus,
                      re.sub(r"(领导|干部|人员|同志|负责人)$", "", frame.focus)} - {""}
             hay = [text[max(0, a - 14):a] + text[b:b + 4]]
+            for mark in marks:  # apposition: "失联人员——舒兰市…科员张郅昭" names the one person after the dash
+                m = re.search(re.escape(mark) + r"(?:——|—|：|:)", text[clause_s:a])
+                if m and a - (clause_s + m.end()) <= 40:
+                    hay.append(mark)
             hay += [doc_text[max(0, m.start() - 14):m.start()] for m in re.finditer(re.escape(name), doc_text)]
             vice = "副" in frame.focus
             if not any(_titled_as(mark, h, vice) for mark in marks for h in hay):
@@ -428,8 +458,9 @@ def _same_verb(verb: str, text: str) -> bool:
 
 
 # attributes that only say which kind of unit is asked for (人数 → 人/名/人次 …)
+# (what is measured — 投资, 收入, 产量 — must be written; these words only name the measure)
 IMPLIED_UNITS = {"人数": "人", "人次": "人", "数量": "", "面积": "平方米", "金额": "元", "价格": "元", "价钱": "元",
-                 "投资": "元", "收入": "元", "长度": "米", "距离": "米", "里程": "米", "重量": "吨", "产量": "吨"}
+                 "长度": "米", "距离": "米", "里程": "米", "重量": "吨"}
 
 
 def _implied(attribute: list[str], unit: str) -> bool:
