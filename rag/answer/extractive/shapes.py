@@ -18,7 +18,11 @@ STATEMENT_CLAUSE_CHARS = 80
 SPEECH_RUN = 8  # sentences after "X强调" still counted as X's words
 # someone speaking: a name (or 他/她, or 会议) then a reporting verb within the clause
 SPEECH = re.compile(r"(?P<who>[\u4e00-\u9fff]{2,4}?|他|她|其)(?:[^，。；：:]{0,16}?)(?P<verb>强调|指出|要求|表示|提出|建议|希望|说|介绍|认为|部署|在安排)")
-CHANGE_FROM = re.compile(r"(?:由|从)(?:原来的?|原先的?|此前的?)?(?:不低于|不超过|约|近)?$")
+# list items that are things done or said, not named things ("下一步要做哪些工作"): when no
+# sentence enumerates them, the answer is the sentences that describe them
+ABSTRACT_ITEMS = frozenset({"工作", "措施", "举措", "任务", "做法", "办法", "政策", "方面", "内容", "事情", "事项", "成效",
+                            "成果", "变化", "特点", "亮点", "问题", "困难", "安排", "计划", "打算"})
+CHANGE_FROM = re.compile(r"(?:由|从)[^，。；、为到至]{0,8}$")
 CHANGE_TO = re.compile(r"(?:调整|扩大|增加|提高|提升|降低|下降|上升|减少|增长|上调|下调|变更|升|降|增|减)?(?:为|到|至)")
 ROLE_AFTER = re.compile(r"(?:党委|党工委|党组)?(?:副)?(?:书记|镇长|乡长|县长|市长|主任|局长|村长|主席|部长|常委|委员)")
 
@@ -89,6 +93,7 @@ class AnswerShapes:
             out = [(sp, 0.3) for sp in I.years(text) if text[sp[0]:sp[1]] not in given]
         elif t == QUANTITY:
             words = self._attribute_words(frame)
+            verbs = [v for v in frame.verbs if v not in given]
             for a, b, unit in I.quantities(text):
                 if text[a:b] in given:
                     continue
@@ -101,8 +106,13 @@ class AnswerShapes:
                 if not (named_after or exact or _implied(frame.attribute, unit) or all(
                         any(w in text for w in ws) for ws in words)):
                     continue  # a number, but not of what is asked ("开盘价" for 收盘价)
-                near = min((abs(m.end() - a) if m.end() <= a else abs(m.start() - b)
+                # the attribute is written before its value ("成交额达到21.8亿美元"); one written
+                # after a value names that value only through 的 ("21.8亿美元的成交额")
+                near = min((a - m.end() if m.end() <= a else 0 if text[b:m.start()] in ("", "的")
+                            else 3 * (m.start() - b)
                             for ws in words for w in ws for m in re.finditer(re.escape(w), text)), default=40)
+                if any(v in text[max(0, a - 8):a] for v in verbs):
+                    near = min(near, 10)  # "救出了61人": the question's verb right before the value
                 # "由原来的150元调整为300元": the value a change starts from is not what it became
                 before = 0.1 if CHANGE_FROM.search(text[max(0, a - 8):a]) and CHANGE_TO.search(text[b:b + 24]) else 0.0
                 out.append(((a, b), (0.3 if (frame.measure and unit) or named_after else 0.2)
@@ -143,22 +153,30 @@ class AnswerShapes:
         return out
 
     def _stated_as(self, frame: Frame, text: str) -> list[tuple[int, int]]:
-        """Values written as the focus noun's own value: "提交地址为福田区桂花路1号", "账号——
-        “NiceFengxian”", "会长单位是X": the focus (or its last word) followed by 为/是/：/——/叫
-        /名为, the value running to the next clause mark (2–30 characters, quotes dropped)."""
-        if not frame.focus:
+        """Values written as the focus noun's own value: "提交地址为福田区桂花路1号", "会长单位是
+        X", "账号——“NiceFengxian”", "一本通“才聚长征”", "“建功号”盾构": the focus (or its last
+        word) followed by 为/是/：/——/叫/名为 and a noun phrase running to the next clause mark
+        (2–30 characters), or a quoted name written right after or right before it."""
+        marks = {a for a in frame.attribute if len(a) >= 2} if frame.atype == PLACE else set()  # "地址在哪里"
+        if frame.focus:
+            words = [w for w, _ in self.pos_fast(frame.focus)]
+            marks |= {frame.focus} | ({words[-1]} if words and len(words[-1]) >= 2 else set())
+        if not marks:
             return []
-        atype = frame.atype
-        words = [w for w, _ in self.pos_fast(frame.focus)]
-        marks = {frame.focus} | ({words[-1]} if words and len(words[-1]) >= 2 else set())
         out = []
         for mark in marks:
-            for m in re.finditer(re.escape(mark) + r"(?:为|是|：|:|——|叫做|叫|名为|称为)[“\"‘「]?", text):
+            m_ = re.escape(mark)
+            for m in re.finditer(m_ + r"(?:——|—)?[“\"‘「《]([^”\"’」》]{2,30})[”\"’」》]", text):
+                out.append(m.span(1))
+            for m in re.finditer(r"[“\"‘「《]([^”\"’」》]{2,30})[”\"’」》]" + m_, text):
+                out.append(m.span(1))
+            for m in re.finditer(m_ + r"(?:为|是|：|:|——|叫做|叫|名为|称为)(?![“\"‘「])", text):
                 end = re.search(r"[，。；;,、（(”\"’」！？]|$", text[m.end():]).start() + m.end()
-                if atype == PERSON and end - m.end() > 6 and not m.group(0).endswith(("“", '"', "‘", "「")):
+                if frame.atype == PERSON and end - m.end() > 6:
                     continue  # a person is a name, not the post written after "失联人员——"
-                if 2 <= end - m.end() <= 30 and not re.match(r"(?:一|这|那|我|他|她|在|由|从|对|多少|什么)", text[m.end():]):
-                    out.append((m.end(), end))
+                first = self.pos_fast(text[m.end():end])[:1]
+                if 2 <= end - m.end() <= 30 and first and not first[0][1].startswith(("v", "d", "p", "c", "r", "m", "u")):
+                    out.append((m.end(), end))  # a noun phrase, not "预警信号：预计未来6小时…"
         return out
 
     def _tie(self, frame: Frame, text: str, sp: tuple[int, int], need_verb: bool = False,
@@ -178,6 +196,8 @@ class AnswerShapes:
             marks = {frame.focus, words[-1] if words else frame.focus,
                      re.sub(r"(领导|干部|人员|同志|负责人)$", "", frame.focus)} - {""}
             hay = [text[max(0, a - 14):a] + text[b:b + 4]]
+            if re.match(r"为|任|担任|出任", text[b:b + 2]):
+                hay.append(text[b:b + 16])  # "王成名为蓝箭电子董事长"
             for mark in marks:  # apposition: "失联人员——舒兰市…科员张郅昭" names the one person after the dash
                 m = re.search(re.escape(mark) + r"(?:——|—|：|:)", text[clause_s:a])
                 if m and a - (clause_s + m.end()) <= 40:
@@ -258,6 +278,8 @@ class AnswerShapes:
                     scored.append((self._score(s, frame, terms, docs) + 0.03 * min(enum, 5), s))
             if scored and max(sc for sc, _ in scored) < 0.3:
                 scored = []
+        if not scored and frame.focus in ABSTRACT_ITEMS:
+            return self._description(question, standalone, frame, terms, docs, sents)
         if not scored:
             return self._abstain_attribute(question, standalone, frame, terms, docs, sents)
         scored.sort(key=lambda x: -x[0])
@@ -282,7 +304,7 @@ class AnswerShapes:
         from .instances import GENERIC_FOCUS, SUBCLASS_HEADS
 
         f = frame.focus
-        if not f or f in GENERIC_FOCUS or frame.focus_kind == PERSON:
+        if not f or f in GENERIC_FOCUS or f in ABSTRACT_ITEMS or frame.focus_kind == PERSON:
             return True
         marks = [f, *SUBCLASS_HEADS.get(f, ())] + ([f[-1]] if len(f) >= 2 else [])
         marks += [t for t in self.tokenize(f) if len(t) > 1]
