@@ -182,6 +182,17 @@ def test_values_written_in_other_ways(extra_pipeline, question, value):
     assert {c.title for c in ans.citations} == {"我县召开企业服务座谈会"}
 
 
+@pytest.mark.parametrize("question,value", [
+    ("一季度经济运行分析会哪天开的？", "4月29日"),  # the tagger's "哪/天开" is no verb to look for
+    ("下柏村属于哪个镇？", "安峪镇"),  # "安峪镇下柏村": the value next to the asked name, without it
+    ("荣亿是哪个镇的党委书记？", "横水镇"),  # the town written with the asked person, no verb needed
+    ("招商引资推进会是谁主持的，他是什么职务？", "县政府办主任"),  # the post of the one the verb names
+])
+def test_values_tied_to_what_the_question_names(seed_pipeline, question, value):
+    ans = seed_pipeline.ask(question)
+    assert not ans.abstained and _first_sentence(ans.text) == value + "。", ans.text
+
+
 def test_unstated_attribute_of_the_forum_abstains(extra_pipeline):
     for question in ("企业服务座谈会在哪个会议室召开？", "企业服务座谈会的主持人是谁？"):
         ans = extra_pipeline.ask(question)

@@ -28,7 +28,7 @@ SPEECH_Q = re.compile(r"(强调|指出|要求|提出|表示|讲话|部署|提到
                       r"|(讲话|发言)(的)?(内容|要点|重点)|(怎么|如何)(说|讲|要求|部署)|有(什么|哪些)(要求|希望|部署)")
 AUTHOR_Q = re.compile(r"作者|谁写|写的|记者是谁|撰稿|稿子是谁|供稿|署名|写了哪|写过")
 EVENTS_Q = re.compile(r"(?:哪些|哪几[个场次项篇]?)(?:活动|会议|会|调研|报道|稿子|文章)|出现在哪些|参加了哪些|出席了哪些")
-DATE_Q = re.compile(r"哪天|哪一天|什么时候|何时|几月几[号日]|几号|日期|什么时间|什么日子|哪个月|几月份?")
+DATE_Q = re.compile(r"哪天|哪一天|什么时候|何时|几月几[号日]|(?<!第)几号|日期|什么时间|什么日子|哪个月|几月份?")
 YEAR_Q = re.compile(r"哪一?年|什么年份|何年|几几年")
 QUANTITY_Q = re.compile(r"多少|(?<!哪)几(?=[^\s，。？?、月号日]{0,1})|多大|多长|多高|多重|多远|多久|多深|多宽|多快|比例|百分之几|占比|几成")
 REASON_Q = re.compile(r"为什么|为何|因为什么|什么原因|原因是什么|怎么回事")  # a reason is described, not named
@@ -61,11 +61,11 @@ MEASURE_CLASSES = (
     frozenset({"吨", "公斤", "千克", "斤", "克", "万吨"}),
     frozenset({"%", "％", "百分点", "成", "倍"}),
     frozenset({"块", "枚", "面"}),
-    frozenset({"天", "日", "小时", "分钟", "个月", "年", "周", "秒"}),
+    frozenset({"天", "日", "小时", "个小时", "分钟", "个月", "年", "周", "秒"}),
 )
 GENERIC_MEASURES = frozenset({"个", "些", ""})
 # measure words (量词) a number takes
-MEASURE_CHARS = "个项名家位人次辆台套件本册份条座所场期批届枚块头只株棵亩吨元户间处米天年月周幅篇部支起宗例张道幢栋层艘架"
+MEASURE_CHARS = "个项名家位人次辆台套件本册份条座所场期批届枚块头只株棵亩吨元户间处米天年月周幅篇部支起宗例张道幢栋层艘架岁倍度秒升"
 
 HOME = frozenset({"我县", "全县", "县里", "本县", "咱县", "我们县"})  # the archive's own county: not a constraint
 EVENT_HEADS = ("会议", "大会", "推进会", "分析会", "座谈会", "论坛", "峰会", "博览会", "展销会", "交易会", "发布会",
@@ -194,7 +194,10 @@ def analyze(question: str, pos_cut, *, entities: dict[str, str] | None = None) -
     if m:  # "…，殡仪馆呢？": what the context says about 殡仪馆
         frame.atype, frame.focus, frame.topic = DESCRIPTION, "", m.group(1)
     frame.constraints = _constraints(q, toks, entities, focus)
-    frame.verbs = [w for k, (w, f) in enumerate(toks)
+    # "哪/天开的": the tagger glued the measure of the question word to the verb
+    toks_v = [(w[1:], f) if k and toks[k - 1][0] in ("哪", "几") and f.startswith("v") and len(w) >= 2
+              and w[0] in "天年月日个位家种条次" else (w, f) for k, (w, f) in enumerate(toks)]
+    frame.verbs = [w for k, (w, f) in enumerate(toks_v)
                    if (f in ("v", "vd", "vi") or (f in ("n", "vn") and k + 1 < len(toks) and toks[k + 1][1] in ("ul", "uz")))
                    and len(w) >= 2 and w not in ("进行", "还有", "没有") and not _WH_TOKEN.match(w) and w not in focus]
     inside = [c.text for c in frame.constraints] if frame.constraints else []
@@ -288,7 +291,7 @@ def _focus(q: str, toks: list[tuple[str, str]]) -> str:
         if pos + len(w) > m.end(1):
             nouns = []
             break
-        nouns = nouns + [w] if ((f.startswith(NOUNISH) or f == "b") and not f.startswith("v")
+        nouns = nouns + [w] if ((f.startswith(NOUNISH) or f == "b") and (not f.startswith("v") or f == "vn")
                                 or (len(w) >= 2 and w.endswith(PERSON_HEADS))) \
             and f not in ("nr", "ns", "nt") else []  # b: 副/专职 in "副部长"; "组长/v" is a post
         pos += len(w)
@@ -322,7 +325,7 @@ def _measure_and_attribute(q: str, toks: list[tuple[str, str]]) -> tuple[str, li
             measure = ""
     if re.search(r"多大|面积", q) and not measure:
         measure = "平方米"
-    for cue, unit in (("多长(?!时间)|多高|多远|多宽|多深", "米"), ("多重", "吨")):
+    for cue, unit in (("多长时间|多久", "小时"), ("多长|多高|多远|多宽|多深", "米"), ("多重", "吨")):
         if re.search(cue, q) and not measure:
             measure = unit  # a length is in 米/公里…, a weight in 吨/公斤… (``MEASURE_CLASSES``)
     if re.search(r"比例|占比|百分之|增长了多少|下降了多少|增幅|降幅", q):

@@ -28,6 +28,8 @@ class EvidenceChecks:
                 ok = c.text in ctx or (c.kind != "person" and (self._tokens_in(c.text, ctx) or _abbreviates(c.text, ctx)))
                 if not ok and c.kind == "place" and len(c.text) >= 3 and c.text[-1] in "省市县区镇乡":
                     ok = c.text[:-1] in ctx  # "福建省长" is 福建's governor
+                if not ok and c.kind in ("org", "name"):
+                    ok = self._place_left_out(c.text, ctx)
             elif c.kind == "role":
                 ok = self._role_ok(frame, c, ctx)
             elif c.kind == "event":
@@ -48,6 +50,19 @@ class EvidenceChecks:
         if (any(h in frame.text for h in HOME) or any(h in frame.text for h in self.home)) and self.home_voice(ctx) is False:
             missing.append(Constraint(next((h for h in self.home), "本县"), "home"))
         return missing
+
+    def _place_left_out(self, name: str, ctx: str, near: str | None = None) -> bool:
+        """A body named with its place ("四川省委统战部") that the article writes without it
+        ("省委统战部", in ``near`` when given) after naming the place somewhere in ``ctx``
+        ("四川在线…")."""
+        first = self.pos_fast(name)[:1]
+        if not first or not first[0][1].startswith(("ns", "nt")):
+            return False
+        for k in (2, 3):
+            place, rest = name[:k], name[k:]
+            if len(rest) >= 3 and rest in (ctx if near is None else near) and (place in ctx or place[:2] in ctx):
+                return True
+        return False
 
     def home_voice(self, text: str) -> bool:
         """True when an article speaks of the county as its own ("我县", "县委"… or its name)."""
@@ -87,7 +102,8 @@ class EvidenceChecks:
         """``text`` names another thing of ``name``'s kind: its last two characters (the head:
         大桥, 公园) written after a proper-noun modifier that is not ``name``'s ("青龙洲大桥"
         for 香炉洲大桥). The modifier is the noun tokens right before the head (at most 4
-        characters): "香炉洲大桥的主墩" and "大冶市召开政府…" have none."""
+        characters, one of them a proper noun): "香炉洲大桥的主墩", "大冶市召开政府…" and
+        "专业教授" have none."""
         head = name[-2:]
         toks = self.pos_fast(text)
         ends, pos = {}, 0
@@ -96,11 +112,12 @@ class EvidenceChecks:
             ends[pos] = i
         for m in re.finditer(re.escape(head), text):
             i = ends.get(m.start())
-            mod = ""
+            mod, proper = "", False
             while i is not None and i >= 0 and toks[i][1].startswith(("n", "j")) and len(mod + toks[i][0]) <= 4:
                 mod = toks[i][0] + mod
+                proper = proper or toks[i][1].startswith(("nr", "ns", "nt", "nz"))
                 i -= 1
-            if mod and mod not in name:
+            if mod and proper and mod not in name:  # "专业教授" names no other 教授
                 return True
         return False
 
@@ -126,12 +143,13 @@ class EvidenceChecks:
             # a person the archive knows must be in the value's sentence or just before it; a
             # word the tagger alone calls a name ("黄石承办…") is checked like a place
             if c.kind == "person" and c.text in self.people and c.text not in s.text and c.text not in prev \
-                    and not re.match(r"(?:他|她|其)", s.text):
-                return False
+                    and not re.match(r"(?:他|她|其)", s.text) and c.text not in d.text[start:start + 12]:
+                return False  # (a paragraph that opens with the person is the person's: "解芳强调，…")
             if c.kind == "person" and c.text not in self.people and c.text not in para:
                 return False
             if c.kind in ("place", "org", "name") and not (c.text in para or self._tokens_in(c.text, para)
-                                                           or _abbreviates(c.text, para)):
+                                                           or _abbreviates(c.text, para)
+                                                           or self._place_left_out(c.text, d.text, para)):
                 return False
             if c.kind == "event" and not self._event_in(c, para):
                 return False

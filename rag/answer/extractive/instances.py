@@ -86,12 +86,14 @@ def quantities(sentence: str) -> list[tuple[int, int, str]]:
         digits = bool(re.search(r"\d", num))
         if not digits and (not unit or unit[0] not in MEASURE_CHARS or re.fullmatch(r"[一]", num.strip("约近超过逾共达多余"))):
             continue  # "一盘棋", "三产", "四川": a word, not a number
-        if unit in ("月", "日", "号", "时", "点", "年") and digits:
-            continue  # times and dates, not quantities
+        ordinal = s > 0 and sentence[s - 1] == "第"
+        if unit in ("月", "日", "号", "时", "点", "年") and digits and not ordinal and not (
+                unit == "日" and re.match(r"(?:以内|之内|内)", sentence[e + 1:])):
+            continue  # times and dates, not quantities ("30日内" is a duration)
         if digits and not unit and not re.search(r"\d{2,}|\.", num):
             continue  # a bare one-digit number is a label ("1号", "第2") more often than a quantity
-        if s > 0 and sentence[s - 1] == "第":
-            s -= 1  # an ordinal is written whole: "第八届"
+        if ordinal:
+            s -= 1  # an ordinal is written whole: "第八届", "第2690号"
         out.append((s, e + len(unit), unit))
     return out
 

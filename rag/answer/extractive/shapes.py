@@ -4,6 +4,7 @@ lines of several events, a description. Each builds the pieces an ``Answer`` quo
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from ...types import Answer
 from . import instances as I
@@ -61,6 +62,9 @@ class AnswerShapes:
                             for a in anchors for m in re.finditer(re.escape(a), s.text))
                     bonus += 0.2 * max(0.0, 1 - d / 30)
                 cands.append((base + bonus, s, span))
+        if not cands and frame.atype == PERSON and frame.focus_kind != PERSON and "谁" in frame.text:
+            # "资金是谁出的", "由谁承建": 谁 may be an organisation
+            return self._factoid(question, standalone, replace(frame, atype=ORG, focus=""), terms, docs, sents)
         if not cands:
             return self._abstain_attribute(question, standalone, frame, terms, docs, sents)
         cands.sort(key=lambda x: (-x[0], x[1].doc, x[1].start))
@@ -85,7 +89,7 @@ class AnswerShapes:
             if frame.attribute and not any(v in text for v in frame.attribute):
                 return []
             for span in I.dates(text) or I.months(text):
-                if text[span[0]:span[1]] not in given:
+                if text[span[0]:span[1]] not in given and not _dateline(text, span):
                     out.append((span, 0.3))
         elif t == YEAR:
             if frame.attribute and not any(v in text for v in frame.attribute):
@@ -103,7 +107,12 @@ class AnswerShapes:
                 # a measure alone ("多少人次") ties a number to the question only beside its verb
                 exact = not words and frame.measure not in ("个", "") and measure_compatible(frame.measure, unit) \
                     and (not frame.verbs or any(_same_verb(v, text) for v in frame.verbs))
-                if not (named_after or exact or _implied(frame.attribute, unit) or all(
+                # an attribute that only names the measure ("人数") says what is counted through
+                # the question's verb ("报名人数": 报名), which must then be written too
+                if frame.attribute and all(a in IMPLIED_UNITS for a in frame.attribute) and verbs \
+                        and not any(_same_verb(v, text) for v in verbs):
+                    continue
+                if not (named_after or exact or _implied(frame.attribute, unit, text) or all(
                         any(w in text for w in ws) for ws in words)):
                     continue  # a number, but not of what is asked ("开盘价" for 收盘价)
                 # the attribute is written before its value ("成交额达到21.8亿美元"); one written
@@ -123,12 +132,23 @@ class AnswerShapes:
             names = [sp for sp in I.people(text, self.people, self.pos_cut, titles) if text[sp[0]:sp[1]] not in given]
             if t == ROLE:
                 persons = [p.text for p in frame.of_kind("person")]
+                if not persons:  # "…是谁主持的，他是什么职务": the one the question's verb names
+                    persons = [text[a:b] for a, b in names if frame.verbs and self._tie(
+                        frame, text, (a, b), need_verb=True, doc_text=docs[s.doc].text) is not None]
                 for p in persons:
                     for m in re.finditer(re.escape(p), text):
                         r = I.role_before(text, m.start())
                         if r:
                             out.append((r, 0.3))
                 return out
+            if frame.focus and 2 <= len(frame.focus) <= 3 and frame.focus_kind == PERSON:
+                from ...keyword import _SURNAMES  # "哪位老师" → "杨老师": a surname with the asked title
+
+                for m in re.finditer(re.escape(frame.focus), text):
+                    a = m.start() - 1
+                    if a >= 0 and text[a] in _SURNAMES and (
+                            a == 0 or not re.match(r"[\u4e00-\u9fff]", text[a - 1]) or text[a - 1] in "的是了位名由和与被让请向给把对"):
+                        names.append((a, m.end()))
             for sp in names:
                 bonus = self._tie(frame, text, sp, doc_text=docs[s.doc].text)
                 if bonus is not None:
@@ -139,13 +159,19 @@ class AnswerShapes:
             kind = t if t in (ORG, PLACE) else INSTANCE
             for sp in I.named(text, kind, frame.focus, self.pos_fast):
                 val = text[sp[0]:sp[1]]
+                tail = next((g for g in given if val.endswith(g) and len(val) - len(g) >= 2), "")
+                if tail:  # "安峪镇下柏村" asked as 下柏村属于哪个镇: the value is 安峪镇
+                    sp, val = (sp[0], sp[1] - len(tail)), val[: -len(tail)]
                 if val in given or any(val in g for g in given) or val == frame.focus or _is_home(val, self.home):
                     continue
                 if _titled(text, sp[1]) and not any(r.text in text[sp[1]:sp[1] + 8] for r in frame.of_kind("role")):
                     continue  # "横水镇党委书记": a post, unless the question asks whose post it is
                 if kind == INSTANCE and frame.focus and not val.endswith((frame.focus, frame.focus[-1])):
                     continue
-                bonus = self._tie(frame, text, sp, need_verb=bool(frame.verbs))
+                # a value written in one clause with a name the question gives ("横水镇党委书记荣亿",
+                # "安峪镇下柏村") is tied to it without the question's verb
+                anchored = any(g in _clause(text, sp) for g in given if len(g) >= 2)
+                bonus = self._tie(frame, text, sp, need_verb=bool(frame.verbs) and not anchored)
                 if bonus is not None:
                     if frame.focus and (val.endswith(frame.focus) or val.endswith(frame.focus[-1:])):
                         bonus += 0.15
@@ -158,19 +184,23 @@ class AnswerShapes:
         word) followed by 为/是/：/——/叫/名为 and a noun phrase running to the next clause mark
         (2–30 characters), or a quoted name written right after or right before it."""
         marks = {a for a in frame.attribute if len(a) >= 2} if frame.atype == PLACE else set()  # "地址在哪里"
+        words: list[str] = []
         if frame.focus:
-            words = [w for w, _ in self.pos_fast(frame.focus)]
-            marks |= {frame.focus} | ({words[-1]} if words and len(words[-1]) >= 2 else set())
+            words = [w for w, _ in self.pos_fast(frame.focus) if len(w) >= 2]
+            marks |= {frame.focus} | ({words[-1]} if words else set())
         if not marks:
             return []
         out = []
+        quoted = r"[“\"‘「《]([^”\"’」》]{2,30})[”\"’」》]"
+        # a quoted name before the focus or one of its words, a few characters on
+        # ("“干净家园”环境卫生整治" for 整治活动)
+        for w in words + [frame.focus] * bool(frame.focus):
+            for m in re.finditer(quoted + r"[^，。；、“”\"]{0,8}?" + re.escape(w), text):
+                out.append(m.span(1))
         for mark in marks:
-            m_ = re.escape(mark)
-            for m in re.finditer(m_ + r"(?:——|—)?[“\"‘「《]([^”\"’」》]{2,30})[”\"’」》]", text):
+            for m in re.finditer(re.escape(mark) + r"(?:——|—)?" + quoted, text):
                 out.append(m.span(1))
-            for m in re.finditer(r"[“\"‘「《]([^”\"’」》]{2,30})[”\"’」》]" + m_, text):
-                out.append(m.span(1))
-            for m in re.finditer(m_ + r"(?:为|是|：|:|——|叫做|叫|名为|称为)(?![“\"‘「])", text):
+            for m in re.finditer(re.escape(mark) + r"(?:为|是|：|:|——|叫做|叫|名为|称为)(?![“\"‘「])", text):
                 end = re.search(r"[，。；;,、（(”\"’」！？]|$", text[m.end():]).start() + m.end()
                 if frame.atype == PERSON and end - m.end() > 6:
                     continue  # a person is a name, not the post written after "失联人员——"
@@ -262,6 +292,8 @@ class AnswerShapes:
                          and not _is_home(text[sp[0]:sp[1]], self.home)]
             else:
                 spans = []
+            if kind not in (PERSON, ORG, PLACE):  # works named by their titles: 《孽债》《夺子战争》
+                spans += [m.span() for m in re.finditer(r"《[^》]{1,20}》", text) if m.group(0)[1:-1] not in given]
             # an enumeration counts when it names the focus right next to it ("…等3个小区", "储备得好、管理得好")
             enums = [n for a, b, n in I.enumerations(text)
                      if any(a <= x < b for x, _ in spans)
@@ -453,6 +485,19 @@ class AnswerShapes:
         return self._compose(question, standalone, chosen, docs)
 
 
+def _dateline(text: str, sp: tuple[int, int]) -> bool:
+    """The date of the report, not of what it reports: "记者7月24日获悉", "北京7月28日电"."""
+    return bool(re.match(r"[^，。；]{0,3}?(?:获悉|了解到|报道|电[（(：:\s]|讯)", text[sp[1]:])
+                or re.search(r"(?:记者|通讯员)[\u4e00-\u9fff]{0,4}$", text[:sp[0]]))
+
+
+def _clause(text: str, sp: tuple[int, int]) -> str:
+    """The clause of ``text`` (between ，。；： marks) that holds the span ``sp``."""
+    a = max(text.rfind(ch, 0, sp[0]) for ch in "，。；：,;") + 1
+    ends = [i for i in (text.find(ch, sp[1]) for ch in "，。；：,;") if i >= 0]
+    return text[a:min(ends) if ends else len(text)]
+
+
 def _titled(text: str, end: int) -> bool:
     """True when a place/organisation ends right before an official title: "横水镇党委书记荣亿"
     names a post, not a place visited."""
@@ -485,11 +530,12 @@ IMPLIED_UNITS = {"人数": "人", "人次": "人", "数量": "", "面积": "平�
                  "长度": "米", "距离": "米", "里程": "米", "重量": "吨"}
 
 
-def _implied(attribute: list[str], unit: str) -> bool:
-    """True when the attribute only names the kind of measure and ``unit`` is of that kind."""
+def _implied(attribute: list[str], unit: str, text: str) -> bool:
+    """True when the attribute only names the kind of measure and ``unit`` is of that kind;
+    what it says beyond that must be written ("报名人数": 报名)."""
     for a in attribute:
         for key, u in IMPLIED_UNITS.items():
-            if a.endswith(key) and (not u or measure_compatible(u, unit)):
+            if a.endswith(key) and (not u or (unit and measure_compatible(u, unit))) and a[: -len(key)] in text:
                 return True
     return False
 
