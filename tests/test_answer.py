@@ -193,6 +193,31 @@ def test_values_tied_to_what_the_question_names(seed_pipeline, question, value):
     assert not ans.abstained and _first_sentence(ans.text) == value + "。", ans.text
 
 
+@pytest.mark.parametrize("question,value", [
+    ("4月29日召开了什么会议？", "一季度经济运行分析会"),  # the event's name, verbs inside it included
+    ("李晓军主持了什么会议？", "一季度经济运行分析会"),  # not the meeting 王辨明 chaired with 李晓军 present
+    ("王辨明主持了什么会议？", "2024年招商引资工作推进会议"),
+])
+def test_which_meeting(seed_pipeline, question, value):
+    """Found by a new user: these answered "两办" (a quoted name before "…会议") and
+    "县政府办主任王辨明主持会议" (another person's sentence)."""
+    ans = seed_pipeline.ask(question)
+    assert not ans.abstained and _first_sentence(ans.text) == value + "。", ans.text
+
+
+def test_no_value_from_a_slogan_or_another_predicate(seed_pipeline):
+    ans = seed_pipeline.ask("一季度经济运行分析会有几个单位通报了情况？")
+    assert not _first_sentence(ans.text).startswith("两个"), ans.text  # "两个确立" counts nothing
+    ans = seed_pipeline.ask("樱桃什么时候成熟？")
+    assert ans.abstained, ans.text  # 5月7日 dates the visit, not the ripening
+
+
+def test_who_accompanied_lists_everyone(seed_pipeline):
+    ans = seed_pipeline.ask("张建元调研时有谁陪同？")
+    assert not ans.abstained
+    assert all(p in ans.text for p in ("李晓军", "李彩霞", "卫文静", "张维华")), ans.text
+
+
 def test_unstated_attribute_of_the_forum_abstains(extra_pipeline):
     for question in ("企业服务座谈会在哪个会议室召开？", "企业服务座谈会的主持人是谁？"):
         ans = extra_pipeline.ask(question)

@@ -209,7 +209,8 @@ def analyze(question: str, pos_cut, *, entities: dict[str, str] | None = None) -
     if atype == QUANTITY:
         frame.measure, frame.attribute = _measure_and_attribute(q, toks)
     elif atype in (DATE, YEAR):
-        frame.attribute = [w for w in frame.verbs]
+        # the predicate dated: its verbs, or an adjective ("樱桃什么时候成熟")
+        frame.attribute = [w for w in frame.verbs] or [w for w, f in toks if f == "a" and len(w) >= 2]
     elif atype == PLACE:
         # "X的地址在哪里": the address of X is asked; the word must be next to the answer
         m = re.search(r"的([\u4e00-\u9fff]{2,4}?)(?:是|在)?(?:哪里|哪儿|什么地方|何处|在哪)", q) or \
@@ -229,7 +230,7 @@ def analyze(question: str, pos_cut, *, entities: dict[str, str] | None = None) -
 # question-word rules in order: the first that matches gives the expected answer type
 _TYPE_RULES = (
     (AUTHOR_Q, AUTHOR), (REASON_Q, DESCRIPTION), (SPEECH_Q, STATEMENTS), (EVENTS_Q, EVENTS), (ROLE_Q, ROLE), (YEAR_Q, YEAR),
-    (DATE_Q, DATE), (re.compile(r"^(?!.*多少).*(?:哪几|哪些|有什么|都有|分别|哪[两三四五六七八九十])"), LIST),
+    (DATE_Q, DATE), (re.compile(r"^(?!.*多少).*(?:哪几|哪些|有什么|都有|分别|有谁|哪[两三四五六七八九十])"), LIST),
     (QUANTITY_Q, QUANTITY), (PERSON_Q, PERSON), (PLACE_Q, PLACE),
     (re.compile(rf"(?=.*(?:哪|什么))(?:{WHICH.pattern})"), INSTANCE),
 )
@@ -291,7 +292,7 @@ def _focus(q: str, toks: list[tuple[str, str]]) -> str:
         if pos + len(w) > m.end(1):
             nouns = []
             break
-        nouns = nouns + [w] if ((f.startswith(NOUNISH) or f == "b") and (not f.startswith("v") or f == "vn")
+        nouns = nouns + [w] if w not in ("时", "时候", "期间", "时间") and ((f.startswith(NOUNISH) or f == "b") and (not f.startswith("v") or f == "vn")
                                 or (len(w) >= 2 and w.endswith(PERSON_HEADS))) \
             and f not in ("nr", "ns", "nt") else []  # b: 副/专职 in "副部长"; "组长/v" is a post
         pos += len(w)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from .analysis import HOME, Constraint, Frame
+from .analysis import EVENT_HEADS, HOME, Constraint, Frame
 from .sentences import Doc, Sentence
 
 # how a county bulletin speaks of its own county ("我县召开…"): a question about 县里 / 我县
@@ -143,10 +143,15 @@ class EvidenceChecks:
             # a person the archive knows must be in the value's sentence or just before it; a
             # word the tagger alone calls a name ("黄石承办…") is checked like a place
             if c.kind == "person" and c.text in self.people and c.text not in s.text and c.text not in prev \
-                    and not re.match(r"(?:他|她|其)", s.text) and c.text not in d.text[start:start + 12]:
+                    and not re.match(r"(?:他|她|其)", s.text) and c.text not in d.text[start:start + 12] \
+                    and not (frame.focus in EVENT_HEADS and c.text in _after(d.text, s.end, 2)):
                 return False  # (a paragraph that opens with the person is the person's: "解芳强调，…")
             if c.kind == "person" and c.text not in self.people and c.text not in para:
                 return False
+            if c.kind == "person" and c.text not in s.text and frame.atype not in ("person", "role") \
+                    and frame.focus_kind != "person" and any(v in s.text for v in frame.verbs) and any(
+                    p in s.text for p in self.people if p != c.text and p not in c.text):
+                return False  # "王辨明主持会议" is not what 李晓军 主持-ed
             if c.kind in ("place", "org", "name") and not (c.text in para or self._tokens_in(c.text, para)
                                                            or _abbreviates(c.text, para)
                                                            or self._place_left_out(c.text, d.text, para)):
@@ -154,6 +159,20 @@ class EvidenceChecks:
             if c.kind == "event" and not self._event_in(c, para):
                 return False
         return True
+
+
+def _after(text: str, end: int, sentences: int) -> str:
+    """The ``sentences`` sentences after offset ``end`` in the same paragraph ("我县召开…分析会。
+    县委书记解芳出席…。县长李晓军主持会议": the meeting is the one 李晓军 chaired)."""
+    stop = text.find("\n", end)
+    stop = len(text) if stop < 0 else stop
+    cut = end
+    for _ in range(sentences):
+        nxt = min((j for j in (text.find(p, cut, stop) for p in "。！？") if j >= 0), default=-1)
+        if nxt < 0:
+            return text[end:stop]
+        cut = nxt + 1
+    return text[end:cut]
 
 
 def _lead(text: str, sentences: int = 2) -> str:

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 from ...types import Answer
 from . import instances as I
-from .analysis import (DATE, HOME, INSTANCE, ORG, PERSON, PLACE, QUANTITY, ROLE, SPEECH_VERBS, YEAR, Frame,
+from .analysis import (DATE, EVENT_HEADS, HOME, INSTANCE, ORG, PERSON, PLACE, QUANTITY, ROLE, SPEECH_VERBS, YEAR, Frame,
                        measure_compatible)
 from .sentences import (ABSTAIN_MESSAGE, INSTRUCTION, QUESTION_BIGRAMS, SCAFFOLD, SPEAKER_LEAD, Doc, Sentence, clipped,
                         coverage, similar, window)
@@ -99,8 +99,9 @@ class AnswerShapes:
             words = self._attribute_words(frame)
             verbs = [v for v in frame.verbs if v not in given]
             for a, b, unit in I.quantities(text):
-                if text[a:b] in given:
-                    continue
+                if text[a:b] in given or ("“" in text[max(0, a - 3):a] and "”" in text[b:b + 8]
+                                          and re.match(r"[\u4e00-\u9fff]", text[b:b + 1])):
+                    continue  # a number in a short quoted phrase names a slogan ("“两个确立”"), it counts nothing
                 named_after = any(text[b:b + 6].startswith(w) for ws in words for w in ws)  # "36枚金牌"
                 if not (measure_compatible(frame.measure, unit) or named_after):
                     continue
@@ -157,25 +158,58 @@ class AnswerShapes:
             if t == PLACE and frame.attribute and not self._attribute_near(frame, text):
                 return []
             kind = t if t in (ORG, PLACE) else INSTANCE
-            for sp in I.named(text, kind, frame.focus, self.pos_fast):
+            spans = I.named(text, kind, frame.focus, self.pos_fast)
+            if kind == INSTANCE and frame.focus in EVENT_HEADS:
+                spans = spans + self._event_names(text)  # "一季度经济运行分析会" for 什么会议
+            for sp in spans:
                 val = text[sp[0]:sp[1]]
                 tail = next((g for g in given if val.endswith(g) and len(val) - len(g) >= 2), "")
                 if tail:  # "安峪镇下柏村" asked as 下柏村属于哪个镇: the value is 安峪镇
                     sp, val = (sp[0], sp[1] - len(tail)), val[: -len(tail)]
+                verb_at = max((val.rfind(v) + len(v) for v in frame.verbs if v in val), default=0)
+                if verb_at:  # "县长李晓军主持会议" for 主持了什么会议: the value follows the verb
+                    sp, val = (sp[0] + verb_at, sp[1]), val[verb_at:]
+                    if len(val) < 2 or val == frame.focus:
+                        continue
                 if val in given or any(val in g for g in given) or val == frame.focus or _is_home(val, self.home):
                     continue
+                if frame.focus in EVENT_HEADS and any(p in val for p in self.people):
+                    continue  # "县委书记解芳出席会议" names no meeting
                 if _titled(text, sp[1]) and not any(r.text in text[sp[1]:sp[1] + 8] for r in frame.of_kind("role")):
                     continue  # "横水镇党委书记": a post, unless the question asks whose post it is
-                if kind == INSTANCE and frame.focus and not val.endswith((frame.focus, frame.focus[-1])):
+                if kind == INSTANCE and frame.focus and not val.endswith((frame.focus, frame.focus[-1])) \
+                        and not (frame.focus in EVENT_HEADS and val.endswith(EVENT_HEADS)):
                     continue
                 # a value written in one clause with a name the question gives ("横水镇党委书记荣亿",
                 # "安峪镇下柏村") is tied to it without the question's verb
                 anchored = any(g in _clause(text, sp) for g in given if len(g) >= 2)
+                if frame.focus in EVENT_HEADS and not anchored:  # "…分析会。…李晓军主持会议": the verb comes after
+                    after = docs[s.doc].text[s.end:s.end + 80]
+                    who = [re.escape(c.text) + r"[^。；]{0,12}?" for c in frame.of_kind("person")] or [""]
+                    anchored = any(re.search(w + re.escape(v + h), after)
+                                   for w in who for v in frame.verbs for h in ("会议", "活动", frame.focus))
                 bonus = self._tie(frame, text, sp, need_verb=bool(frame.verbs) and not anchored)
                 if bonus is not None:
                     if frame.focus and (val.endswith(frame.focus) or val.endswith(frame.focus[-1:])):
                         bonus += 0.15
                     out.append((sp, bonus))
+        return out
+
+    def _event_names(self, text: str) -> list[tuple[int, int]]:
+        """Names of meetings and events in ``text``: the noun phrase ending in an event head
+        (会议, 分析会, 推进会…), verbs sandwiched between nouns included ("招商引资工作推进会议"),
+        no person in it ("县委书记解芳出席会议" names no meeting)."""
+        from .analysis import _phrase_before
+
+        toks = self.pos_fast(text)
+        out = []
+        for head in EVENT_HEADS:
+            for m in re.finditer(re.escape(head), text):
+                phrase = max(_phrase_before(text, m.end(), toks), _phrase_before(text, m.start(), toks) + head, key=len)
+                start = m.end() - len(phrase)
+                if len(phrase) > len(head) + 1 and not any(
+                        f.startswith("nr") for w, f in self.pos_fast(phrase)) and not any(p in phrase for p in self.people):
+                    out.append((start, m.end()))
         return out
 
     def _stated_as(self, frame: Frame, text: str) -> list[tuple[int, int]]:
@@ -195,8 +229,10 @@ class AnswerShapes:
         # a quoted name before the focus or one of its words, a few characters on
         # ("“干净家园”环境卫生整治" for 整治活动)
         for w in words + [frame.focus] * bool(frame.focus):
-            for m in re.finditer(quoted + r"[^，。；、“”\"]{0,8}?" + re.escape(w), text):
-                out.append(m.span(1))
+            for m in re.finditer(quoted + r"([^，。；、“”\"]{0,8}?)" + re.escape(w), text):
+                gap = self.pos_fast(m.group(2)) if m.group(2) else []
+                if not any(f.startswith(("v", "p", "d", "r", "u", "c")) and f != "vn" for _, f in gap):
+                    out.append(m.span(1))  # not "“两办”督查室要围绕会议": a verb between is no name
         for mark in marks:
             for m in re.finditer(re.escape(mark) + r"(?:——|—)?" + quoted, text):
                 out.append(m.span(1))
