@@ -118,6 +118,7 @@ def test_ask_errors_are_json(client, body, status, code):
 def test_bad_json_body_is_bad_request(client):
     r = client.post("/api/ask", content=b"{not json", headers={"content-type": "application/json"})
     assert r.status_code == 422 and r.json()["error"]["code"] == "bad_request"
+    assert r.json()["error"]["message"] == "请求格式不正确：请求体：不是合法的 JSON"  # no byte offset shown
 
 
 # -- streaming ----------------------------------------------------------------------------------------

@@ -61,7 +61,8 @@ async def rag_error(request: Request, exc: RagError) -> JSONResponse:
 async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
     parts = []
     for err in exc.errors()[:3]:
-        loc = ".".join(str(x) for x in err.get("loc", ()) if x != "body") or "请求体"
+        loc = "请求体" if err.get("type") == "json_invalid" else \
+            ".".join(str(x) for x in err.get("loc", ()) if x != "body") or "请求体"  # json_invalid's loc is a byte offset
         text = validation_text(err)
         if tuple(err.get("loc", ())) == ("body",) and err.get("type") == "model_attributes_type":
             text += "（请求头需带 Content-Type: application/json）"
