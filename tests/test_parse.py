@@ -134,6 +134,14 @@ def test_no_year_anywhere_gives_unknown_date(tmp_path):
     assert a.date == "" and a.date_int == 0
 
 
+def test_an_uploads_temp_name_gives_no_year(tmp_path):
+    """Uploads are stored as <uuid hex>.txt: digits in the random name ("…a2019b…") are no year
+    (this made uploads get a random year now and then, and a re-upload look changed)."""
+    f = write(tmp_path / "3fa2019bc7.txt", "# 会议\n\n本报讯 5月9日,县里开会。")
+    assert parse_file(f, source="植树.txt").articles[0].date == ""
+    assert parse_file(f, source="植树-2024.txt").articles[0].date == "2024-05-09"
+
+
 def test_date_only_in_first_80_chars_and_valid():
     body = "县里开会。" * 20 + "5月9日又开会。"
     [a] = parse_text("# 会议\n\n" + body, source="x", year=2024)

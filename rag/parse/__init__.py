@@ -121,7 +121,7 @@ def parse_file(
             code="file_too_large",
         )
     if year is None:
-        year = year_from_name(source) or year_from_name(path.name)
+        year = year_from_name(source)  # an upload's name, never its temp file name (random hex may hold "2019")
 
     result = ParseResult()
     if suffix in (".txt", ".md"):
