@@ -242,19 +242,7 @@ class BM25Index:
         dl = self.dl[alive]
         # base postings come first and their rows are below every tail row: a stable sort by
         # term keeps rows ascending within each term
-        self._indptr, self._docs, self._tfs = _csc(terms, rows, tfs, len(self._vocab))
-        self._n_base_terms = len(self._vocab)
-        self._base_ids = np.asarray(ids, dtype=f"<U{max((len(i) for i in ids), default=1)}")
-        self._base_dl = dl.astype(np.int32)
-        self._base_cols = {k: np.asarray(v, np.int64) for k, v in cols.items()}
-        self._tail_ids, self._tail_dl, self._tail_terms, self._tail_tfs = [], [], [], []
-        self._tail_cols = {k: [] for k in self._base_cols}
-        self._alive = np.ones(len(ids), bool)
-        self._n_alive = len(ids)
-        self._total_len = int(dl.sum())
-        self._pos = None
-        self._cache = {}
-        self.base_saved = False
+        self._set_base(ids, rows, terms, tfs, dl, cols)
 
     # ------------------------------------------------------------------------------ reads
 

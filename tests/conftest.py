@@ -102,15 +102,7 @@ class ChromaServer:
         raise RuntimeError(f"chroma run did not answer on {self.url} within {timeout:.0f} s")
 
     def stop(self) -> None:
-        import subprocess
-
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
+        stop_process(self.proc)
         self.proc = None
 
     @property
@@ -134,3 +126,17 @@ def chroma_url(chroma_server) -> str:
     if not chroma_server.running:
         chroma_server.start()
     return chroma_server.url
+
+
+def stop_process(proc) -> None:
+    """Stop a server process the tests started: SIGTERM, then SIGKILL after 10 s (None or an
+    ended process: nothing to do)."""
+    import subprocess
+
+    if proc is not None and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)

@@ -34,6 +34,7 @@ from rag.api import create_app
 from rag.cli import app as cli
 from rag.errors import RagError
 from rag.settings import Settings
+from tests.conftest import stop_process
 from tests.live_server import private_settings_and_pipeline
 from ui.server import create_server
 
@@ -163,13 +164,7 @@ class Nginx:
                 time.sleep(0.1)
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
+        stop_process(self.proc)
 
 
 @pytest.fixture(scope="module")
