@@ -8,7 +8,7 @@ RAG    := $(VENV)/bin/rag
 HOST   ?= 127.0.0.1
 PORT   ?= 7860
 
-.PHONY: install install-dev llm-server run ingest serve test eval bench browser nginx chroma screenshot
+.PHONY: install install-dev llm-server run ingest serve test lint eval bench browser nginx chroma screenshot
 
 $(VENV)/bin/python:
 	@echo "==> 创建虚拟环境 $(VENV)"
@@ -60,7 +60,12 @@ run: ingest
 serve: install
 	$(RAG) serve --host $(HOST) --port $(PORT)
 
-test: install-dev browser nginx llm-server
+# ruff's format and lint rules (pyproject.toml [tool.ruff]) over the whole repo
+lint: install-dev
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
+
+test: lint browser nginx llm-server
 	$(PY) -m pytest -q
 
 eval: install

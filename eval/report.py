@@ -12,32 +12,73 @@ from . import metrics as M
 from .results import EvalRun, fmt
 
 SUMMARY_ROWS = (
-    "pass_rate", "answer_pass_rate", "hit_at_1", "hit_at_3", "hit_at_k", "mrr", "article_recall",
-    "context_fact_recall", "context_pass_rate", "answer_fact_recall", "answer_context_ratio", "answer_precision",
-    "answer_first_rate", "citation_precision", "citation_support",
-    "abstention_accuracy", "abstention_false_premise", "abstention_unstated_attribute", "abstention_outside_archive",
-    "false_abstention_rate", "answer_chars_mean", "answer_chars_p50", "factoid_chars_p50",
-    "latency_p50_ms", "latency_p95_ms",
+    "pass_rate",
+    "answer_pass_rate",
+    "hit_at_1",
+    "hit_at_3",
+    "hit_at_k",
+    "mrr",
+    "article_recall",
+    "context_fact_recall",
+    "context_pass_rate",
+    "answer_fact_recall",
+    "answer_context_ratio",
+    "answer_precision",
+    "answer_first_rate",
+    "citation_precision",
+    "citation_support",
+    "abstention_accuracy",
+    "abstention_false_premise",
+    "abstention_unstated_attribute",
+    "abstention_outside_archive",
+    "false_abstention_rate",
+    "answer_chars_mean",
+    "answer_chars_p50",
+    "factoid_chars_p50",
+    "latency_p50_ms",
+    "latency_p95_ms",
 )
 KIND_COLS = (
-    ("pass_rate", "pass"), ("answer_fact_recall", "answer facts"), ("context_fact_recall", "context facts"),
-    ("hit_at_1", "hit@1"), ("hit_at_k", "hit@k"), ("mrr", "MRR"), ("citation_precision", "cit. precision"),
-    ("citation_support", "cit. support"), ("answer_precision", "ans. precision"), ("answer_first_rate", "ans. first"),
-    ("false_abstention_rate", "false abst."), ("abstention_accuracy", "abst. acc."), ("answer_chars_p50", "chars p50"),
+    ("pass_rate", "pass"),
+    ("answer_fact_recall", "answer facts"),
+    ("context_fact_recall", "context facts"),
+    ("hit_at_1", "hit@1"),
+    ("hit_at_k", "hit@k"),
+    ("mrr", "MRR"),
+    ("citation_precision", "cit. precision"),
+    ("citation_support", "cit. support"),
+    ("answer_precision", "ans. precision"),
+    ("answer_first_rate", "ans. first"),
+    ("false_abstention_rate", "false abst."),
+    ("abstention_accuracy", "abst. acc."),
+    ("answer_chars_p50", "chars p50"),
     ("latency_p50_ms", "p50 ms"),
 )
 ABLATION_COLS = (
-    ("pass_rate", "pass"), ("hit_at_1", "hit@1"), ("hit_at_k", "hit@k"), ("mrr", "MRR"),
-    ("context_fact_recall", "context facts"), ("answer_fact_recall", "answer facts"),
-    ("citation_precision", "cit. precision"), ("citation_support", "cit. support"),
-    ("abstention_accuracy", "abst. acc."), ("false_abstention_rate", "false abst."),
-    ("latency_p50_ms", "p50 ms"), ("latency_p95_ms", "p95 ms"),
+    ("pass_rate", "pass"),
+    ("hit_at_1", "hit@1"),
+    ("hit_at_k", "hit@k"),
+    ("mrr", "MRR"),
+    ("context_fact_recall", "context facts"),
+    ("answer_fact_recall", "answer facts"),
+    ("citation_precision", "cit. precision"),
+    ("citation_support", "cit. support"),
+    ("abstention_accuracy", "abst. acc."),
+    ("false_abstention_rate", "false abst."),
+    ("latency_p50_ms", "p50 ms"),
+    ("latency_p95_ms", "p95 ms"),
 )
 CHART_LABELS = {
-    "pass_rate": "pass\nrate", "answer_fact_recall": "answer\nfact recall", "context_fact_recall": "context\nfact recall",
-    "citation_precision": "citation\nprecision", "citation_support": "citation\nsupport",
-    "abstention_accuracy": "abstention\naccuracy", "false_abstention_rate": "false\nabstention",
-    "hit_at_1": "hit@1", "hit_at_k": "hit@k", "mrr": "MRR",
+    "pass_rate": "pass\nrate",
+    "answer_fact_recall": "answer\nfact recall",
+    "context_fact_recall": "context\nfact recall",
+    "citation_precision": "citation\nprecision",
+    "citation_support": "citation\nsupport",
+    "abstention_accuracy": "abstention\naccuracy",
+    "false_abstention_rate": "false\nabstention",
+    "hit_at_1": "hit@1",
+    "hit_at_k": "hit@k",
+    "mrr": "MRR",
 }
 
 
@@ -68,32 +109,42 @@ def failed_entry(r: dict) -> dict:
     """What a triager needs about one failed question."""
     s = r["scores"]
     return {
-        "id": r["id"], "kind": r["kind"], "question": r["question"], "history": r.get("history") or [],
+        "id": r["id"],
+        "kind": r["kind"],
+        "question": r["question"],
+        "history": r.get("history") or [],
         "standalone_question": r.get("standalone_question"),
-        "expected_facts": r.get("facts") or [], "facts_needed": s.get("facts_needed", 0),
-        "missing_facts": s.get("facts_missing", []), "abstained": s.get("abstained"),
-        "gold_articles": r.get("articles") or [], "gold_rank": s.get("gold_rank"),
+        "expected_facts": r.get("facts") or [],
+        "facts_needed": s.get("facts_needed", 0),
+        "missing_facts": s.get("facts_missing", []),
+        "abstained": s.get("abstained"),
+        "gold_articles": r.get("articles") or [],
+        "gold_rank": s.get("gold_rank"),
         "retrieved_titles": [p["title"] for p in r.get("retrieved", [])],
-        "answer_excerpt": excerpt(r.get("answer", "")), "cited_titles": s.get("cited_titles", []),
+        "answer_excerpt": excerpt(r.get("answer", "")),
+        "cited_titles": s.get("cited_titles", []),
         "unsupported_sentences": s.get("unsupported_sentences", []),
         **({"error": r["error"]} if r.get("error") else {}),
     }
 
 
 def report_json(run: EvalRun, pngs: dict[str, str]) -> dict:
-    return _round({
-        "config": run.config,
-        "index": run.index,
-        "timings_s": run.timings_s,
-        "metrics": run.metrics,
-        "by_kind": run.by_kind,
-        "ablation": {m: {"metrics": r.metrics, "by_kind": r.by_kind, "seconds": r.seconds}
-                     for m, r in run.ablation.items()},
-        "ablation_note": run.ablation_note,
-        "failed": [failed_entry(r) for r in run.failed()],
-        "metric_descriptions": {k: {"better": d, "meaning": t} for k, (d, t) in M.METRICS.items()},
-        "charts": pngs,
-    })
+    return _round(
+        {
+            "config": run.config,
+            "index": run.index,
+            "timings_s": run.timings_s,
+            "metrics": run.metrics,
+            "by_kind": run.by_kind,
+            "ablation": {
+                m: {"metrics": r.metrics, "by_kind": r.by_kind, "seconds": r.seconds} for m, r in run.ablation.items()
+            },
+            "ablation_note": run.ablation_note,
+            "failed": [failed_entry(r) for r in run.failed()],
+            "metric_descriptions": {k: {"better": d, "meaning": t} for k, (d, t) in M.METRICS.items()},
+            "charts": pngs,
+        }
+    )
 
 
 def excerpt(text: str, limit: int = 160) -> str:
@@ -114,10 +165,17 @@ def _md_cell(s: str) -> str:
 
 def report_markdown(run: EvalRun, pngs: dict[str, str]) -> str:
     c, ix, m = run.config, run.index, run.metrics
-    dist = (f" + {ix['distractor_articles']} distractor articles from `{c['distractors']}` "
-            f"({ix['distractor_chunks']} chunks)") if c.get("n_distractors") else " (no distractors)"
+    dist = (
+        (
+            f" + {ix['distractor_articles']} distractor articles from `{c['distractors']}` "
+            f"({ix['distractor_chunks']} chunks)"
+        )
+        if c.get("n_distractors")
+        else " (no distractors)"
+    )
     lines = [
-        "# Evaluation report", "",
+        "# Evaluation report",
+        "",
         f"- Dataset: `{c['dataset']}` ({c['questions']} questions, sha1 {c['dataset_sha1']})",
         f"- Index: `{c['corpus']}` ({ix['corpus_articles']} articles, {ix['corpus_chunks']} chunks){dist}; "
         f"{ix['chunks']} chunks in all",
@@ -134,36 +192,51 @@ def report_markdown(run: EvalRun, pngs: dict[str, str]) -> str:
         "`retriever.retrieve(standalone_question, top_k)` and use the answerable questions; "
         "a question passes when its answer holds at least `min_facts` gold facts (all when unset) and "
         "it did not abstain, or, if it is unanswerable, when it abstained.",
-        "", "## Summary", "",
+        "",
+        "## Summary",
+        "",
     ]
-    lines += _table(["metric", "value", "better", "meaning"],
-                    [[k, fmt(m.get(k), k), M.METRICS[k][0], M.METRICS[k][1]] for k in SUMMARY_ROWS])
+    lines += _table(
+        ["metric", "value", "better", "meaning"],
+        [[k, fmt(m.get(k), k), M.METRICS[k][0], M.METRICS[k][1]] for k in SUMMARY_ROWS],
+    )
     if m.get("llm_calls") is not None:
         llm = c.get("llm") or {}
-        lines += ["", f"LLM answerer: `{llm.get('provider')}` model `{llm.get('model')}`, context "
-                  f"{llm.get('context_tokens')} tokens; figures over the questions that called the model:", ""]
-        lines += _table(["metric", "value", "meaning"],
-                        [[k, fmt(m.get(k), k), M.METRICS[k][1]] for k in M.LLM_METRICS])
-    lines += ["", f"Questions: {m['n']} ({m['n_answerable']} answerable, {m['n_unanswerable']} unanswerable); "
-              f"passed {sum(1 for r in run.main.records if r['scores'].get('passed'))}.", ""]
+        lines += [
+            "",
+            f"LLM answerer: `{llm.get('provider')}` model `{llm.get('model')}`, context "
+            f"{llm.get('context_tokens')} tokens; figures over the questions that called the model:",
+            "",
+        ]
+        lines += _table(["metric", "value", "meaning"], [[k, fmt(m.get(k), k), M.METRICS[k][1]] for k in M.LLM_METRICS])
+    lines += [
+        "",
+        f"Questions: {m['n']} ({m['n_answerable']} answerable, {m['n_unanswerable']} unanswerable); "
+        f"passed {sum(1 for r in run.main.records if r['scores'].get('passed'))}.",
+        "",
+    ]
     for key in ("quality", "fact_recall_by_kind", "retrieval_by_kind", "latency"):
         if key in pngs:
             lines += [f"![{key}]({pngs[key]})", ""]
     lines += ["## By kind", ""]
-    lines += _table(["kind", "n"] + [h for _, h in KIND_COLS],
-                    [[k, str(v["n"])] + [fmt(v.get(n), n) for n, _ in KIND_COLS] for k, v in run.by_kind.items()])
+    lines += _table(
+        ["kind", "n"] + [h for _, h in KIND_COLS],
+        [[k, str(v["n"])] + [fmt(v.get(n), n) for n, _ in KIND_COLS] for k, v in run.by_kind.items()],
+    )
     lines += [""]
     lines += ["## Ablation: retrieval modes on the same index", ""]
     if run.ablation:
-        lines += _table(["mode"] + [h for _, h in ABLATION_COLS],
-                        [[mode] + [fmt(r.metrics.get(n), n) for n, _ in ABLATION_COLS]
-                         for mode, r in run.ablation.items()])
+        lines += _table(
+            ["mode"] + [h for _, h in ABLATION_COLS],
+            [[mode] + [fmt(r.metrics.get(n), n) for n, _ in ABLATION_COLS] for mode, r in run.ablation.items()],
+        )
         lines += ["", run.ablation_note, ""]
         lines += ["Pass rate by kind and mode:", ""]
         kinds = list(run.main.by_kind)
-        lines += _table(["kind"] + list(run.ablation),
-                        [[k] + [fmt(r.by_kind.get(k, {}).get("pass_rate")) for r in run.ablation.values()]
-                         for k in kinds])
+        lines += _table(
+            ["kind"] + list(run.ablation),
+            [[k] + [fmt(r.by_kind.get(k, {}).get("pass_rate")) for r in run.ablation.values()] for k in kinds],
+        )
         lines += [""]
         if "ablation" in pngs:
             lines += [f"![ablation]({pngs['ablation']})", ""]
@@ -184,8 +257,10 @@ def report_markdown(run: EvalRun, pngs: dict[str, str]) -> str:
             lines.append(f"- expected facts (need {e['facts_needed']}): {'、'.join(e['expected_facts'])}")
             lines.append(f"- missing facts: {'、'.join(e['missing_facts']) or '–'}")
             rank = e["gold_rank"]
-            lines.append(f"- gold article rank: {rank if rank else 'not retrieved'} "
-                         f"(gold: {'；'.join('《' + t + '》' for t in e['gold_articles'])})")
+            lines.append(
+                f"- gold article rank: {rank if rank else 'not retrieved'} "
+                f"(gold: {'；'.join('《' + t + '》' for t in e['gold_articles'])})"
+            )
         else:
             lines.append("- expected: abstention (unanswerable)")
         lines.append(f"- answer{' (abstained)' if e['abstained'] else ''}: {_md_cell(e['answer_excerpt'])}")
@@ -195,7 +270,9 @@ def report_markdown(run: EvalRun, pngs: dict[str, str]) -> str:
         if e.get("error"):
             lines.append(f"- error: {e['error']}")
         lines.append("")
-    unsupported = [r for r in run.main.records if r["scores"].get("unsupported_sentences") and r["scores"].get("passed")]
+    unsupported = [
+        r for r in run.main.records if r["scores"].get("unsupported_sentences") and r["scores"].get("passed")
+    ]
     if unsupported:
         lines += ["## Passed questions with unsupported cited sentences", ""]
         for r in unsupported:
@@ -222,8 +299,15 @@ def draw_charts(run: EvalRun, out: Path) -> dict[str, str]:
 
     m = run.metrics
     # overall answer quality
-    names = ["pass_rate", "answer_fact_recall", "context_fact_recall", "citation_precision", "citation_support",
-             "abstention_accuracy", "false_abstention_rate"]
+    names = [
+        "pass_rate",
+        "answer_fact_recall",
+        "context_fact_recall",
+        "citation_precision",
+        "citation_support",
+        "abstention_accuracy",
+        "false_abstention_rate",
+    ]
     fig, ax = plt.subplots(figsize=(8, 3.6))
     vals = [m.get(n) or 0.0 for n in names]
     bars = ax.bar(range(len(names)), vals, color=["#4472c4"] * 6 + ["#c0504d"])
@@ -250,11 +334,22 @@ def draw_charts(run: EvalRun, out: Path) -> dict[str, str]:
 
     table = dict(run.by_kind)
     table["all"] = m
-    grouped(["context_fact_recall", "answer_fact_recall", "pass_rate"], ["context fact recall", "answer fact recall",
-            "pass rate"], kinds + ["all"], table, "Fact recall and pass rate by kind "
-            "(unanswerable: pass = abstained)", "fact_recall_by_kind")
-    grouped(["hit_at_1", "hit_at_k", "mrr"], ["hit@1", f"hit@{run.config['top_k']}", "MRR"], answerable + ["all"],
-            table, "Retrieval by kind (gold article among retrieved passages)", "retrieval_by_kind")
+    grouped(
+        ["context_fact_recall", "answer_fact_recall", "pass_rate"],
+        ["context fact recall", "answer fact recall", "pass rate"],
+        kinds + ["all"],
+        table,
+        "Fact recall and pass rate by kind (unanswerable: pass = abstained)",
+        "fact_recall_by_kind",
+    )
+    grouped(
+        ["hit_at_1", "hit_at_k", "mrr"],
+        ["hit@1", f"hit@{run.config['top_k']}", "MRR"],
+        answerable + ["all"],
+        table,
+        "Retrieval by kind (gold article among retrieved passages)",
+        "retrieval_by_kind",
+    )
 
     lat = [r["scores"].get("latency_ms") for r in run.main.records if r["scores"].get("latency_ms") is not None]
     if lat:
@@ -270,8 +365,15 @@ def draw_charts(run: EvalRun, out: Path) -> dict[str, str]:
         save(fig, "latency")
 
     if run.ablation:
-        keys = ["hit_at_1", "hit_at_k", "mrr", "context_fact_recall", "answer_fact_recall", "pass_rate",
-                "abstention_accuracy"]
+        keys = [
+            "hit_at_1",
+            "hit_at_k",
+            "mrr",
+            "context_fact_recall",
+            "answer_fact_recall",
+            "pass_rate",
+            "abstention_accuracy",
+        ]
         modes = list(run.ablation)
         fig, ax = plt.subplots(figsize=(9, 3.8))
         w = 0.8 / len(modes)

@@ -58,13 +58,18 @@ def fmt(v, name: str = "") -> str:
 def summary_line(run: EvalRun) -> str:
     """One line with the headline metrics (for the CLI)."""
     m = run.metrics
-    return (f"通过 {fmt(m['pass_rate'])}  hit@{run.config['top_k']} {fmt(m['hit_at_k'])}  MRR {fmt(m['mrr'])}  "
-            f"答案事实召回 {fmt(m['answer_fact_recall'])}  引用支持 {fmt(m['citation_support'])}  "
-            f"拒答准确率 {fmt(m['abstention_accuracy'])}  误拒率 {fmt(m['false_abstention_rate'])}  "
-            f"p50 {fmt(m['latency_p50_ms'], 'latency_p50_ms')} ms"
-            + (f"  大模型 {m['llm_calls']} 次 p50 {fmt(m['llm_p50_ms'], 'llm_p50_ms')} ms  "
-               f"提示词 p50 {fmt(m['prompt_tokens_p50'] or m['prompt_tokens_est_p50'], 'prompt_tokens')} token"
-               if m.get("llm_calls") else ""))
+    return (
+        f"通过 {fmt(m['pass_rate'])}  hit@{run.config['top_k']} {fmt(m['hit_at_k'])}  MRR {fmt(m['mrr'])}  "
+        f"答案事实召回 {fmt(m['answer_fact_recall'])}  引用支持 {fmt(m['citation_support'])}  "
+        f"拒答准确率 {fmt(m['abstention_accuracy'])}  误拒率 {fmt(m['false_abstention_rate'])}  "
+        f"p50 {fmt(m['latency_p50_ms'], 'latency_p50_ms')} ms"
+        + (
+            f"  大模型 {m['llm_calls']} 次 p50 {fmt(m['llm_p50_ms'], 'llm_p50_ms')} ms  "
+            f"提示词 p50 {fmt(m['prompt_tokens_p50'] or m['prompt_tokens_est_p50'], 'prompt_tokens')} token"
+            if m.get("llm_calls")
+            else ""
+        )
+    )
 
 
 def failure_lines(run: EvalRun, limit: int | None = None) -> list[str]:
@@ -73,7 +78,11 @@ def failure_lines(run: EvalRun, limit: int | None = None) -> list[str]:
     for r in run.failed()[:limit]:
         s = r["scores"]
         if s.get("answerable"):
-            why = "abstained" if s.get("abstained") else f"missing {s.get('facts_missing')} (need {s.get('facts_needed')})"
+            why = (
+                "abstained"
+                if s.get("abstained")
+                else f"missing {s.get('facts_missing')} (need {s.get('facts_needed')})"
+            )
         else:
             why = f"answered instead of abstaining: {M.strip_markers(r.get('answer', ''))[:60]}"
         lines.append(f"{r['id']} [{r['kind']}] {r['question']} → {why}")

@@ -20,9 +20,9 @@ import sys
 import tempfile
 import time
 import tomllib
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Sequence
 
 from rag.errors import RagError
 from rag.settings import PROJECT_DIR, Settings, build_pipeline
@@ -56,7 +56,9 @@ def load_dataset(path: Path | str) -> list[dict]:
             q = json.loads(line)
         except json.JSONDecodeError as exc:
             raise ValueError(f"{path}:{i}: not JSON ({exc})") from None
-        if not isinstance(q, dict) or not all(isinstance(q.get(k), str) and q.get(k) for k in ("id", "question", "kind")):
+        if not isinstance(q, dict) or not all(
+            isinstance(q.get(k), str) and q.get(k) for k in ("id", "question", "kind")
+        ):
             raise ValueError(f"{path}:{i}: each line needs string fields id, question and kind")
         if q["id"] in seen:
             raise ValueError(f"{path}:{i}: repeated id {q['id']!r}")
@@ -82,8 +84,14 @@ def resolve_cache(settings: Settings) -> str:
 
 
 # -- index --------------------------------------------------------------------------------------
-def build_index(settings: Settings, corpus: Path, *, distractors: Path | None = DEFAULT_DISTRACTORS,
-                n_distractors: int = 0, progress: bool = False):
+def build_index(
+    settings: Settings,
+    corpus: Path,
+    *,
+    distractors: Path | None = DEFAULT_DISTRACTORS,
+    n_distractors: int = 0,
+    progress: bool = False,
+):
     """Build the pipeline named by ``settings`` (its data dir should be empty) and ingest the
     corpus, then ``n_distractors`` articles from ``distractors``.
 
@@ -135,8 +143,9 @@ def build_index(settings: Settings, corpus: Path, *, distractors: Path | None = 
 
 
 # -- questions ----------------------------------------------------------------------------------
-def evaluate(pipe, questions: Sequence[dict], *, top_k: int = 5, mode: str | None = None,
-             progress: bool = False) -> ModeResult:
+def evaluate(
+    pipe, questions: Sequence[dict], *, top_k: int = 5, mode: str | None = None, progress: bool = False
+) -> ModeResult:
     """Ask every question, retrieve for its standalone form, and score.
 
     mode: set ``pipe.retriever.mode`` for this pass (restored afterwards); None keeps it.
@@ -193,32 +202,62 @@ def _ask_one(pipe, q: dict, top_k: int) -> dict:
         ans = pipe.ask(q["question"], q.get("history") or [], top_k=top_k).to_dict()
         error = None
     except RagError as exc:  # recorded as a failed question, never stops the run
-        ans = {"question": q["question"], "standalone_question": q["question"], "answer": "", "abstained": True,
-               "citations": [], "timings_ms": {}}
+        ans = {
+            "question": q["question"],
+            "standalone_question": q["question"],
+            "answer": "",
+            "abstained": True,
+            "citations": [],
+            "timings_ms": {},
+        }
         error = exc.to_dict()
     wall_ms = (time.perf_counter() - t0) * 1000
     try:
         passages = pipe.retriever.retrieve(ans["standalone_question"], k=top_k)
     except RagError:
         passages = []
-    retrieved = [{"title": p.chunk.title, "text": p.chunk.text, "author": p.chunk.author, "source": p.chunk.source,
-                  "chunk_id": p.chunk.id, "score": round(p.score, 4)} for p in passages]
+    retrieved = [
+        {
+            "title": p.chunk.title,
+            "text": p.chunk.text,
+            "author": p.chunk.author,
+            "source": p.chunk.source,
+            "chunk_id": p.chunk.id,
+            "score": round(p.score, 4),
+        }
+        for p in passages
+    ]
     scores = M.score_question(gold, ans, retrieved, k=top_k, latency_ms=wall_ms)
-    rec = {"id": q["id"], "kind": q["kind"], **ans,
-           **{k: gold[k] for k in ("history", "facts", "min_facts", "articles")},
-           **({"subkind": gold["subkind"]} if gold.get("subkind") else {}),
-           "retrieved": [{k: v for k, v in r.items() if k != "text"} for r in retrieved],
-           "scores": scores}
+    rec = {
+        "id": q["id"],
+        "kind": q["kind"],
+        **ans,
+        **{k: gold[k] for k in ("history", "facts", "min_facts", "articles")},
+        **({"subkind": gold["subkind"]} if gold.get("subkind") else {}),
+        "retrieved": [{k: v for k, v in r.items() if k != "text"} for r in retrieved],
+        "scores": scores,
+    }
     if error:
         rec["error"] = error
     return rec
 
 
 # -- the whole run ------------------------------------------------------------------------------
-def run_eval(settings: Settings | None = None, *, dataset: Path | str, corpus: Path | None = None,
-             distractors: Path | None = DEFAULT_DISTRACTORS, n_distractors: int = 300, top_k: int | None = None,
-             ablation: bool = False, out_dir: Path | None = None, write: bool = True, charts: bool = True,
-             progress: bool = False, question_ids: Sequence[str] | None = None) -> EvalRun:
+def run_eval(
+    settings: Settings | None = None,
+    *,
+    dataset: Path | str,
+    corpus: Path | None = None,
+    distractors: Path | None = DEFAULT_DISTRACTORS,
+    n_distractors: int = 300,
+    top_k: int | None = None,
+    ablation: bool = False,
+    out_dir: Path | None = None,
+    write: bool = True,
+    charts: bool = True,
+    progress: bool = False,
+    question_ids: Sequence[str] | None = None,
+) -> EvalRun:
     """Build a fresh index in a temporary data dir and evaluate ``dataset`` on it.
 
     settings: embedder, chunking, retrieval mode… (``Settings()`` when None); its data dir is
@@ -252,8 +291,11 @@ def run_eval(settings: Settings | None = None, *, dataset: Path | str, corpus: P
                 abl[mode] = evaluate(pipe, questions, top_k=top_k, mode=mode, progress=progress)
             main = abl.get(main_mode) or evaluate(pipe, questions, top_k=top_k, progress=progress)
             reranker = getattr(pipe.retriever, "reranker", None) or getattr(pipe, "reranker", None)
-            note = (f"reranker configured: {type(reranker).__name__} (included in every row)" if reranker else
-                    "No reranker is configured in this pipeline, so there is no reranker row.")
+            note = (
+                f"reranker configured: {type(reranker).__name__} (included in every row)"
+                if reranker
+                else "No reranker is configured in this pipeline, so there is no reranker row."
+            )
         else:
             main = evaluate(pipe, questions, top_k=top_k, progress=progress)
         config = {
@@ -267,8 +309,11 @@ def run_eval(settings: Settings | None = None, *, dataset: Path | str, corpus: P
             "retrieval_mode": main_mode,
             "embedder": getattr(pipe.embedder, "id", s.embedder),
             "answerer": type(pipe.answerer).__name__,
-            **({"llm": {**pipe.answerer.describe(), "context_tokens": pipe.answerer.context_tokens}}
-               if hasattr(pipe.answerer, "context_tokens") else {}),
+            **(
+                {"llm": {**pipe.answerer.describe(), "context_tokens": pipe.answerer.context_tokens}}
+                if hasattr(pipe.answerer, "context_tokens")
+                else {}
+            ),
             "abstain_threshold": getattr(pipe.extractive, "threshold", None),
             "chunk_chars": s.chunk_chars,
             "chunk_overlap": s.chunk_overlap,
@@ -280,9 +325,12 @@ def run_eval(settings: Settings | None = None, *, dataset: Path | str, corpus: P
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     run = EvalRun(config=config, index=index, main=main, ablation=abl, ablation_note=note)
-    run.timings_s = {"index": index["seconds"], "questions": main.seconds,
-                     "ablation": round(sum(r.seconds for r in abl.values()), 1),
-                     "total": round(time.perf_counter() - t_start, 1)}
+    run.timings_s = {
+        "index": index["seconds"],
+        "questions": main.seconds,
+        "ablation": round(sum(r.seconds for r in abl.values()), 1),
+        "total": round(time.perf_counter() - t_start, 1),
+    }
     if write:
         out = Path(out_dir) if out_dir else DEFAULT_RUNS / datetime.now().strftime("%Y%m%d-%H%M%S")
         write_outputs(run, out, charts=charts)
@@ -310,8 +358,11 @@ def config_mismatch(run: EvalRun, thresholds: dict) -> list[str]:
     """Differences between the run's configuration and the ``[run]`` table the thresholds
     were measured with (warnings: the numbers are not comparable)."""
     want = thresholds.get("run") or {}
-    return [f"{k}: thresholds measured with {v!r}, this run used {run.config.get(k)!r}"
-            for k, v in want.items() if k in run.config and run.config.get(k) != v]
+    return [
+        f"{k}: thresholds measured with {v!r}, this run used {run.config.get(k)!r}"
+        for k, v in want.items()
+        if k in run.config and run.config.get(k) != v
+    ]
 
 
 # -- helpers ------------------------------------------------------------------------------------
@@ -330,6 +381,8 @@ def _rel(p: Path) -> str:
 
 def _git(*args: str) -> str:
     try:
-        return subprocess.run(["git", *args], cwd=PROJECT_DIR, capture_output=True, text=True, timeout=10).stdout.strip()
+        return subprocess.run(
+            ["git", *args], cwd=PROJECT_DIR, capture_output=True, text=True, timeout=10
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return ""

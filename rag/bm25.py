@@ -111,8 +111,9 @@ class BM25Index:
     # ------------------------------------------------------------------------------ build
 
     @classmethod
-    def build(cls, ids: Sequence[str], token_lists: Iterable[list[str]],
-              columns: Mapping[str, Sequence[int]] | None = None) -> "BM25Index":
+    def build(
+        cls, ids: Sequence[str], token_lists: Iterable[list[str]], columns: Mapping[str, Sequence[int]] | None = None
+    ) -> BM25Index:
         """Index ``token_lists[i]`` under ``ids[i]`` (all rows in the base). ``token_lists`` may
         be a lazy iterable: each list is turned into term ids as it comes (4 bytes a term).
 
@@ -136,8 +137,13 @@ class BM25Index:
             if page_lens:
                 rows = np.repeat(np.arange(start, start + len(page_lens), dtype=np.int64), page_lens)
                 keys, counts = np.unique((rows << 32) | np.asarray(flat, np.int64), return_counts=True)
-                parts.append(((keys >> 32).astype(np.int32), (keys & 0xFFFFFFFF).astype(np.int32),
-                              np.minimum(counts, 65535).astype(np.uint16)))
+                parts.append(
+                    (
+                        (keys >> 32).astype(np.int32),
+                        (keys & 0xFFFFFFFF).astype(np.int32),
+                        np.minimum(counts, 65535).astype(np.uint16),
+                    )
+                )
                 start += len(page_lens)
             flat, page_lens = [], []
 
@@ -154,16 +160,25 @@ class BM25Index:
         for i, dt in ((0, np.int32), (1, np.int32), (2, np.uint16)):  # one field at a time: less memory at once
             fields.append(np.concatenate([p[i] for p in parts]) if parts else np.zeros(0, dt))
             parts = [tuple(None if j == i else x for j, x in enumerate(p)) for p in parts]
-        del parts
-        idx._set_base(ids, *fields, np.asarray(lens, np.int64), {k: np.asarray(v, np.int64) for k, v in columns.items()})
+        parts.clear()
+        idx._set_base(
+            ids, *fields, np.asarray(lens, np.int64), {k: np.asarray(v, np.int64) for k, v in columns.items()}
+        )
         return idx
 
     def _term_ids(self, tokens: Iterable[str]) -> list[int]:
         vocab = self._vocab
         return [vocab.setdefault(t, len(vocab)) for t in tokens]
 
-    def _set_base(self, ids: list[str], rows: np.ndarray, terms: np.ndarray, tfs: np.ndarray, dl: np.ndarray,
-                  cols: dict[str, np.ndarray]) -> None:
+    def _set_base(
+        self,
+        ids: list[str],
+        rows: np.ndarray,
+        terms: np.ndarray,
+        tfs: np.ndarray,
+        dl: np.ndarray,
+        cols: dict[str, np.ndarray],
+    ) -> None:
         """Make the base from parallel (row, term, tf) arrays, rows ascending."""
         n = len(ids)
         self._indptr, self._docs, self._tfs = _csc(terms, rows, tfs, len(self._vocab))
@@ -182,8 +197,9 @@ class BM25Index:
 
     # ----------------------------------------------------------------------------- writes
 
-    def add(self, ids: Sequence[str], token_lists: Sequence[list[str]],
-            columns: Mapping[str, Sequence[int]] | None = None) -> None:
+    def add(
+        self, ids: Sequence[str], token_lists: Sequence[list[str]], columns: Mapping[str, Sequence[int]] | None = None
+    ) -> None:
         """Append documents (to the tail). An id that is already indexed is replaced (its old
         row becomes a tombstone). raises ValueError: lengths differ, an id repeats, or the
         columns are not this index's."""
@@ -283,8 +299,9 @@ class BM25Index:
     def ids_array(self) -> np.ndarray:
         """Ids of every row (tombstones included), as a numpy str array."""
         if "ids" not in self._cache:
-            self._cache["ids"] = (np.concatenate([self._base_ids, np.asarray(self._tail_ids)])
-                                  if self._tail_ids else self._base_ids)
+            self._cache["ids"] = (
+                np.concatenate([self._base_ids, np.asarray(self._tail_ids)]) if self._tail_ids else self._base_ids
+            )
         return self._cache["ids"]
 
     def doc_id(self, row: int) -> str:
@@ -303,8 +320,9 @@ class BM25Index:
     def dl(self) -> np.ndarray:
         """Token count per row."""
         if "dl" not in self._cache:
-            self._cache["dl"] = (np.concatenate([self._base_dl, np.asarray(self._tail_dl, np.int32)])
-                                 if self._tail_dl else self._base_dl)
+            self._cache["dl"] = (
+                np.concatenate([self._base_dl, np.asarray(self._tail_dl, np.int32)]) if self._tail_dl else self._base_dl
+            )
         return self._cache["dl"]
 
     def column(self, name: str) -> np.ndarray:
@@ -312,8 +330,9 @@ class BM25Index:
         key = f"col:{name}"
         if key not in self._cache:
             tail = self._tail_cols[name]
-            self._cache[key] = (np.concatenate([self._base_cols[name], np.asarray(tail, np.int64)])
-                                if tail else self._base_cols[name])
+            self._cache[key] = (
+                np.concatenate([self._base_cols[name], np.asarray(tail, np.int64)]) if tail else self._base_cols[name]
+            )
         return self._cache[key]
 
     @property
@@ -388,8 +407,9 @@ class BM25Index:
             out[docs] += np.float32(qtf * idf) * tf / (tf + norm)
         return out
 
-    def search(self, query_tokens: list[str], k: int, allowed: set[str] | None = None,
-               mask: np.ndarray | None = None) -> list[tuple[str, float]]:
+    def search(
+        self, query_tokens: list[str], k: int, allowed: set[str] | None = None, mask: np.ndarray | None = None
+    ) -> list[tuple[str, float]]:
         """Top ``k`` documents as ``(id, score)``, score descending (ties: row order).
 
         Only documents with score > 0 (sharing at least one token with the query).
@@ -429,8 +449,14 @@ class BM25Index:
         raises OSError: on a write failure (a partial directory is left for the caller to remove)."""
         path = Path(path)
         path.mkdir(parents=True)
-        arrays = {"indptr": self._indptr, "docs": self._docs, "tfs": self._tfs, "dl": self._base_dl,
-                  "ids": self._base_ids, **{f"col_{k}": v for k, v in self._base_cols.items()}}
+        arrays = {
+            "indptr": self._indptr,
+            "docs": self._docs,
+            "tfs": self._tfs,
+            "dl": self._base_dl,
+            "ids": self._base_ids,
+            **{f"col_{k}": v for k, v in self._base_cols.items()},
+        }
         crc = {}
         for name, arr in arrays.items():
             np.save(path / f"{name}.npy", np.asarray(arr), allow_pickle=False)
@@ -438,8 +464,14 @@ class BM25Index:
         terms = list(self._vocab)[: self._n_base_terms]
         (path / "vocab.json").write_text(json.dumps(terms, ensure_ascii=False), encoding="utf-8")
         crc["vocab.json"] = _crc(path / "vocab.json")
-        manifest = {"format": FORMAT, "rows": self.n_base, "terms": self._n_base_terms, "nnz": int(self._docs.size),
-                    "columns": list(self._base_cols), "crc32": crc}
+        manifest = {
+            "format": FORMAT,
+            "rows": self.n_base,
+            "terms": self._n_base_terms,
+            "nnz": int(self._docs.size),
+            "columns": list(self._base_cols),
+            "crc32": crc,
+        }
         (path / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
         self.base_saved = True
         return manifest
@@ -448,7 +480,7 @@ class BM25Index:
         """What changed since the base, as arrays for ``np.savez``: tombstones, the tail rows
         (ids, lengths, postings, columns) and the tokens added to the vocabulary."""
         lens = np.fromiter((t.size for t in self._tail_terms), np.int64, len(self._tail_terms))
-        extra_terms = list(self._vocab)[self._n_base_terms:]
+        extra_terms = list(self._vocab)[self._n_base_terms :]
         return {
             "dead": np.flatnonzero(~self._alive).astype(np.int64),
             "tail_ids": np.asarray(self._tail_ids) if self._tail_ids else np.zeros(0, "<U1"),
@@ -461,8 +493,9 @@ class BM25Index:
         }
 
     @classmethod
-    def load(cls, base: Path, state: Mapping[str, np.ndarray] | None = None, *, mmap: bool = True,
-             verify: bool = True) -> "BM25Index":
+    def load(
+        cls, base: Path, state: Mapping[str, np.ndarray] | None = None, *, mmap: bool = True, verify: bool = True
+    ) -> BM25Index:
         """An index from a base directory (``save_base``) and optionally the ``state_arrays``
         saved with it. mmap: memory-map the base arrays read-only (default). verify: check
         every file's CRC-32 first (read in blocks: ~0.3 s per 200 MB, no memory kept).
@@ -489,9 +522,15 @@ class BM25Index:
             raise IndexFileError(f"{type(exc).__name__}: {exc}") from exc
         n, n_terms = int(manifest["rows"]), int(manifest["terms"])
         indptr = arr["indptr"]
-        if (len(terms) != n_terms or indptr.shape != (n_terms + 1,) or arr["ids"].shape != (n,)
-                or arr["dl"].shape != (n,) or arr["docs"].shape != arr["tfs"].shape
-                or int(indptr[-1]) != arr["docs"].size or any(c.shape != (n,) for c in cols.values())):
+        if (
+            len(terms) != n_terms
+            or indptr.shape != (n_terms + 1,)
+            or arr["ids"].shape != (n,)
+            or arr["dl"].shape != (n,)
+            or arr["docs"].shape != arr["tfs"].shape
+            or int(indptr[-1]) != arr["docs"].size
+            or any(c.shape != (n,) for c in cols.values())
+        ):
             raise IndexFileError("array shapes do not fit together")
         idx = cls(columns=list(cols))
         idx._vocab = {t: i for i, t in enumerate(terms)}
@@ -522,15 +561,20 @@ class BM25Index:
         except (KeyError, ValueError, IndexError, TypeError) as exc:
             raise IndexFileError(f"state: {type(exc).__name__}: {exc}") from exc
         n_tail = len(ids)
-        if (len(extra) + self._n_base_terms != len(self._vocab) or lens.shape != (n_tail,) or len(dl) != n_tail
-                or int(lens.sum()) != terms.size or terms.size != tfs.size
-                or (terms.size and (terms.min() < 0 or terms.max() >= len(self._vocab)))
-                or any(len(v) != n_tail for v in cols.values())
-                or (dead.size and (dead.min() < 0 or dead.max() >= self.n_base + n_tail))):
+        if (
+            len(extra) + self._n_base_terms != len(self._vocab)
+            or lens.shape != (n_tail,)
+            or len(dl) != n_tail
+            or int(lens.sum()) != terms.size
+            or terms.size != tfs.size
+            or (terms.size and (terms.min() < 0 or terms.max() >= len(self._vocab)))
+            or any(len(v) != n_tail for v in cols.values())
+            or (dead.size and (dead.min() < 0 or dead.max() >= self.n_base + n_tail))
+        ):
             raise IndexFileError("state does not fit the base")
         bounds = np.concatenate([[0], np.cumsum(lens)])
-        self._tail_terms = [terms[bounds[i]:bounds[i + 1]] for i in range(n_tail)]
-        self._tail_tfs = [tfs[bounds[i]:bounds[i + 1]] for i in range(n_tail)]
+        self._tail_terms = [terms[bounds[i] : bounds[i + 1]] for i in range(n_tail)]
+        self._tail_tfs = [tfs[bounds[i] : bounds[i + 1]] for i in range(n_tail)]
         self._tail_ids, self._tail_dl, self._tail_cols = ids, dl, cols
         self._alive = np.ones(self.n_base + n_tail, bool)
         self._alive[dead] = False

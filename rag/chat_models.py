@@ -131,11 +131,16 @@ def classify_error(exc: BaseException, *, model: str = "") -> LLMError:
     chain = list(_chain(exc))
     text = " ".join(str(e) for e in chain)
     status = next((s for e in chain for s in [getattr(e, "status_code", None)] if isinstance(s, int)), None)
-    if any(isinstance(e, lc.ContextOverflowError) for e in chain) or (status in (400, 413, 500, None) and _CONTEXT.search(text)):
+    if any(isinstance(e, lc.ContextOverflowError) for e in chain) or (
+        status in (400, 413, 500, None) and _CONTEXT.search(text)
+    ):
         return LLMError("llm_context_too_long")
     if any(isinstance(e, lc.ModelNotFoundError) for e in chain) or status == 404 or _MODEL_NOT_FOUND.search(text):
         return LLMError("llm_model_not_found", model=model)
-    if any(isinstance(e, (lc.ModelAuthenticationError, lc.ModelPermissionDeniedError)) for e in chain) or status in (401, 403):
+    if any(isinstance(e, (lc.ModelAuthenticationError, lc.ModelPermissionDeniedError)) for e in chain) or status in (
+        401,
+        403,
+    ):
         return LLMError("llm_auth_failed")
     if any(isinstance(e, timeouts) for e in chain):
         return LLMError("llm_timeout")

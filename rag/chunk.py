@@ -124,19 +124,13 @@ def chunk_article(article: Article, *, max_chars: int = 300, overlap_sentences: 
     return chunks
 
 
-def chunk_articles(
-    articles: Iterable[Article], *, max_chars: int = 300, overlap_sentences: int = 1
-) -> Iterator[Chunk]:
+def chunk_articles(articles: Iterable[Article], *, max_chars: int = 300, overlap_sentences: int = 1) -> Iterator[Chunk]:
     """Chunk each article in turn (see ``chunk_article``); yields chunks lazily.
 
     raises ValueError: at the call, if ``max_chars < 20`` or ``overlap_sentences < 0``.
     """
     _check_args(max_chars, overlap_sentences)
-    return (
-        c
-        for a in articles
-        for c in chunk_article(a, max_chars=max_chars, overlap_sentences=overlap_sentences)
-    )
+    return (c for a in articles for c in chunk_article(a, max_chars=max_chars, overlap_sentences=overlap_sentences))
 
 
 def _check_args(max_chars: int, overlap_sentences: int) -> None:

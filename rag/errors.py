@@ -91,7 +91,7 @@ LLM_REASONS = {
     "llm_unverified": "大模型的回答无法在引用的原文中核实，未予采用",
     "llm_abstained": "大模型认为资料不足以回答",
 }
-FALLBACK_SUFFIX = "以下为原文摘录答案。"        # the extractive answer follows
+FALLBACK_SUFFIX = "以下为原文摘录答案。"  # the extractive answer follows
 PARTIAL_SUFFIX = "回答没有写完，以上句子均已在引用的原文中核实。"  # the verified part of a cut-off answer
 LLM_NOTICES = {code: f"{reason}。{FALLBACK_SUFFIX}" for code, reason in LLM_REASONS.items()}
 

@@ -16,10 +16,11 @@ import json
 import logging
 import threading
 import uuid
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from .errors import RagError, StoreError
 from .types import Citation
@@ -71,8 +72,16 @@ def _bad(message: str) -> RagError:
     return RagError(message, code="bad_feedback", status=422)
 
 
-def make_feedback(answer: dict, vote: str, *, comment: str = "", history: Iterable[str] = (),
-                  channel: str = "api", id: str | None = None, now: datetime | None = None) -> Feedback:
+def make_feedback(
+    answer: dict,
+    vote: str,
+    *,
+    comment: str = "",
+    history: Iterable[str] = (),
+    channel: str = "api",
+    id: str | None = None,
+    now: datetime | None = None,
+) -> Feedback:
     """A checked ``Feedback`` record.
 
     answer: the answer as ``Answer.to_dict()`` gives it (``question``, ``answer``, and
@@ -90,8 +99,11 @@ def make_feedback(answer: dict, vote: str, *, comment: str = "", history: Iterab
     comment = (comment or "").strip()
     history = [str(h) for h in history]
     citations = answer.get("citations") or []
-    for name, value, limit in (("question", question, MAX_QUESTION_CHARS), ("answer", text, MAX_ANSWER_CHARS),
-                               ("comment", comment, MAX_COMMENT_CHARS)):
+    for name, value, limit in (
+        ("question", question, MAX_QUESTION_CHARS),
+        ("answer", text, MAX_ANSWER_CHARS),
+        ("comment", comment, MAX_COMMENT_CHARS),
+    ):
         if len(value) > limit:
             raise _bad(f"{name} 太长（{len(value)} 字，最多 {limit} 字）。")
     if len(history) > MAX_HISTORY or len(citations) > MAX_CITATIONS:
@@ -101,11 +113,15 @@ def make_feedback(answer: dict, vote: str, *, comment: str = "", history: Iterab
     return Feedback(
         id=id or uuid.uuid4().hex[:16],
         time=(now or datetime.now().astimezone()).isoformat(timespec="seconds"),
-        vote=vote, question=question, answer=text,
+        vote=vote,
+        question=question,
+        answer=text,
         standalone_question=str(answer.get("standalone_question") or question),
-        history=history, abstained=bool(answer.get("abstained")),
+        history=history,
+        abstained=bool(answer.get("abstained")),
         citations=[{k: c[k] for k in _CITATION_FIELDS if k in c} for c in citations],
-        comment=comment, channel=channel,
+        comment=comment,
+        channel=channel,
     )
 
 
@@ -188,17 +204,25 @@ def dataset_line(fb: Feedback) -> dict[str, Any]:
     line: dict[str, Any] = {"id": f"feedback-{fb.id}", "question": fb.question}
     if fb.history:
         line["history"] = list(fb.history)
-    line.update({
-        "facts": [],
-        "articles": list(dict.fromkeys(c["title"] for c in fb.citations if c.get("title"))),
-        "kind": "followup" if fb.history else "fact",
-        "feedback": {
-            "vote": fb.vote, "comment": fb.comment, "time": fb.time, "channel": fb.channel,
-            "standalone_question": fb.standalone_question, "answer": fb.answer, "abstained": fb.abstained,
-            "citations": [{k: c.get(k, "") for k in ("n", "title", "date", "author", "source", "quote")}
-                          for c in fb.citations],
-        },
-    })
+    line.update(
+        {
+            "facts": [],
+            "articles": list(dict.fromkeys(c["title"] for c in fb.citations if c.get("title"))),
+            "kind": "followup" if fb.history else "fact",
+            "feedback": {
+                "vote": fb.vote,
+                "comment": fb.comment,
+                "time": fb.time,
+                "channel": fb.channel,
+                "standalone_question": fb.standalone_question,
+                "answer": fb.answer,
+                "abstained": fb.abstained,
+                "citations": [
+                    {k: c.get(k, "") for k in ("n", "title", "date", "author", "source", "quote")} for c in fb.citations
+                ],
+            },
+        }
+    )
     return line
 
 

@@ -260,7 +260,7 @@ class Tokenizer:
     def added_words(self) -> list[tuple[str, int]]:
         """``(word, frequency)`` of every word added by ``add_words`` since construction, in
         order (what a persisted keyword index stores to rebuild this dictionary)."""
-        return [(w, f) for w, (f, _) in list(self._added.items())[self._base_words:]]
+        return [(w, f) for w, (f, _) in list(self._added.items())[self._base_words :]]
 
     def restore_words(self, pairs: Iterable[tuple[str, int]]) -> None:
         """Re-add words saved from ``added_words`` with the frequencies they had, so the
@@ -377,7 +377,9 @@ _SURNAMES = frozenset(
 
 # Place-name suffixes and the characters that may sit right before a place name.
 _PLACE_SUFFIX = "镇乡村"
-_PLACE_BOUNDARY = set("、，,。.；;：:！!？?（）()“”\"' \n\t　镇乡村县市省区在和与及到赴至从对于为是由同往经向以暨入进抵")
+_PLACE_BOUNDARY = set(
+    "、，,。.；;：:！!？?（）()“”\"' \n\t　镇乡村县市省区在和与及到赴至从对于为是由同往经向以暨入进抵"
+)
 # Generic words ending in 镇/乡/村 that are not place names.
 _PLACE_DENY = frozenset(
     """农村 乡村 山区村 空村 城乡 城镇 乡镇 村镇 集镇 重镇 名镇 小镇 古镇 全镇 各镇 本镇 该镇 两镇 全村 各村 本村 该村 入村
@@ -439,17 +441,16 @@ def _places(text: str, freq: Callable[[str], int]) -> set[str]:
             else:
                 # the head and, for 3-character heads, its two halves must be rare words
                 parts = {head, head[:2], head[1:]} if len(head) == 3 else {head}
-                ok = all(freq(p) < _COMMON_WORD_FREQ for p in parts) and not any(
-                    ch in _PLACE_SUFFIX for ch in head
-                )
+                ok = all(freq(p) < _COMMON_WORD_FREQ for p in parts) and not any(ch in _PLACE_SUFFIX for ch in head)
             if ok:
                 found.add(cand)
             break
     return found
 
 
-def gather_user_words(texts: Iterable[str], authors: Iterable[str] = (),
-                      freq: Callable[[str], int] | None = None) -> set[str]:
+def gather_user_words(
+    texts: Iterable[str], authors: Iterable[str] = (), freq: Callable[[str], int] | None = None
+) -> set[str]:
     """Local names found in the corpus, to add to the tokenizer as whole words.
 
     This is a heuristic, tuned on county news prose; ``corpus/dict.txt`` is the editable

@@ -40,8 +40,12 @@ class StoreLookup:
         of the articles named, the pairs picked here)."""
         want = {(a, int(i)) for a, i in pairs}
         by_article = self.article_chunks(a for a, _ in want)
-        return {(c.article_id, c.index): c for chunks in by_article.values() for c in chunks
-                if (c.article_id, c.index) in want}
+        return {
+            (c.article_id, c.index): c
+            for chunks in by_article.values()
+            for c in chunks
+            if (c.article_id, c.index) in want
+        }
 
     def article_chunks(self, article_ids: Iterable[str]) -> dict[str, list[Chunk]]:
         """``{article_id: its chunks in index order}`` for the articles that exist; one ``get``.

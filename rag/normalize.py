@@ -56,21 +56,39 @@ __all__ = ["normalize", "normalize_dates", "to_simplified", "is_removed", "fold_
 # Unicode 15.1): combining grapheme joiner, Hangul fillers, Khmer inherent vowels, Mongolian free
 # variation selectors, variation selectors 1–256. (The Cf ones are removed by category.)
 _IGNORABLE_NON_CF = (
-    (0x034F, 0x034F), (0x115F, 0x1160), (0x17B4, 0x17B5), (0x180B, 0x180D), (0x180F, 0x180F),
-    (0x3164, 0x3164), (0xFE00, 0xFE0F), (0xFFA0, 0xFFA0), (0xE0100, 0xE01EF),
+    (0x034F, 0x034F),
+    (0x115F, 0x1160),
+    (0x17B4, 0x17B5),
+    (0x180B, 0x180D),
+    (0x180F, 0x180F),
+    (0x3164, 0x3164),
+    (0xFE00, 0xFE0F),
+    (0xFFA0, 0xFFA0),
+    (0xE0100, 0xE01EF),
 )
 # Decomposition types folded (NFKC's); the others (<super> <sub> <circle> <square> <fraction>)
 # would change the meaning of what is written (m² → m2, ① → 1, ㎡ → m2, ½ → 1⁄2).
-_FOLDED_TYPES = frozenset({"wide", "narrow", "compat", "font", "noBreak", "small", "vertical",
-                           "initial", "medial", "final", "isolated"})
+_FOLDED_TYPES = frozenset(
+    {"wide", "narrow", "compat", "font", "noBreak", "small", "vertical", "initial", "medial", "final", "isolated"}
+)
 # Full-width punctuation of Chinese text, the ideographic space and the Chinese ellipses: kept.
 _KEEP = frozenset("！（），：；？［］｛｝～．\u3000…‥")
 # The BMP less the CJK ideographs (U+3400–U+9FFF) and Hangul syllables (U+AC00–U+D7FF), which
 # are never folded or removed (end exclusive), and the supplementary-plane ranges that hold
 # folded or removed characters (end inclusive).
 _BMP = ((0x0000, 0x3400), (0xA000, 0xAC00), (0xF900, 0x10000))
-_SUPPLEMENTARY = ((0x110BD, 0x110BD), (0x110CD, 0x110CD), (0x13430, 0x1345F), (0x1BCA0, 0x1BCA3), (0x1D173, 0x1D17A), (0x1D400, 0x1D7FF), (0x1E030, 0x1E06D),
-                  (0x1EE00, 0x1EEFF), (0x1FBF0, 0x1FBF9), (0xE0000, 0xE0FFF))
+_SUPPLEMENTARY = (
+    (0x110BD, 0x110BD),
+    (0x110CD, 0x110CD),
+    (0x13430, 0x1345F),
+    (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A),
+    (0x1D400, 0x1D7FF),
+    (0x1E030, 0x1E06D),
+    (0x1EE00, 0x1EEFF),
+    (0x1FBF0, 0x1FBF9),
+    (0xE0000, 0xE0FFF),
+)
 
 _HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
 _HAN_SPACE_RE = re.compile(rf"(?<=[{_HAN}])[ \t\u3000]+(?=[{_HAN}])")
@@ -155,8 +173,7 @@ def to_simplified(text: str) -> str:
         return text
     if len(conv) != len(text):  # a phrase mapping changed the length: convert line by line, then per character
         lines = text.split("\n")
-        return "\n".join(to_simplified(ln) if len(lines) > 1 else "".join(_char_t2s(c) for c in ln)
-                         for ln in lines)
+        return "\n".join(to_simplified(ln) if len(lines) > 1 else "".join(_char_t2s(c) for c in ln) for ln in lines)
     out = list(text)
     for i, (a, b) in enumerate(zip(text, conv)):
         if a != b and not _simplified_char(a) and ord(b) <= 0xFFFF:
@@ -186,7 +203,9 @@ _NUM_DATE_RE = re.compile(r"((?:19|20)\d{2})\s*([-/.])\s*(\d{1,2})\s*\2\s*(\d{1,
 _CN_MONTH_RE = re.compile(rf"(?<![\d{_CN_NUM}〇○零]){_YEAR}\s*年\s*{_NUM}\s*月(?!\s*{_NUM}\s*[日号])")
 _CN_MONTH_FEN_RE = re.compile(rf"(?<![\d{_CN_NUM}〇○零年])([{_CN_NUM}]{{1,2}})月份")
 # A span that may hold one of the above with 月 (a cheap pattern: the exact ones run only inside it)
-_CANDIDATE_RE = re.compile(rf"[\d{_CN_DIGITS}{_CN_NUM}][\d{_CN_DIGITS}{_CN_NUM}\s年]*月(?:份|\s*[\d{_CN_NUM}]{{1,3}}\s*[日号])?")
+_CANDIDATE_RE = re.compile(
+    rf"[\d{_CN_DIGITS}{_CN_NUM}][\d{_CN_DIGITS}{_CN_NUM}\s年]*月(?:份|\s*[\d{_CN_NUM}]{{1,3}}\s*[日号])?"
+)
 
 
 def _num(s: str) -> int | None:
@@ -205,9 +224,25 @@ def _num(s: str) -> int | None:
 def _year(s: str) -> int | None:
     if s.isdigit():
         return int(s)
-    digits = s.translate(str.maketrans({"〇": "0", "○": "0", "零": "0", "O": "0", "一": "1", "二": "2",
-                                        "三": "3", "四": "4", "五": "5", "六": "6", "七": "7", "八": "8",
-                                        "九": "9"}))
+    digits = s.translate(
+        str.maketrans(
+            {
+                "〇": "0",
+                "○": "0",
+                "零": "0",
+                "O": "0",
+                "一": "1",
+                "二": "2",
+                "三": "3",
+                "四": "4",
+                "五": "5",
+                "六": "6",
+                "七": "7",
+                "八": "8",
+                "九": "9",
+            }
+        )
+    )
     return int(digits) if digits.isdigit() else None
 
 
@@ -253,7 +288,7 @@ def normalize_dates(text: str) -> str:
     def span(m: re.Match) -> str:  # the exact patterns, with the character before the span for their look-behinds
         before = m.string[m.start() - 1] if m.start() else ""
         t = _CN_MONTH_FEN_RE.sub(month_fen, _CN_MONTH_RE.sub(month, _CN_DATE_RE.sub(cn, before + m.group(0))))
-        return t[len(before):]
+        return t[len(before) :]
 
     text = _NUM_DATE_RE.sub(num, text)
     return _CANDIDATE_RE.sub(span, text) if "月" in text else text

@@ -11,9 +11,9 @@ import os
 import re
 import time
 import unicodedata
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Sequence
 
 from .answer.condense import condense
 from .answer.extractive import ABSTAIN_THRESHOLD, ExtractiveAnswerer, question_types
@@ -159,8 +159,9 @@ def _count_lines(path: Path) -> int:
     return n
 
 
-def _parse_and_chunk(path: Path, root: Path | None, year: int | None, source: str | None,
-                     chunk_chars: int, chunk_overlap: int) -> tuple:
+def _parse_and_chunk(
+    path: Path, root: Path | None, year: int | None, source: str | None, chunk_chars: int, chunk_overlap: int
+) -> tuple:
     """Parse one file and chunk its articles (runs in a worker process when there are many files).
 
     returns ``("ok", [(article, chunks), ...], errors, unreadable)`` or
@@ -172,8 +173,7 @@ def _parse_and_chunk(path: Path, root: Path | None, year: int | None, source: st
     except (ParseError, NotFoundError) as exc:
         return "error", [], [(exc.code, exc.message)], []
     pairs = [(a, chunk_article(a, max_chars=chunk_chars, overlap_sentences=chunk_overlap)) for a in result.articles]
-    return ("ok", pairs, [(e.code, e.message) for e in result.errors],
-            [(e.code, e.message) for e in result.unreadable])
+    return ("ok", pairs, [(e.code, e.message) for e in result.errors], [(e.code, e.message) for e in result.unreadable])
 
 
 def clean_question(question: str) -> str:
@@ -187,7 +187,9 @@ def clean_question(question: str) -> str:
     if not q:
         raise QuestionError("请输入问题。", code="empty_question")
     if len(q) > MAX_QUESTION_CHARS:
-        raise QuestionError(f"问题太长（{len(q)} 字），请控制在 {MAX_QUESTION_CHARS} 字以内。", code="question_too_long")
+        raise QuestionError(
+            f"问题太长（{len(q)} 字），请控制在 {MAX_QUESTION_CHARS} 字以内。", code="question_too_long"
+        )
     if not any(unicodedata.category(ch)[0] in "LN" for ch in q):
         raise QuestionError("问题里没有文字，请用中文描述您要查找的内容。", code="empty_question")
     return q
@@ -203,10 +205,22 @@ class Pipeline:
     keyword_dir: where the keyword index is saved (see ``KeywordIndex``); None = memory only.
     """
 
-    def __init__(self, store: Store, tokenizer: Tokenizer, *, chunk_chars: int = 300, chunk_overlap: int = 1,
-                 candidates: int = 30, mode: Mode = "hybrid", abstain_threshold: float = ABSTAIN_THRESHOLD,
-                 known_people: Iterable[str] = (), entities: Iterable[str] | dict[str, str] = (),
-                 home: Iterable[str] = (), answerer=None, keyword_dir: Path | None = None):
+    def __init__(
+        self,
+        store: Store,
+        tokenizer: Tokenizer,
+        *,
+        chunk_chars: int = 300,
+        chunk_overlap: int = 1,
+        candidates: int = 30,
+        mode: Mode = "hybrid",
+        abstain_threshold: float = ABSTAIN_THRESHOLD,
+        known_people: Iterable[str] = (),
+        entities: Iterable[str] | dict[str, str] = (),
+        home: Iterable[str] = (),
+        answerer=None,
+        keyword_dir: Path | None = None,
+    ):
         self.store = store
         self.embedder = store.embedder
         self.tokenizer = tokenizer
@@ -214,18 +228,30 @@ class Pipeline:
         self.chunk_overlap = chunk_overlap
         self.keyword = KeywordIndex(store, tokenizer, keyword_dir)
         self.retriever = HybridRetriever(store, self.embedder, self.keyword, candidates=candidates, mode=mode)
-        self.extractive = ExtractiveAnswerer(tokenizer.tokenize, self.keyword.idf, self.keyword.df,
-                                             entities=entities, lookup=StoreLookup(store, self.keyword), home=home,
-                                             known_words=lambda: tokenizer.user_words,
-                                             threshold=abstain_threshold)
+        self.extractive = ExtractiveAnswerer(
+            tokenizer.tokenize,
+            self.keyword.idf,
+            self.keyword.df,
+            entities=entities,
+            lookup=StoreLookup(store, self.keyword),
+            home=home,
+            known_words=lambda: tokenizer.user_words,
+            threshold=abstain_threshold,
+        )
         self.answerer = answerer or self.extractive
         self.known_people = frozenset(known_people)
 
     # -- ingest ---------------------------------------------------------------------------
-    def ingest(self, paths: Sequence[Path], *, year: int | None = None,
-               on_file: Callable[[Path, IngestReport], None] | None = None,
-               progress: ProgressFn | None = None, keyword_first: bool = False,
-               workers: int | None = None) -> IngestReport:
+    def ingest(
+        self,
+        paths: Sequence[Path],
+        *,
+        year: int | None = None,
+        on_file: Callable[[Path, IngestReport], None] | None = None,
+        progress: ProgressFn | None = None,
+        keyword_first: bool = False,
+        workers: int | None = None,
+    ) -> IngestReport:
         """Ingest files and folders (recursively). One bad file never stops the rest: its
         error is recorded in the report. Re-ingesting unchanged files changes nothing.
 
@@ -248,33 +274,59 @@ class Pipeline:
         self.store.touch()  # readers rebuild even if a killed earlier run wrote without bumping
         files = list(iter_corpus_files([Path(p) for p in paths]))
         for path, root, parsed in self._parse_files(files, year, workers):
-            self._ingest_one(path, root=root, year=year, report=report, keyword_first=keyword_first,
-                             tracker=tracker, parsed=parsed)
+            self._ingest_one(
+                path, root=root, year=year, report=report, keyword_first=keyword_first, tracker=tracker, parsed=parsed
+            )
             tracker.file_done(path)
             if on_file:
                 on_file(path, report)
         self.keyword.refresh()
         return report
 
-    def ingest_file(self, path: Path, *, root: Path | None = None, source: str | None = None,
-                    year: int | None = None, report: IngestReport | None = None,
-                    keyword_first: bool = False, progress: ProgressFn | None = None) -> IngestReport:
+    def ingest_file(
+        self,
+        path: Path,
+        *,
+        root: Path | None = None,
+        source: str | None = None,
+        year: int | None = None,
+        report: IngestReport | None = None,
+        keyword_first: bool = False,
+        progress: ProgressFn | None = None,
+    ) -> IngestReport:
         """Parse one file and store its articles; errors go into the report, never raised
         (except StoreError: a store that cannot be written stops the ingest). A large .jsonl
         or a .jsonl.gz is streamed (see ``ingest``)."""
         report = report or IngestReport()
-        self._ingest_one(Path(path), root=root, source=source, year=year, report=report,
-                         keyword_first=keyword_first, tracker=_Tracker(report, progress))
+        self._ingest_one(
+            Path(path),
+            root=root,
+            source=source,
+            year=year,
+            report=report,
+            keyword_first=keyword_first,
+            tracker=_Tracker(report, progress),
+        )
         return report
 
-    def _ingest_one(self, path: Path, *, root: Path | None, year: int | None, report: IngestReport,
-                    keyword_first: bool, tracker: "_Tracker", source: str | None = None,
-                    parsed: tuple | None = None) -> None:
+    def _ingest_one(
+        self,
+        path: Path,
+        *,
+        root: Path | None,
+        year: int | None,
+        report: IngestReport,
+        keyword_first: bool,
+        tracker: _Tracker,
+        source: str | None = None,
+        parsed: tuple | None = None,
+    ) -> None:
         report.files += 1
         name = source or str(path)
         if parsed is None and _is_stream(path):
-            self._ingest_stream(path, root=root, source=source, year=year, report=report,
-                                keyword_first=keyword_first, tracker=tracker)
+            self._ingest_stream(
+                path, root=root, source=source, year=year, report=report, keyword_first=keyword_first, tracker=tracker
+            )
             return
         if parsed is None:
             parsed = _parse_and_chunk(path, root, year, source, self.chunk_chars, self.chunk_overlap)
@@ -286,11 +338,21 @@ class Pipeline:
         if status != "ok" or not payload:
             return
         tracker.add_total(len(payload))
-        self._ingest_chunked(payload, report, replace_source=payload[0][0].source,
-                             keyword_first=keyword_first, tracker=tracker)
+        self._ingest_chunked(
+            payload, report, replace_source=payload[0][0].source, keyword_first=keyword_first, tracker=tracker
+        )
 
-    def _ingest_stream(self, path: Path, *, root: Path | None, source: str | None, year: int | None,
-                       report: IngestReport, keyword_first: bool, tracker: "_Tracker") -> None:
+    def _ingest_stream(
+        self,
+        path: Path,
+        *,
+        root: Path | None,
+        source: str | None,
+        year: int | None,
+        report: IngestReport,
+        keyword_first: bool,
+        tracker: _Tracker,
+    ) -> None:
         """A .jsonl(.gz) read lazily: articles are chunked and written batch by batch."""
         src = source or relative_source(path, root)
         year = year or year_from_name(src) or year_from_name(path.name)
@@ -299,19 +361,31 @@ class Pipeline:
         complete = False
         try:
             arts = iter_jsonl_articles(_open_lines(path), source=src, year=year, errors=errors)
-            pairs = ((a, chunk_article(a, max_chars=self.chunk_chars, overlap_sentences=self.chunk_overlap))
-                     for a in arts)
-            n = self._ingest_chunked(pairs, report, replace_source=None, keyword_first=keyword_first,
-                                     tracker=tracker, keep=(keep := set()))
+            pairs = (
+                (a, chunk_article(a, max_chars=self.chunk_chars, overlap_sentences=self.chunk_overlap)) for a in arts
+            )
+            n = self._ingest_chunked(
+                pairs, report, replace_source=None, keyword_first=keyword_first, tracker=tracker, keep=(keep := set())
+            )
             complete = True
         except (OSError, UnicodeDecodeError, EOFError) as exc:
-            report.errors.append({"file": source or str(path), "code": "decode_error",
-                                  "message": f"读取 {src} 时出错，已导入此前的文章，请修复文件后重新导入：{exc}"})
+            report.errors.append(
+                {
+                    "file": source or str(path),
+                    "code": "decode_error",
+                    "message": f"读取 {src} 时出错，已导入此前的文章，请修复文件后重新导入：{exc}",
+                }
+            )
         for err in errors[:100]:
             report.errors.append({"file": source or str(path), "code": err.code, "message": err.message})
         if len(errors) > 100:
-            report.errors.append({"file": source or str(path), "code": "bad_jsonl_line",
-                                  "message": f"{src} 另有 {len(errors) - 100} 行无法解析，已跳过。"})
+            report.errors.append(
+                {
+                    "file": source or str(path),
+                    "code": "bad_jsonl_line",
+                    "message": f"{src} 另有 {len(errors) - 100} 行无法解析，已跳过。",
+                }
+            )
         if complete and n:
             # stale chunks of a changed file go only after the whole file was read and written
             stale = [i for i in self.store.ids_where({"source": src}) if i not in keep]
@@ -337,14 +411,22 @@ class Pipeline:
                 for j in range(i, min(i + ahead, len(files))):
                     pj, rj = files[j]
                     if j not in futures and not _is_stream(pj):
-                        futures[j] = pool.submit(_parse_and_chunk, pj, rj, year, None,
-                                                 self.chunk_chars, self.chunk_overlap)
+                        futures[j] = pool.submit(
+                            _parse_and_chunk, pj, rj, year, None, self.chunk_chars, self.chunk_overlap
+                        )
                 fut = futures.pop(i, None)
                 yield p, r, (fut.result() if fut is not None else None)
 
-    def ingest_articles(self, articles: Iterable[Article], *, report: IngestReport | None = None,
-                        replace_source: str | None = None, batch_chunks: int | None = None,
-                        keyword_first: bool = False, progress: ProgressFn | None = None) -> IngestReport:
+    def ingest_articles(
+        self,
+        articles: Iterable[Article],
+        *,
+        report: IngestReport | None = None,
+        replace_source: str | None = None,
+        batch_chunks: int | None = None,
+        keyword_first: bool = False,
+        progress: ProgressFn | None = None,
+    ) -> IngestReport:
         """Chunk, embed (only new or changed chunks) and upsert articles; ``articles`` may be a
         lazy iterable (it is consumed batch by batch).
 
@@ -357,15 +439,30 @@ class Pipeline:
         keyword_first: see ``ingest``.
         """
         report = report or IngestReport()
-        pairs = ((a, chunk_article(a, max_chars=self.chunk_chars, overlap_sentences=self.chunk_overlap))
-                 for a in articles)
-        self._ingest_chunked(pairs, report, replace_source=replace_source, keyword_first=keyword_first,
-                             tracker=_Tracker(report, progress), batch_chunks=batch_chunks)
+        pairs = (
+            (a, chunk_article(a, max_chars=self.chunk_chars, overlap_sentences=self.chunk_overlap)) for a in articles
+        )
+        self._ingest_chunked(
+            pairs,
+            report,
+            replace_source=replace_source,
+            keyword_first=keyword_first,
+            tracker=_Tracker(report, progress),
+            batch_chunks=batch_chunks,
+        )
         return report
 
-    def _ingest_chunked(self, pairs: Iterable[tuple[Article, list[Chunk]]], report: IngestReport, *,
-                        replace_source: str | None, keyword_first: bool, tracker: "_Tracker",
-                        batch_chunks: int | None = None, keep: set[str] | None = None) -> int:
+    def _ingest_chunked(
+        self,
+        pairs: Iterable[tuple[Article, list[Chunk]]],
+        report: IngestReport,
+        *,
+        replace_source: str | None,
+        keyword_first: bool,
+        tracker: _Tracker,
+        batch_chunks: int | None = None,
+        keep: set[str] | None = None,
+    ) -> int:
         """Write (article, chunks) pairs in batches of whole articles; returns chunks kept.
         Stale chunks of ``replace_source`` are deleted after every article was written."""
         batch_chunks = batch_chunks or (2048 if keyword_first else 64)
@@ -397,8 +494,9 @@ class Pipeline:
             report.removed += self.store.delete_ids(stale)
         return len(keep_ids)
 
-    def _write(self, pending: list[tuple[Article, list[Chunk]]], report: IngestReport,
-               *, keyword_first: bool = False) -> set[str]:
+    def _write(
+        self, pending: list[tuple[Article, list[Chunk]]], report: IngestReport, *, keyword_first: bool = False
+    ) -> set[str]:
         """Write one batch of whole articles in one upsert call; returns the chunk ids kept.
 
         Per chunk: new → embedded (or a placeholder when ``keyword_first``); same metadata and
@@ -463,8 +561,9 @@ class Pipeline:
         self.store.upsert(to_write, vectors, dense=flags)
         return kept
 
-    def embed_pending(self, *, batch: int = 64, limit: int | None = None,
-                      progress: Callable[[int, int], None] | None = None) -> int:
+    def embed_pending(
+        self, *, batch: int = 64, limit: int | None = None, progress: Callable[[int, int], None] | None = None
+    ) -> int:
         """Fill the dense vectors of chunks stored keyword-first, ``batch`` chunks at a time.
 
         Resumable: each batch is written as soon as it is embedded, so a killed run loses at most
@@ -488,8 +587,9 @@ class Pipeline:
         return done
 
     # -- ask --------------------------------------------------------------------------------
-    def ask(self, question: str, history: Sequence[str] = (), *, top_k: int = 5,
-            filters: Filters | None = None) -> Answer:
+    def ask(
+        self, question: str, history: Sequence[str] = (), *, top_k: int = 5, filters: Filters | None = None
+    ) -> Answer:
         """Answer a question with citations, or abstain.
 
         history: earlier user turns (oldest first) for follow-up questions.
@@ -506,8 +606,9 @@ class Pipeline:
         answer.timings_ms = {**timings, **answer.timings_ms}
         return answer
 
-    def ask_stream(self, question: str, history: Sequence[str] = (), *, top_k: int = 5,
-                   filters: Filters | None = None) -> Iterator[str | Answer]:
+    def ask_stream(
+        self, question: str, history: Sequence[str] = (), *, top_k: int = 5, filters: Filters | None = None
+    ) -> Iterator[str | Answer]:
         """``ask`` as a stream (the contract of ``rag.stream``): text pieces as the answerer
         writes them, then exactly one ``Answer``, last and authoritative (an LLM answer is
         verified after streaming, so its final text may differ from the pieces).
@@ -522,7 +623,11 @@ class Pipeline:
         q, standalone, passages, timings = self._prepare(question, history, top_k, filters)
         t2 = time.perf_counter()
         stream = getattr(self.answerer, "answer_stream", None)
-        items = stream(q, standalone, passages) if callable(stream) else iter([self.answerer.answer(q, standalone, passages)])
+        items = (
+            stream(q, standalone, passages)
+            if callable(stream)
+            else iter([self.answerer.answer(q, standalone, passages)])
+        )
         for item in items:
             if isinstance(item, Answer):
                 if not callable(stream):
@@ -534,8 +639,9 @@ class Pipeline:
                 return
             yield from text_pieces(item)
 
-    def _prepare(self, question: str, history: Sequence[str], top_k: int,
-                 filters: Filters | None) -> tuple[str, str, list, dict[str, float]]:
+    def _prepare(
+        self, question: str, history: Sequence[str], top_k: int, filters: Filters | None
+    ) -> tuple[str, str, list, dict[str, float]]:
         """Clean the question, make it standalone, retrieve: ``(q, standalone, passages, timings)``.
 
         ``q`` is the user's question as typed (only control characters and outer whitespace

@@ -26,19 +26,31 @@ def reindex_collection(client, name: str, embedder, batch: int = 256) -> int:
         client.delete_collection(tmp_name)
     except Exception:  # noqa: BLE001 - no leftover from an earlier attempt
         pass
-    tmp = client.create_collection(tmp_name, configuration={"hnsw": {"space": "cosine"}},
-                                   metadata={"embedder": embedder.id, "dim": embedder.dim, "display_name": display,
-                                             "generation": uuid.uuid4().hex},
-                                   embedding_function=None)
+    tmp = client.create_collection(
+        tmp_name,
+        configuration={"hnsw": {"space": "cosine"}},
+        metadata={
+            "embedder": embedder.id,
+            "dim": embedder.dim,
+            "display_name": display,
+            "generation": uuid.uuid4().hex,
+        },
+        embedding_function=None,
+    )
     n, offset = 0, 0
     while True:
         res = old.get(include=["documents", "metadatas"], limit=batch, offset=offset)
         if not res["ids"]:
             break
-        texts = [f"{m.get('title', '')}\n{d}" if m.get("title") else d for d, m in zip(res["documents"], res["metadatas"])]
-        tmp.upsert(ids=res["ids"], documents=res["documents"],
-                   metadatas=[{**(m or {}), "dense": 1} for m in res["metadatas"]],
-                   embeddings=embedder.embed_documents(texts))
+        texts = [
+            f"{m.get('title', '')}\n{d}" if m.get("title") else d for d, m in zip(res["documents"], res["metadatas"])
+        ]
+        tmp.upsert(
+            ids=res["ids"],
+            documents=res["documents"],
+            metadatas=[{**(m or {}), "dense": 1} for m in res["metadatas"]],
+            embeddings=embedder.embed_documents(texts),
+        )
         n += len(res["ids"])
         offset += batch
     client.delete_collection(name)

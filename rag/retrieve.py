@@ -265,16 +265,21 @@ class KeywordIndex:
             fresh.update((c.id, c) for c in self.store.get_chunks(missing))
         if fresh or gone:
             chunks = list(fresh.values())
-            found = gather_user_words((c.text for c in chunks), (c.author for c in chunks if c.author),
-                                     self.tokenizer.word_freq)
-            self._pending_words |= {w for w in (_normalize(x).strip() for x in found)
-                                    if w and w not in self.tokenizer.user_words}
+            found = gather_user_words(
+                (c.text for c in chunks), (c.author for c in chunks if c.author), self.tokenizer.word_freq
+            )
+            self._pending_words |= {
+                w for w in (_normalize(x).strip() for x in found) if w and w not in self.tokenizer.user_words
+            }
             bm.delete(gone)
             cols = {k: [] for k in self.COLUMNS}
             for c in chunks:
                 self._append_cols(cols, c)
-            bm.add([c.id for c in chunks], list(_Counted((self.tokenizer.tokenize(c.embed_text) for c in chunks), self)),
-                   cols)
+            bm.add(
+                [c.id for c in chunks],
+                list(_Counted((self.tokenizer.tokenize(c.embed_text) for c in chunks), self)),
+                cols,
+            )
             if bm.n_tail + bm.n_dead > max(COMPACT_MIN, COMPACT_SHARE * bm.n_base):
                 if self._pending_words:
                     self._build(gen, started)  # folds the pending local names into the dictionary
@@ -306,8 +311,11 @@ class KeywordIndex:
             logger.warning("keyword index at %s belongs to another collection or format: rebuilding it", d)
             return False
         if meta.get("signature") != self.tokenizer.signature:
-            logger.warning("keyword index at %s was made with another tokenizer configuration (user dictionary, "
-                           "stopwords or segmenter version changed): rebuilding it", d)
+            logger.warning(
+                "keyword index at %s was made with another tokenizer configuration (user dictionary, "
+                "stopwords or segmenter version changed): rebuilding it",
+                d,
+            )
             return False
         try:
             bm = BM25Index.load(d / names["base"], state)
@@ -339,10 +347,17 @@ class KeywordIndex:
                 bm.save_base(d / f"b-{tag}")
                 self._base_name = f"b-{tag}"
             names = {"base": self._base_name}
-            meta = {"format": INDEX_FORMAT, "collection": self.store.name, "signature": self.tokenizer.signature,
-                    "generation": self._generation, "built_at": self._built_at,
-                    "authors": list(self._strings["author"]), "sources": list(self._strings["source"]),
-                    "words": self.tokenizer.added_words(), "pending_words": sorted(self._pending_words)}
+            meta = {
+                "format": INDEX_FORMAT,
+                "collection": self.store.name,
+                "signature": self.tokenizer.signature,
+                "generation": self._generation,
+                "built_at": self._built_at,
+                "authors": list(self._strings["author"]),
+                "sources": list(self._strings["source"]),
+                "words": self.tokenizer.added_words(),
+                "pending_words": sorted(self._pending_words),
+            }
             names["state"] = f"s-{tag}.npz"
             with open(d / f"{names['state']}.tmp", "wb") as f:
                 np.savez(f, meta=np.asarray([json.dumps(meta, ensure_ascii=False)]), **bm.state_arrays())
@@ -361,7 +376,11 @@ class KeywordIndex:
             if p.name in (keep.get("base"), keep.get("state"), "CURRENT"):
                 continue
             try:
-                if now - p.stat().st_mtime > _KEEP_OLD_FILES_S or p.name.endswith(".tmp") and now - p.stat().st_mtime > 60:
+                if (
+                    now - p.stat().st_mtime > _KEEP_OLD_FILES_S
+                    or p.name.endswith(".tmp")
+                    and now - p.stat().st_mtime > 60
+                ):
                     shutil.rmtree(p) if p.is_dir() else p.unlink()
             except OSError:
                 pass
@@ -465,8 +484,9 @@ class HybridRetriever:
         self.candidates = candidates
         self.mode = mode
 
-    def retrieve(self, query: str, k: int = 5, filters: Filters | None = None,
-                 timings: dict[str, float] | None = None) -> list[ScoredChunk]:
+    def retrieve(
+        self, query: str, k: int = 5, filters: Filters | None = None, timings: dict[str, float] | None = None
+    ) -> list[ScoredChunk]:
         """Return at most ``k`` results sorted by fused score, descending.
 
         Adjacent or overlapping chunks of one article are merged into one result whose
@@ -540,10 +560,21 @@ def _join(a: ScoredChunk, b: ScoredChunk) -> ScoredChunk:
     else:  # a whitespace gap between paragraphs (chunks cover every non-space character)
         text = ca.text + "\n" * (cb.start - ca.end) + cb.text
     end = max(ca.end, cb.end)
-    chunk = Chunk(id=ca.id, article_id=ca.article_id, index=ca.index, text=text, start=ca.start, end=end,
-                  title=ca.title, date=ca.date, author=ca.author, source=ca.source)
+    chunk = Chunk(
+        id=ca.id,
+        article_id=ca.article_id,
+        index=ca.index,
+        text=text,
+        start=ca.start,
+        end=end,
+        title=ca.title,
+        date=ca.date,
+        author=ca.author,
+        source=ca.source,
+    )
     best = a if a.score >= b.score else b
     dense = [s for s in (a.dense_score, b.dense_score) if s is not None]
     bm = [s for s in (a.bm25_score, b.bm25_score) if s is not None]
-    return ScoredChunk(chunk, best.score, max(dense) if dense else None, max(bm) if bm else None,
-                       a.chunk_ids + b.chunk_ids)
+    return ScoredChunk(
+        chunk, best.score, max(dense) if dense else None, max(bm) if bm else None, a.chunk_ids + b.chunk_ids
+    )

@@ -13,8 +13,9 @@ import hmac
 import logging
 import threading
 import unicodedata
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
-from typing import Any, Callable
+from typing import Any
 
 from .errors import RagError, StoreError
 from .settings import Settings, build_pipeline
@@ -108,8 +109,11 @@ def check_upload_suffix(name: str) -> str:
     """The lower-case suffix of an upload name. raises RagError(unsupported_type, 415)."""
     suffix = PurePosixPath(name).suffix.lower()
     if suffix not in UPLOAD_SUFFIXES:
-        raise RagError(f"不支持的文件类型「{suffix or '无扩展名'}」：{name}。支持的类型：{'、'.join(UPLOAD_SUFFIXES)}。",
-                       code="unsupported_type", status=415)
+        raise RagError(
+            f"不支持的文件类型「{suffix or '无扩展名'}」：{name}。支持的类型：{'、'.join(UPLOAD_SUFFIXES)}。",
+            code="unsupported_type",
+            status=415,
+        )
     return suffix
 
 
@@ -131,7 +135,9 @@ def disk_error(exc: OSError) -> RagError:
         return StoreError("数据目录所在磁盘已满，无法保存上传的文件；已有数据未受影响。", code="store_full", status=507)
     if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
         return StoreError("数据目录为只读，无法保存上传的文件；已有数据未受影响。", code="store_readonly")
-    return RagError(f"无法保存上传的文件（{exc.strerror or '系统错误'}），请稍后重试。", code="upload_failed", status=500)
+    return RagError(
+        f"无法保存上传的文件（{exc.strerror or '系统错误'}），请稍后重试。", code="upload_failed", status=500
+    )
 
 
 def parse_year(value: str | int | None) -> int | None:
@@ -178,8 +184,12 @@ def check_ingest(report, name: str) -> None:
         raise RagError(first["message"], code=first["code"], status=404 if first["code"] == "not_found" else 422)
     if report.articles == 0 and report.duplicate_of:
         existing = "」「".join(sorted({d["existing"] for d in report.duplicate_of}))
-        raise RagError(f"「{name}」的内容与已导入的文档「{existing}」相同，没有重复导入，也不会以「{name}」列出。"
-                       f"如需改用新文件名，请先删除「{existing}」再上传。", code="duplicate_content", status=409)
+        raise RagError(
+            f"「{name}」的内容与已导入的文档「{existing}」相同，没有重复导入，也不会以「{name}」列出。"
+            f"如需改用新文件名，请先删除「{existing}」再上传。",
+            code="duplicate_content",
+            status=409,
+        )
 
 
 def report_notes(report) -> list[str]:
@@ -191,8 +201,10 @@ def report_notes(report) -> list[str]:
     if report.undated:
         titles = "、".join(f"《{a['title']}》" for a in report.undated_articles[:5])
         more = " 等" if report.undated > 5 else ""
-        notes.append(f"{report.undated} 篇文章没有日期（导语只有月日，文件名中也没有年份）：{titles}{more}；"
-                     "请填写年份后重新导入，否则按日期筛选时找不到它们。")
+        notes.append(
+            f"{report.undated} 篇文章没有日期（导语只有月日，文件名中也没有年份）：{titles}{more}；"
+            "请填写年份后重新导入，否则按日期筛选时找不到它们。"
+        )
     return notes
 
 

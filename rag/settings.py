@@ -77,7 +77,7 @@ class Settings:
         root = (self.root_path or "").strip().strip("/")
         object.__setattr__(self, "root_path", f"/{root}" if root else "")
 
-    def with_overrides(self, **kw) -> "Settings":
+    def with_overrides(self, **kw) -> Settings:
         """A copy with the given non-None values replaced (CLI options)."""
         names = {f.name for f in fields(self)}
         return replace(self, **{k: v for k, v in kw.items() if v is not None and k in names})
@@ -115,8 +115,12 @@ def build_embedder(s: Settings):
     from .embeddings import make_embedder
 
     return make_embedder(
-        s.embedder, query_prefix=s.embed_query_prefix, passage_prefix=s.embed_passage_prefix,
-        threads=s.embed_threads, base_url=s.embed_base_url, api_key=s.embed_api_key,
+        s.embedder,
+        query_prefix=s.embed_query_prefix,
+        passage_prefix=s.embed_passage_prefix,
+        threads=s.embed_threads,
+        base_url=s.embed_base_url,
+        api_key=s.embed_api_key,
         cache_path=s.embed_cache_path,
     )
 
@@ -134,10 +138,17 @@ def build_pipeline(s: Settings):
     entries = _read_dict_entries(s.dict_path) if s.dict_path.exists() else []
     tokenizer = Tokenizer(dict_path=s.dict_path, engine=s.tokenizer)
     people = [w for w, _freq, pos in entries if pos == "nr"]
-    pipe = Pipeline(store, tokenizer, chunk_chars=s.chunk_chars, chunk_overlap=s.chunk_overlap,
-                    mode=s.retrieval_mode, known_people=people, home=[s.county] if s.county else [],
-                    keyword_dir=keyword_index_dir(s),
-                    entities={w: pos for w, _freq, pos in entries if pos in ("nr", "ns", "nt")})
+    pipe = Pipeline(
+        store,
+        tokenizer,
+        chunk_chars=s.chunk_chars,
+        chunk_overlap=s.chunk_overlap,
+        mode=s.retrieval_mode,
+        known_people=people,
+        home=[s.county] if s.county else [],
+        keyword_dir=keyword_index_dir(s),
+        entities={w: pos for w, _freq, pos in entries if pos in ("nr", "ns", "nt")},
+    )
     llm = build_llm_answerer(s, pipe, key_terms=[w for w, _freq, pos in entries if pos in ("nr", "ns")])
     if llm is not None:
         pipe.answerer = llm  # pipe.extractive stays: the LLM answerer's fallback and evidence gate
@@ -162,20 +173,42 @@ def build_llm_answerer(s: Settings, pipe, key_terms=()):
     if provider in ("none", "off", "no", "false", "0", ""):
         return None
     if provider not in ("openai", "ollama"):
-        raise RagError(f"未知的大模型类型 {s.llm!r}，应为 none、openai 或 ollama（RAG_LLM 或 --llm）。", code="bad_llm_config")
+        raise RagError(
+            f"未知的大模型类型 {s.llm!r}，应为 none、openai 或 ollama（RAG_LLM 或 --llm）。", code="bad_llm_config"
+        )
     if not s.llm_model:
-        raise RagError("使用大模型需要指定模型名称（RAG_LLM_MODEL 或 --llm-model），如 Qwen2.5-7B-Instruct。",
-                       code="bad_llm_config")
+        raise RagError(
+            "使用大模型需要指定模型名称（RAG_LLM_MODEL 或 --llm-model），如 Qwen2.5-7B-Instruct。",
+            code="bad_llm_config",
+        )
     if s.llm_context_tokens < 1024:
-        raise RagError(f"RAG_LLM_CONTEXT_TOKENS={s.llm_context_tokens} 太小，放不下回答规则和资料；应为大模型服务的上下文长度（至少 1024）。",
-                       code="bad_llm_config")
+        raise RagError(
+            f"RAG_LLM_CONTEXT_TOKENS={s.llm_context_tokens} 太小，放不下回答规则和资料；应为大模型服务的上下文长度（至少 1024）。",
+            code="bad_llm_config",
+        )
     from .answer.llm import LLMAnswerer
     from .answer.prompt import answer_tokens
     from .chat_models import make_chat_model
 
-    model = make_chat_model(provider, base_url=s.llm_base_url, model=s.llm_model, api_key=s.llm_api_key,
-                            temperature=s.llm_temperature, timeout=s.llm_timeout, max_retries=s.llm_retries,
-                            context_tokens=s.llm_context_tokens, max_tokens=answer_tokens(s.llm_context_tokens))
-    return LLMAnswerer(model, fallback=pipe.extractive, tokenize=pipe.tokenizer.tokenize, key_terms=key_terms,
-                       known_people=pipe.known_people, context_tokens=s.llm_context_tokens, provider=provider,
-                       model_name=s.llm_model, base_url=s.llm_base_url)
+    model = make_chat_model(
+        provider,
+        base_url=s.llm_base_url,
+        model=s.llm_model,
+        api_key=s.llm_api_key,
+        temperature=s.llm_temperature,
+        timeout=s.llm_timeout,
+        max_retries=s.llm_retries,
+        context_tokens=s.llm_context_tokens,
+        max_tokens=answer_tokens(s.llm_context_tokens),
+    )
+    return LLMAnswerer(
+        model,
+        fallback=pipe.extractive,
+        tokenize=pipe.tokenizer.tokenize,
+        key_terms=key_terms,
+        known_people=pipe.known_people,
+        context_tokens=s.llm_context_tokens,
+        provider=provider,
+        model_name=s.llm_model,
+        base_url=s.llm_base_url,
+    )

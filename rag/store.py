@@ -32,9 +32,9 @@ import time
 import unicodedata
 import uuid
 from collections import defaultdict
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
 
 import numpy as np
 
@@ -84,11 +84,14 @@ def open_client(data_dir: Path | None = None, chroma_url: str | None = None):
 
         u = urlparse(chroma_url if "://" in chroma_url else f"http://{chroma_url}")
         if not _URL_RE.match(u.geturl()):
-            raise ConfigError(f"Chroma 服务器地址（RAG_CHROMA_URL / --chroma-url）「{chroma_url}」格式不对，"
-                              "应为 http://主机:端口，如 http://127.0.0.1:8000。")
+            raise ConfigError(
+                f"Chroma 服务器地址（RAG_CHROMA_URL / --chroma-url）「{chroma_url}」格式不对，"
+                "应为 http://主机:端口，如 http://127.0.0.1:8000。"
+            )
         try:
-            client = chromadb.HttpClient(host=u.hostname or "127.0.0.1", port=u.port or 8000,
-                                         ssl=u.scheme == "https", settings=settings)
+            client = chromadb.HttpClient(
+                host=u.hostname or "127.0.0.1", port=u.port or 8000, ssl=u.scheme == "https", settings=settings
+            )
             server_version = client.get_version()
         except Exception as exc:  # noqa: BLE001 - any connection failure
             raise StoreError(f"无法连接 Chroma 服务器 {chroma_url}，请确认服务已启动。({exc})") from exc
@@ -139,17 +142,33 @@ def _clean_meta(meta: dict) -> dict:
 
 
 def chunk_metadata(c: Chunk) -> dict:
-    return _clean_meta({
-        "article_id": c.article_id, "index": c.index, "start": c.start, "end": c.end,
-        "title": c.title, "date": c.date, "date_int": c.date_int, "author": c.author, "source": c.source,
-    })
+    return _clean_meta(
+        {
+            "article_id": c.article_id,
+            "index": c.index,
+            "start": c.start,
+            "end": c.end,
+            "title": c.title,
+            "date": c.date,
+            "date_int": c.date_int,
+            "author": c.author,
+            "source": c.source,
+        }
+    )
 
 
 def chunk_from_record(chunk_id: str, text: str, meta: dict) -> Chunk:
     return Chunk(
-        id=chunk_id, article_id=meta.get("article_id", ""), index=int(meta.get("index", 0)), text=text or "",
-        start=int(meta.get("start", 0)), end=int(meta.get("end", 0)), title=meta.get("title", ""),
-        date=meta.get("date", ""), author=meta.get("author", ""), source=meta.get("source", ""),
+        id=chunk_id,
+        article_id=meta.get("article_id", ""),
+        index=int(meta.get("index", 0)),
+        text=text or "",
+        start=int(meta.get("start", 0)),
+        end=int(meta.get("end", 0)),
+        title=meta.get("title", ""),
+        date=meta.get("date", ""),
+        author=meta.get("author", ""),
+        source=meta.get("source", ""),
     )
 
 
@@ -246,7 +265,12 @@ class Store:
         )
 
     def _metadata(self) -> dict:  # embedder id and dimension, display name, a new generation token
-        return {"embedder": self.embedder.id, "dim": self.embedder.dim, "display_name": self.display_name, "generation": uuid.uuid4().hex}
+        return {
+            "embedder": self.embedder.id,
+            "dim": self.embedder.dim,
+            "display_name": self.display_name,
+            "generation": uuid.uuid4().hex,
+        }
 
     def _reopen(self) -> bool:
         """Re-bind to the collection of this name (never creates one: during `rag reindex` the
@@ -278,8 +302,12 @@ class Store:
 
     def _check_writable(self) -> None:
         if self._full_latched:
-            raise StoreError("数据目录所在磁盘曾经写满：为避免向量库卡死，本进程已停止写入。请腾出磁盘空间后重启服务"
-                             "（命令行则重新运行即可）；已有数据未受影响，提问不受影响。", code="store_full", status=507)
+            raise StoreError(
+                "数据目录所在磁盘曾经写满：为避免向量库卡死，本进程已停止写入。请腾出磁盘空间后重启服务"
+                "（命令行则重新运行即可）；已有数据未受影响，提问不受影响。",
+                code="store_full",
+                status=507,
+            )
 
     def _unavailable(self, exc: Exception) -> StoreError:
         # a full or read-only data dir fails reads-before-writes too (e.g. ``touch``): say so
@@ -315,8 +343,9 @@ class Store:
         self._bump()
 
     # -- writes ----------------------------------------------------------------------------
-    def upsert(self, chunks: Sequence[Chunk], embeddings: Sequence[Sequence[float]] | None,
-               dense: bool | Sequence[bool] = True) -> None:
+    def upsert(
+        self, chunks: Sequence[Chunk], embeddings: Sequence[Sequence[float]] | None, dense: bool | Sequence[bool] = True
+    ) -> None:
         """Write chunks with their vectors (same order), in batches of at most the client's
         max batch size. Callers keep one article's chunks in one call so an article is never
         half-written by a batch boundary (unless it alone exceeds the max batch size).
@@ -334,8 +363,7 @@ class Store:
         vecs = list(embeddings) if embeddings is not None else [None] * len(chunks)
         if len(flags) != len(chunks) or len(vecs) != len(chunks):
             raise ValueError("upsert: chunks, embeddings and dense flags differ in length")
-        vecs = [list(v) if v is not None else placeholder_vector(c.id, self.embedder.dim)
-                for c, v in zip(chunks, vecs)]
+        vecs = [list(v) if v is not None else placeholder_vector(c.id, self.embedder.dim) for c, v in zip(chunks, vecs)]
         try:
             for i in range(0, len(chunks), self.max_batch):
                 part = chunks[i : i + self.max_batch]
@@ -343,8 +371,10 @@ class Store:
                     ids=[c.id for c in part],
                     embeddings=vecs[i : i + self.max_batch],
                     documents=[c.text for c in part],
-                    metadatas=[{**chunk_metadata(c), "dense": int(f), "wts": time.time()}
-                               for c, f in zip(part, flags[i : i + self.max_batch])],
+                    metadatas=[
+                        {**chunk_metadata(c), "dense": int(f), "wts": time.time()}
+                        for c, f in zip(part, flags[i : i + self.max_batch])
+                    ],
                 )
             self._bump()
         except Exception as exc:  # noqa: BLE001
@@ -363,8 +393,11 @@ class Store:
         try:
             for i in range(0, len(ids), self.max_batch):
                 part = ids[i : i + self.max_batch]
-                self.col.update(ids=part, embeddings=[list(v) for v in embeddings[i : i + self.max_batch]],
-                                metadatas=[{"dense": 1}] * len(part))
+                self.col.update(
+                    ids=part,
+                    embeddings=[list(v) for v in embeddings[i : i + self.max_batch]],
+                    metadatas=[{"dense": 1}] * len(part),
+                )
             self._bump()
         except Exception as exc:  # noqa: BLE001
             raise self._write_failed(exc) from exc
@@ -442,8 +475,10 @@ class Store:
         ids = list(ids)
         for i in range(0, len(ids), self.max_batch):
             res = self.col.get(ids=ids[i : i + self.max_batch], include=["documents", "metadatas"])
-            out.extend(chunk_from_record(cid, doc, meta or {})
-                       for cid, doc, meta in zip(res["ids"], res["documents"], res["metadatas"]))
+            out.extend(
+                chunk_from_record(cid, doc, meta or {})
+                for cid, doc, meta in zip(res["ids"], res["documents"], res["metadatas"])
+            )
         return out
 
     @_guard
@@ -451,7 +486,10 @@ class Store:
         """The chunks whose metadata matches a Chroma ``where`` filter (at most ``limit``), in
         one ``get``, in no particular order."""
         res = self.col.get(where=where, include=["documents", "metadatas"], limit=limit)
-        return [chunk_from_record(cid, doc, meta or {}) for cid, doc, meta in zip(res["ids"], res["documents"], res["metadatas"])]
+        return [
+            chunk_from_record(cid, doc, meta or {})
+            for cid, doc, meta in zip(res["ids"], res["documents"], res["metadatas"])
+        ]
 
     def iter_chunks(self, where: dict | None = None, page: int = 5000) -> Iterator[Chunk]:
         """Every chunk (optionally filtered), paged so memory stays bounded per page.
@@ -496,7 +534,10 @@ class Store:
     def pending_chunks(self, limit: int = 256) -> list[Chunk]:
         """Up to ``limit`` chunks stored keyword-first (``dense: 0``) whose vector is pending."""
         res = self.col.get(where={"dense": 0}, include=["documents", "metadatas"], limit=limit)
-        return [chunk_from_record(cid, doc, meta or {}) for cid, doc, meta in zip(res["ids"], res["documents"], res["metadatas"])]
+        return [
+            chunk_from_record(cid, doc, meta or {})
+            for cid, doc, meta in zip(res["ids"], res["documents"], res["metadatas"])
+        ]
 
     @_guard
     def pending_count(self) -> int:
@@ -523,11 +564,17 @@ class Store:
         n = self.col.count()
         if n == 0:
             return []
-        res = self.col.query(query_embeddings=[list(vector)], n_results=min(k, n), where=self._dense_where(where),
-                             include=["documents", "metadatas", "distances"])
+        res = self.col.query(
+            query_embeddings=[list(vector)],
+            n_results=min(k, n),
+            where=self._dense_where(where),
+            include=["documents", "metadatas", "distances"],
+        )
         return [
             (chunk_from_record(cid, doc, meta or {}), 1.0 - float(dist))
-            for cid, doc, meta, dist in zip(res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0])
+            for cid, doc, meta, dist in zip(
+                res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0]
+            )
         ]
 
     @_guard
@@ -559,8 +606,16 @@ def _write_error(exc: Exception, local_dir: str | None = None) -> StoreError:
     read-only mount) by the state of the filesystem holding ``local_dir``."""
     text = str(exc).lower()
     state = None
-    if not ("no space" in text or "disk is full" in text or "readonly" in text or "read-only" in text
-            or "permission denied" in text) and local_dir:
+    if (
+        not (
+            "no space" in text
+            or "disk is full" in text
+            or "readonly" in text
+            or "read-only" in text
+            or "permission denied" in text
+        )
+        and local_dir
+    ):
         try:
             st = os.statvfs(local_dir)
             state = "readonly" if st.f_flag & os.ST_RDONLY else "full" if st.f_bavail * st.f_frsize < 1 << 20 else None

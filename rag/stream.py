@@ -14,7 +14,7 @@ with the contract above; ``ask_stream`` below then uses it unchanged.
 from __future__ import annotations
 
 import re
-from typing import Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 from .types import Answer
 
@@ -37,8 +37,9 @@ def text_pieces(text: str, max_chars: int = MAX_PIECE_CHARS) -> Iterator[str]:
         yield buf
 
 
-def ask_stream(pipeline, question: str, history: Sequence[str] = (), *, top_k: int = 5,
-               filters=None) -> Iterator[str | Answer]:
+def ask_stream(
+    pipeline, question: str, history: Sequence[str] = (), *, top_k: int = 5, filters=None
+) -> Iterator[str | Answer]:
     """Answer like ``pipeline.ask`` but as a stream: text pieces, then the final ``Answer``.
 
     Uses ``pipeline.ask_stream`` when the pipeline provides one (a streaming answerer);

@@ -36,8 +36,13 @@ def make_settings(data_dir: Path, embed_cache: Path | None = None, **kw):
     """Settings for a test: a fresh data dir, the session's embedding cache, the real corpus."""
     from rag.settings import Settings
 
-    return Settings().with_overrides(data_dir=data_dir, corpus_dir=CORPUS, dict_path=CORPUS / "dict.txt",
-                                     embed_cache=str(embed_cache) if embed_cache else None, **kw)
+    return Settings().with_overrides(
+        data_dir=data_dir,
+        corpus_dir=CORPUS,
+        dict_path=CORPUS / "dict.txt",
+        embed_cache=str(embed_cache) if embed_cache else None,
+        **kw,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -85,13 +90,23 @@ class ChromaServer:
         import httpx
 
         exe = Path(sys.executable).with_name("chroma")
-        cmd = [str(exe) if exe.exists() else (shutil.which("chroma") or "chroma"),
-               "run", "--path", str(self.path), "--host", "127.0.0.1", "--port", str(self.port)]
+        cmd = [
+            str(exe) if exe.exists() else (shutil.which("chroma") or "chroma"),
+            "run",
+            "--path",
+            str(self.path),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+        ]
         self.proc = subprocess.Popen(cmd, stdout=self.log.open("ab"), stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"chroma run exited with {self.proc.returncode}: {self.log.read_text(errors='replace')[-2000:]}")
+                raise RuntimeError(
+                    f"chroma run exited with {self.proc.returncode}: {self.log.read_text(errors='replace')[-2000:]}"
+                )
             try:
                 if httpx.get(f"{self.url}/api/v2/heartbeat", timeout=1.0).status_code == 200:
                     return

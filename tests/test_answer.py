@@ -15,8 +15,18 @@ import jieba.posseg as pseg
 import pytest
 
 from rag.answer.extractive import instances as I
-from rag.answer.extractive.analysis import (DATE, LIST, PERSON, PLACE, QUANTITY, ROLE, STATEMENTS, YEAR, analyze,
-                                            measure_compatible)
+from rag.answer.extractive.analysis import (
+    DATE,
+    LIST,
+    PERSON,
+    PLACE,
+    QUANTITY,
+    ROLE,
+    STATEMENTS,
+    YEAR,
+    analyze,
+    measure_compatible,
+)
 from tests.live_server import private_settings_and_pipeline
 
 T_MEETING = "我县召开2024年招商引资工作推进会议"
@@ -73,17 +83,20 @@ def extra_pipeline(tmp_path_factory, embed_cache):
 
 
 # -- question analysis ---------------------------------------------------------------------------
-@pytest.mark.parametrize("question,atype", [
-    ("招商引资工作推进会议由谁主持？", PERSON),
-    ("哪位副县长通报了2023年招商引资完成情况？", PERSON),
-    ("一季度经济运行分析会是哪天召开的？", DATE),
-    ("陈村烈士陵园是哪一年建成的？", YEAR),
-    ("展销会签了多少份购销协议？", QUANTITY),
-    ("张建元是什么职务？", ROLE),
-    ("李晓军5月份调研了哪些地方？", LIST),
-    ("县长在招商引资工作推进会议上强调了什么？", STATEMENTS),
-    ("李彩霞是哪个镇的党委书记？", PLACE),
-])
+@pytest.mark.parametrize(
+    "question,atype",
+    [
+        ("招商引资工作推进会议由谁主持？", PERSON),
+        ("哪位副县长通报了2023年招商引资完成情况？", PERSON),
+        ("一季度经济运行分析会是哪天召开的？", DATE),
+        ("陈村烈士陵园是哪一年建成的？", YEAR),
+        ("展销会签了多少份购销协议？", QUANTITY),
+        ("张建元是什么职务？", ROLE),
+        ("李晓军5月份调研了哪些地方？", LIST),
+        ("县长在招商引资工作推进会议上强调了什么？", STATEMENTS),
+        ("李彩霞是哪个镇的党委书记？", PLACE),
+    ],
+)
 def test_answer_type(question, atype):
     assert analyze(question, _pos).atype == atype
 
@@ -118,9 +131,9 @@ def test_quantities_with_any_measure_word():
     assert vals("签订购销协议15份，赠送图书1200册") == [("15份", "份"), ("1200册", "册")]
     assert vals("新建农家书屋二十个") == [("二十个", "个")]
     assert vals("总奖金额高达210万美元，占比19.71%") == [("210万美元", "美元"), ("19.71%", "%")]
-    assert vals("咨询电话：021-64979458") == []          # a phone number is no quantity
-    assert vals("形成全县一盘棋的格局，四川作家") == []   # 一盘 / 四川 are words
-    assert vals("5月10日召开，2024年目标") == []           # dates and years are not quantities
+    assert vals("咨询电话：021-64979458") == []  # a phone number is no quantity
+    assert vals("形成全县一盘棋的格局，四川作家") == []  # 一盘 / 四川 are words
+    assert vals("5月10日召开，2024年目标") == []  # dates and years are not quantities
 
 
 def test_dates_years_people_and_roles():
@@ -129,7 +142,7 @@ def test_dates_years_people_and_roles():
     people = I.people(s, frozenset({"张建元"}), _pos)
     assert [s[a:b] for a, b in people] == ["张建元"]
     r = I.role_before(s, s.index("张建元"))
-    assert r and s[r[0]:r[1]] == "市人大常委会副主任"
+    assert r and s[r[0] : r[1]] == "市人大常委会副主任"
     t = "2021年12月始发，历经566天"
     assert [t[a:b] for a, b in I.years(t)] == ["2021年"]
 
@@ -143,12 +156,15 @@ def test_named_things_end_in_the_focus_and_common_nouns_are_not_names():
 
 
 # -- answers: the issue's examples -------------------------------------------------------------
-@pytest.mark.parametrize("question,value,title", [
-    ("招商引资工作推进会议由谁主持？", "王辨明", T_MEETING),
-    ("哪位副县长通报了2023年招商引资完成情况？", "郭晓伟", T_MEETING),
-    ("在一季度经济运行分析会上讲话的县委书记是谁？", "解芳", T_Q1),
-    ("一季度经济运行分析会是哪天召开的？", "4月29日", T_Q1),
-])
+@pytest.mark.parametrize(
+    "question,value,title",
+    [
+        ("招商引资工作推进会议由谁主持？", "王辨明", T_MEETING),
+        ("哪位副县长通报了2023年招商引资完成情况？", "郭晓伟", T_MEETING),
+        ("在一季度经济运行分析会上讲话的县委书记是谁？", "解芳", T_Q1),
+        ("一季度经济运行分析会是哪天召开的？", "4月29日", T_Q1),
+    ],
+)
 def test_factoid_answers_start_with_the_value(seed_pipeline, question, value, title):
     ans = seed_pipeline.ask(question)
     assert not ans.abstained, ans.text
@@ -157,7 +173,7 @@ def test_factoid_answers_start_with_the_value(seed_pipeline, question, value, ti
     assert len(re.sub(r"\[\d+\]", "", ans.text)) <= 60
     assert {c.title for c in ans.citations} == {title}
     for c in ans.citations:  # the quote is the cited sentence, inside its passage
-        assert value in c.quote and c.passage[c.start - c.passage_start: c.end - c.passage_start] == c.quote
+        assert value in c.quote and c.passage[c.start - c.passage_start : c.end - c.passage_start] == c.quote
 
 
 def test_quantities_with_measure_words_the_old_list_lacked(extra_pipeline):
@@ -169,35 +185,44 @@ def test_quantities_with_measure_words_the_old_list_lacked(extra_pipeline):
     assert not ans.abstained and _first_sentence(ans.text).startswith("86家"), ans.text
 
 
-@pytest.mark.parametrize("question,value", [
-    ("企业诉求受理地址在哪里？", "县政务服务中心三楼东侧"),  # "地址为X": the value stated as the attribute's
-    ("县里发布的企业服务手册叫什么？", "绛企通"),  # a quoted name next to its noun; a thing, not a person
-    ("小微企业首贷贴息标准调到了多少？", "不超过5万元"),  # "由…2万元调整为…5万元": where the change ends, 不 kept
-    ("县商会秘书长是谁？", "刘建平"),  # "刘建平为县商会秘书长"
-    ("有多少家企业参加了企业服务座谈会？", "32家"),
-])
+@pytest.mark.parametrize(
+    "question,value",
+    [
+        ("企业诉求受理地址在哪里？", "县政务服务中心三楼东侧"),  # "地址为X": the value stated as the attribute's
+        ("县里发布的企业服务手册叫什么？", "绛企通"),  # a quoted name next to its noun; a thing, not a person
+        ("小微企业首贷贴息标准调到了多少？", "不超过5万元"),  # "由…2万元调整为…5万元": where the change ends, 不 kept
+        ("县商会秘书长是谁？", "刘建平"),  # "刘建平为县商会秘书长"
+        ("有多少家企业参加了企业服务座谈会？", "32家"),
+    ],
+)
 def test_values_written_in_other_ways(extra_pipeline, question, value):
     ans = extra_pipeline.ask(question)
     assert not ans.abstained and _first_sentence(ans.text) == value + "。", ans.text
     assert {c.title for c in ans.citations} == {"我县召开企业服务座谈会"}
 
 
-@pytest.mark.parametrize("question,value", [
-    ("一季度经济运行分析会哪天开的？", "4月29日"),  # the tagger's "哪/天开" is no verb to look for
-    ("下柏村属于哪个镇？", "安峪镇"),  # "安峪镇下柏村": the value next to the asked name, without it
-    ("荣亿是哪个镇的党委书记？", "横水镇"),  # the town written with the asked person, no verb needed
-    ("招商引资推进会是谁主持的，他是什么职务？", "县政府办主任"),  # the post of the one the verb names
-])
+@pytest.mark.parametrize(
+    "question,value",
+    [
+        ("一季度经济运行分析会哪天开的？", "4月29日"),  # the tagger's "哪/天开" is no verb to look for
+        ("下柏村属于哪个镇？", "安峪镇"),  # "安峪镇下柏村": the value next to the asked name, without it
+        ("荣亿是哪个镇的党委书记？", "横水镇"),  # the town written with the asked person, no verb needed
+        ("招商引资推进会是谁主持的，他是什么职务？", "县政府办主任"),  # the post of the one the verb names
+    ],
+)
 def test_values_tied_to_what_the_question_names(seed_pipeline, question, value):
     ans = seed_pipeline.ask(question)
     assert not ans.abstained and _first_sentence(ans.text) == value + "。", ans.text
 
 
-@pytest.mark.parametrize("question,value", [
-    ("4月29日召开了什么会议？", "一季度经济运行分析会"),  # the event's name, verbs inside it included
-    ("李晓军主持了什么会议？", "一季度经济运行分析会"),  # not the meeting 王辨明 chaired with 李晓军 present
-    ("王辨明主持了什么会议？", "2024年招商引资工作推进会议"),
-])
+@pytest.mark.parametrize(
+    "question,value",
+    [
+        ("4月29日召开了什么会议？", "一季度经济运行分析会"),  # the event's name, verbs inside it included
+        ("李晓军主持了什么会议？", "一季度经济运行分析会"),  # not the meeting 王辨明 chaired with 李晓军 present
+        ("王辨明主持了什么会议？", "2024年招商引资工作推进会议"),
+    ],
+)
 def test_which_meeting(seed_pipeline, question, value):
     """Found by a new user: these answered "两办" (a quoted name before "…会议") and
     "县政府办主任王辨明主持会议" (another person's sentence)."""
@@ -225,7 +250,7 @@ def test_unstated_attribute_of_the_forum_abstains(extra_pipeline):
 
 
 def test_competing_names_need_a_proper_noun_modifier():
-    """"香炉洲大桥的主墩" does not name another 主墩; "青龙洲大桥" is another 大桥."""
+    """ "香炉洲大桥的主墩" does not name another 主墩; "青龙洲大桥" is another 大桥."""
     from rag.answer.extractive import ExtractiveAnswerer
 
     ans = ExtractiveAnswerer(lambda t: [t], lambda t: 1.0)
@@ -250,15 +275,18 @@ def test_lists_enumerate_the_items(seed_pipeline):
     assert {c.title for c in ans.citations} == {T_LIVELIHOOD}
 
 
-@pytest.mark.parametrize("question,says", [
-    ("一季度经济运行分析会在哪个会议室召开？", "会议室"),
-    ("山西农业大学派了哪位专家到绛山种业？", "专家"),
-    ("5月20日县里召开了什么会议？", ""),
-    ("县委书记解芳到哪些学校调研了？", "学校"),
-    ("县长李晓军在防汛工作会议上强调了什么？", "防汛工作会议"),
-    ("副县长王大凤在招商引资工作推进会议上讲了什么？", "王大凤"),
-    ("陈村烈士陵园是哪一年建成的？", "年份"),
-])
+@pytest.mark.parametrize(
+    "question,says",
+    [
+        ("一季度经济运行分析会在哪个会议室召开？", "会议室"),
+        ("山西农业大学派了哪位专家到绛山种业？", "专家"),
+        ("5月20日县里召开了什么会议？", ""),
+        ("县委书记解芳到哪些学校调研了？", "学校"),
+        ("县长李晓军在防汛工作会议上强调了什么？", "防汛工作会议"),
+        ("副县长王大凤在招商引资工作推进会议上讲了什么？", "王大凤"),
+        ("陈村烈士陵园是哪一年建成的？", "年份"),
+    ],
+)
 def test_questions_the_archive_cannot_answer_abstain(seed_pipeline, question, says):
     ans = seed_pipeline.ask(question)
     assert ans.abstained, ans.text

@@ -21,10 +21,10 @@ from fastapi.testclient import TestClient
 
 from rag import __version__
 from rag.api import create_app
-from rag.service import normalise_upload_name
-from ui.server import create_server
 from rag.errors import RagError
+from rag.service import normalise_upload_name
 from tests.live_server import LiveServer, private_settings_and_pipeline
+from ui.server import create_server
 
 Q_INVEST = "县长在招商引资工作推进会议上强调了什么？"
 T_INVEST = "我县召开2024年招商引资工作推进会议"
@@ -80,17 +80,27 @@ def test_ask_returns_answer_to_dict(client, seed_pipeline):
 
 
 def test_ask_follow_up_with_history_strings_or_messages(client):
-    plain = client.post("/api/ask", json={"question": "他强调了什么？", "history": ["李晓军5月份调研了哪些地方？"]}).json()
+    plain = client.post(
+        "/api/ask", json={"question": "他强调了什么？", "history": ["李晓军5月份调研了哪些地方？"]}
+    ).json()
     assert plain["standalone_question"] == "李晓军强调了什么？"
-    msgs = client.post("/api/ask", json={"question": "他强调了什么？", "history": [
-        {"role": "user", "content": "李晓军5月份调研了哪些地方？"},
-        {"role": "assistant", "content": "（略）"},
-    ]}).json()
+    msgs = client.post(
+        "/api/ask",
+        json={
+            "question": "他强调了什么？",
+            "history": [
+                {"role": "user", "content": "李晓军5月份调研了哪些地方？"},
+                {"role": "assistant", "content": "（略）"},
+            ],
+        },
+    ).json()
     assert _no_timings(msgs) == _no_timings(plain)
 
 
 def test_ask_filters_and_top_k(client):
-    r = client.post("/api/ask", json={"question": Q_SCHOOLS, "top_k": 1, "date_from": "2024-05-01", "date_to": "2024-05-31"})
+    r = client.post(
+        "/api/ask", json={"question": Q_SCHOOLS, "top_k": 1, "date_from": "2024-05-01", "date_to": "2024-05-31"}
+    )
     assert r.status_code == 200
     assert all("2024-05-01" <= c["date"] <= "2024-05-31" for c in r.json()["citations"])
     # nothing in the archive before 2020: abstain, no citations
@@ -98,15 +108,18 @@ def test_ask_filters_and_top_k(client):
     assert r.json()["abstained"] and r.json()["citations"] == []
 
 
-@pytest.mark.parametrize("body,status,code", [
-    ({"question": "   "}, 422, "empty_question"),
-    ({"question": "？？！"}, 422, "empty_question"),
-    ({"question": "长" * 501}, 422, "question_too_long"),
-    ({}, 422, "bad_request"),
-    ({"question": 5}, 422, "bad_request"),
-    ({"question": Q_SCHOOLS, "top_k": 0}, 422, "bad_request"),
-    ({"question": Q_SCHOOLS, "date_from": "2024/05/01"}, 422, "bad_date"),
-])
+@pytest.mark.parametrize(
+    "body,status,code",
+    [
+        ({"question": "   "}, 422, "empty_question"),
+        ({"question": "？？！"}, 422, "empty_question"),
+        ({"question": "长" * 501}, 422, "question_too_long"),
+        ({}, 422, "bad_request"),
+        ({"question": 5}, 422, "bad_request"),
+        ({"question": Q_SCHOOLS, "top_k": 0}, 422, "bad_request"),
+        ({"question": Q_SCHOOLS, "date_from": "2024/05/01"}, 422, "bad_date"),
+    ],
+)
 def test_ask_errors_are_json(client, body, status, code):
     r = client.post("/api/ask", json=body)
     assert r.status_code == status
@@ -149,8 +162,14 @@ def llm_pipeline(seed_pipeline, draft: str):
 
     pipe = copy.copy(seed_pipeline)
     model = GenericFakeChatModel(messages=iter([AIMessage(draft)]))
-    pipe.answerer = LLMAnswerer(model, fallback=seed_pipeline.extractive, tokenize=seed_pipeline.tokenizer.tokenize,
-                                known_people=seed_pipeline.known_people, provider="fake", model_name="fake")
+    pipe.answerer = LLMAnswerer(
+        model,
+        fallback=seed_pipeline.extractive,
+        tokenize=seed_pipeline.tokenizer.tokenize,
+        known_people=seed_pipeline.known_people,
+        provider="fake",
+        model_name="fake",
+    )
     return pipe
 
 
@@ -184,9 +203,16 @@ def test_health(client, seed_pipeline):
 
 
 def test_health_reports_llm_settings_but_never_a_key(seed_settings, seed_pipeline):
-    extra = {k: v for k, v in {"llm": "openai", "llm_model": "qwen", "llm_api_key": "sk-SECRET",
-                               "llm_base_url": "http://user:pw-SECRET@10.0.0.5:8000/v1"}.items()
-             if hasattr(seed_settings, k)}
+    extra = {
+        k: v
+        for k, v in {
+            "llm": "openai",
+            "llm_model": "qwen",
+            "llm_api_key": "sk-SECRET",
+            "llm_base_url": "http://user:pw-SECRET@10.0.0.5:8000/v1",
+        }.items()
+        if hasattr(seed_settings, k)
+    }
     if "llm" not in extra:
         pytest.skip("Settings has no llm fields")
     c = TestClient(create_app(replace(seed_settings, **extra), seed_pipeline))
@@ -205,8 +231,15 @@ def test_openapi_docs_and_ui_are_served(client):
         for asset in re.findall(r"(?:src|href)=[\"'](/[^\"']+)", r.text):
             assert client.get(asset).status_code == 200, asset
     paths = client.get("/openapi.json").json()["paths"]
-    for p in ("/api/ask", "/api/ask/stream", "/api/documents", "/api/documents/{name}", "/api/health",
-              "/v1/chat/completions", "/v1/models"):
+    for p in (
+        "/api/ask",
+        "/api/ask/stream",
+        "/api/documents",
+        "/api/documents/{name}",
+        "/api/health",
+        "/v1/chat/completions",
+        "/v1/models",
+    ):
         assert p in paths, p
     page = client.get("/")
     assert page.status_code == 200 and "<html" in page.text.lower()
@@ -220,8 +253,9 @@ def test_unknown_api_path_is_json_404(client):
 # -- documents --------------------------------------------------------------------------------------
 def test_list_documents(client):
     docs = client.get("/api/documents").json()
-    assert docs == [{"source": "绛县新闻-2024年4-5月.txt", "articles": 5, "chunks": docs[0]["chunks"],
-                     "titles": docs[0]["titles"]}]
+    assert docs == [
+        {"source": "绛县新闻-2024年4-5月.txt", "articles": 5, "chunks": docs[0]["chunks"], "titles": docs[0]["titles"]}
+    ]
     assert T_INVEST in docs[0]["titles"]
 
 
@@ -256,10 +290,17 @@ def test_upload_name_is_nfc_normalised(wclient):
     assert wclient.delete("/api/documents/" + quote(nfd)).json()["deleted"] >= 1  # NFD name finds it too
 
 
-@pytest.mark.parametrize("raw,expected", [
-    ("a.txt", "a.txt"), ("/abs/path/b.txt", "b.txt"), ("..\\..\\win\\c.txt", "c.txt"), ("C:\\x\\d.pdf", "d.pdf"),
-    ("../.hidden.txt", "hidden.txt"), ("新闻\x00稿.txt", "新闻稿.txt"),
-])
+@pytest.mark.parametrize(
+    "raw,expected",
+    [
+        ("a.txt", "a.txt"),
+        ("/abs/path/b.txt", "b.txt"),
+        ("..\\..\\win\\c.txt", "c.txt"),
+        ("C:\\x\\d.pdf", "d.pdf"),
+        ("../.hidden.txt", "hidden.txt"),
+        ("新闻\x00稿.txt", "新闻稿.txt"),
+    ],
+)
 def test_normalise_upload_name(raw, expected):
     assert normalise_upload_name(raw) == expected
 
@@ -286,14 +327,18 @@ def test_upload_limit_is_enforced_while_streaming(wclient):
     sent = []
 
     def body():
-        yield (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.txt\"\r\n"
-               "Content-Type: text/plain\r\n\r\n").encode()
+        yield (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.txt"\r\n'
+            "Content-Type: text/plain\r\n\r\n"
+        ).encode()
         for _ in range(200):
             sent.append(1)
             yield ("本报讯 测试内容。" * 20).encode("utf-8")
         yield f"\r\n--{boundary}--\r\n".encode()
 
-    r = wclient.post("/api/documents", content=body(), headers={"content-type": f"multipart/form-data; boundary={boundary}"})
+    r = wclient.post(
+        "/api/documents", content=body(), headers={"content-type": f"multipart/form-data; boundary={boundary}"}
+    )
     assert r.status_code == 413 and r.json()["error"]["code"] == "file_too_large"
 
 
@@ -305,7 +350,7 @@ def test_oversize_upload_is_cut_off_early_on_a_real_socket(writable):
     boundary, sent = "b0undary", []
 
     def body():
-        yield (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.txt\"\r\n\r\n").encode()
+        yield (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.txt"\r\n\r\n').encode()
         for _ in range(4000):
             sent.append(1)
             yield b"x" * 8192
@@ -313,8 +358,12 @@ def test_oversize_upload_is_cut_off_early_on_a_real_socket(writable):
 
     with LiveServer(create_app(settings, pipe)) as srv:
         try:
-            r = httpx.post(f"{srv.url}/api/documents", content=body(), timeout=30,
-                           headers={"content-type": f"multipart/form-data; boundary={boundary}"})
+            r = httpx.post(
+                f"{srv.url}/api/documents",
+                content=body(),
+                timeout=30,
+                headers={"content-type": f"multipart/form-data; boundary={boundary}"},
+            )
             assert r.status_code == 413 and r.json()["error"]["code"] == "file_too_large"
         except (httpx.WriteError, httpx.RemoteProtocolError, httpx.ReadError):
             pass  # the server closed the connection after refusing: also a cut-off
@@ -322,12 +371,15 @@ def test_oversize_upload_is_cut_off_early_on_a_real_socket(writable):
     assert list((settings.data_dir / "uploads").iterdir()) == []
 
 
-@pytest.mark.parametrize("files,status,code", [
-    ({"file": ("notes.exe", b"MZ....")}, 415, "unsupported_type"),
-    ({"file": ("empty.txt", b"")}, 422, "empty_file"),
-    ({"file": ("..", b"x")}, 400, "bad_filename"),
-    ({"other": (None, "just a field")}, 400, "bad_request"),
-])
+@pytest.mark.parametrize(
+    "files,status,code",
+    [
+        ({"file": ("notes.exe", b"MZ....")}, 415, "unsupported_type"),
+        ({"file": ("empty.txt", b"")}, 422, "empty_file"),
+        ({"file": ("..", b"x")}, 400, "bad_filename"),
+        ({"other": (None, "just a field")}, 400, "bad_request"),
+    ],
+)
 def test_upload_errors(wclient, files, status, code):
     r = wclient.post("/api/documents", files=files)
     assert r.status_code == status, r.text
@@ -361,9 +413,13 @@ def test_api_key_protects_writes(writable):
 def test_api_key_all_protects_every_endpoint(writable):
     settings, pipe = writable
     c = TestClient(create_app(replace(settings, api_key="s3cret", api_key_all=True), pipe))
-    for method, path, kw in [("POST", "/api/ask", {"json": {"question": Q_SCHOOLS}}), ("GET", "/api/documents", {}),
-                             ("GET", "/api/health", {}), ("GET", "/v1/models", {}),
-                             ("POST", "/v1/chat/completions", {"json": {"messages": [{"role": "user", "content": Q_SCHOOLS}]}})]:
+    for method, path, kw in [
+        ("POST", "/api/ask", {"json": {"question": Q_SCHOOLS}}),
+        ("GET", "/api/documents", {}),
+        ("GET", "/api/health", {}),
+        ("GET", "/v1/models", {}),
+        ("POST", "/v1/chat/completions", {"json": {"messages": [{"role": "user", "content": Q_SCHOOLS}]}}),
+    ]:
         assert c.request(method, path, **kw).status_code == 401, path
         assert c.request(method, path, headers={"X-API-Key": "nope"}, **kw).status_code == 403, path
         assert c.request(method, path, headers={"Authorization": "Bearer s3cret"}, **kw).status_code == 200, path
@@ -407,7 +463,7 @@ def test_anonymous_big_uploads_to_the_chat_are_cut_off_and_uploads_expire(writab
     boundary, sent = "b0undary", []
 
     def body():
-        yield (f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"big.txt\"\r\n\r\n").encode()
+        yield (f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="big.txt"\r\n\r\n').encode()
         for _ in range(1920):  # 15 MB
             sent.append(1)
             yield b"x" * 8192
@@ -415,14 +471,22 @@ def test_anonymous_big_uploads_to_the_chat_are_cut_off_and_uploads_expire(writab
 
     with LiveServer(create_server(keyed, pipe, delete_cache=(1, 1))) as srv:
         try:
-            r = httpx.post(f"{srv.url}/gradio_api/upload", content=body(), timeout=30,
-                           headers={"content-type": f"multipart/form-data; boundary={boundary}"})
+            r = httpx.post(
+                f"{srv.url}/gradio_api/upload",
+                content=body(),
+                timeout=30,
+                headers={"content-type": f"multipart/form-data; boundary={boundary}"},
+            )
             assert r.status_code == 401
         except (httpx.WriteError, httpx.RemoteProtocolError, httpx.ReadError):
             pass  # the server closed the connection after refusing: also a cut-off
         assert len(sent) < 1920 // 2 and _gradio_uploads(tmp_path / "gradio") == []
-        r = httpx.post(f"{srv.url}/gradio_api/upload", headers={"X-API-Key": "s3cret"},
-                       files={"files": ("kept.txt", ARTICLE.encode("utf-8"))}, timeout=30)
+        r = httpx.post(
+            f"{srv.url}/gradio_api/upload",
+            headers={"X-API-Key": "s3cret"},
+            files={"files": ("kept.txt", ARTICLE.encode("utf-8"))},
+            timeout=30,
+        )
         assert r.status_code == 200 and Path(r.json()[0]).exists()
         deadline = time.monotonic() + 20
         while Path(r.json()[0]).exists() and time.monotonic() < deadline:
@@ -437,8 +501,14 @@ def test_v1_models(client):
 
 
 def test_chat_completions(client):
-    r = client.post("/v1/chat/completions", json={"model": "county-news-rag", "temperature": 0.3, "messages": [
-        {"role": "system", "content": "你是助手"}, {"role": "user", "content": Q_INVEST}]})
+    r = client.post(
+        "/v1/chat/completions",
+        json={
+            "model": "county-news-rag",
+            "temperature": 0.3,
+            "messages": [{"role": "system", "content": "你是助手"}, {"role": "user", "content": Q_INVEST}],
+        },
+    )
     assert r.status_code == 200
     body = r.json()
     assert body["object"] == "chat.completion" and body["choices"][0]["finish_reason"] == "stop"
@@ -447,15 +517,24 @@ def test_chat_completions(client):
 
 
 def test_chat_completions_uses_earlier_user_turns_as_history(client):
-    r = client.post("/v1/chat/completions", json={"messages": [
-        {"role": "user", "content": "李晓军5月份调研了哪些地方？"}, {"role": "assistant", "content": "……"},
-        {"role": "user", "content": [{"type": "text", "text": "他强调了什么？"}]}]})
+    r = client.post(
+        "/v1/chat/completions",
+        json={
+            "messages": [
+                {"role": "user", "content": "李晓军5月份调研了哪些地方？"},
+                {"role": "assistant", "content": "……"},
+                {"role": "user", "content": [{"type": "text", "text": "他强调了什么？"}]},
+            ]
+        },
+    )
     content = r.json()["choices"][0]["message"]["content"]
     assert "李晓军" in content and "参考来源" in content
 
 
 def test_chat_completions_stream(client):
-    with client.stream("POST", "/v1/chat/completions", json={"stream": True, "messages": [{"role": "user", "content": Q_SCHOOLS}]}) as r:
+    with client.stream(
+        "POST", "/v1/chat/completions", json={"stream": True, "messages": [{"role": "user", "content": Q_SCHOOLS}]}
+    ) as r:
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
         events = _sse_events(r.read().decode("utf-8"))
     assert events[-1][1] == "[DONE]"
@@ -467,11 +546,14 @@ def test_chat_completions_stream(client):
     assert "冷口中心校" in text and "参考来源：\n[1] 《张建元带队到我县调研义务教育优质均衡发展情况》" in text
 
 
-@pytest.mark.parametrize("body,status", [
-    ({"messages": [{"role": "system", "content": "x"}]}, 400),
-    ({"messages": []}, 422),
-    ({"messages": [{"role": "user", "content": ""}]}, 422),
-])
+@pytest.mark.parametrize(
+    "body,status",
+    [
+        ({"messages": [{"role": "system", "content": "x"}]}, 400),
+        ({"messages": []}, 422),
+        ({"messages": [{"role": "user", "content": ""}]}, 422),
+    ],
+)
 def test_chat_completions_errors(client, body, status):
     r = client.post("/v1/chat/completions", json=body)
     assert r.status_code == status and "error" in r.json()
@@ -488,9 +570,15 @@ def test_openai_client_gets_a_cited_answer(seed_settings, seed_pipeline):
         done = client.chat.completions.create(model="county-news-rag", messages=[{"role": "user", "content": Q_INVEST}])
         content = done.choices[0].message.content
         assert "[1]" in content and f"参考来源：\n[1] 《{T_INVEST}》" in content
-        stream = client.chat.completions.create(model="county-news-rag", stream=True, messages=[
-            {"role": "user", "content": "李晓军5月份调研了哪些地方？"}, {"role": "assistant", "content": "……"},
-            {"role": "user", "content": "他强调了什么？"}])
+        stream = client.chat.completions.create(
+            model="county-news-rag",
+            stream=True,
+            messages=[
+                {"role": "user", "content": "李晓军5月份调研了哪些地方？"},
+                {"role": "assistant", "content": "……"},
+                {"role": "user", "content": "他强调了什么？"},
+            ],
+        )
         pieces = [c.choices[0].delta.content or "" for c in stream if c.choices]
         text = "".join(pieces)
         assert len(pieces) > 3 and "李晓军强调" in text and "参考来源：\n[1] 《" in text
@@ -539,9 +627,20 @@ def test_store_down_at_startup_is_503_then_recovers(tmp_path, embed_cache):
         assert "127.0.0.1" in r.json()["error"]["message"]
         assert c.get("/api/health").status_code == 503
         try:
-            chroma = subprocess.Popen([str(Path(sys.executable).parent / "chroma"), "run", "--path", str(tmp_path / "chroma"),
-                                       "--host", "127.0.0.1", "--port", str(port)],
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            chroma = subprocess.Popen(
+                [
+                    str(Path(sys.executable).parent / "chroma"),
+                    "run",
+                    "--path",
+                    str(tmp_path / "chroma"),
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
             deadline = time.monotonic() + 60
             while True:
                 r = c.get("/api/health")
@@ -609,8 +708,13 @@ def test_rag_serve_starts_on_a_fresh_data_dir(tmp_path, embed_cache):
     port = _free_port()
     env = {**os.environ, "RAG_DATA_DIR": str(tmp_path / "data"), "RAG_EMBED_CACHE": str(embed_cache)}
     rag = Path(sys.executable).parent / "rag"
-    proc = subprocess.Popen([str(rag), "serve", "--port", str(port), "--log-level", "warning"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [str(rag), "serve", "--port", str(port), "--log-level", "warning"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 120
         while True:
@@ -648,13 +752,19 @@ def _multipart(filename: bytes, data: bytes, fields: dict[str, str] | None = Non
     return parts, {"content-type": f"multipart/form-data; boundary={boundary}"}
 
 
-LEGACY_NAMES = [("gbk", "税务宣传月.txt"), ("gb18030", "𠮷祥村简报.txt"), ("big5", "稅務宣傳月.txt"),
-                ("utf-8", "税务宣传月.txt")]
+LEGACY_NAMES = [
+    ("gbk", "税务宣传月.txt"),
+    ("gb18030", "𠮷祥村简报.txt"),
+    ("big5", "稅務宣傳月.txt"),
+    ("utf-8", "税务宣传月.txt"),
+]
 
 
 @pytest.mark.parametrize("encoding,name", LEGACY_NAMES, ids=[e for e, _ in LEGACY_NAMES])
 def test_upload_file_name_in_a_legacy_encoding_is_decoded(wclient, encoding, name):
-    article = f"# 税务宣传月活动启动\n\n本报讯 2024年4月1日，{encoding}编码文件名测试，税务宣传月活动正式启动。\n".encode()
+    article = (
+        f"# 税务宣传月活动启动\n\n本报讯 2024年4月1日，{encoding}编码文件名测试，税务宣传月活动正式启动。\n".encode()
+    )
     body, headers = _multipart(name.encode(encoding), article)
     r = wclient.post("/api/documents", content=body, headers=headers)
     assert r.status_code == 200, r.text
@@ -666,7 +776,9 @@ def test_upload_file_name_in_a_legacy_encoding_is_decoded(wclient, encoding, nam
 
 
 def test_upload_file_name_star_with_a_legacy_charset(wclient):
-    body, headers = _multipart(b"fallback.txt", ARTICLE.encode("utf-8"), star="GBK''" + quote("通知公告.txt", encoding="gbk"))
+    body, headers = _multipart(
+        b"fallback.txt", ARTICLE.encode("utf-8"), star="GBK''" + quote("通知公告.txt", encoding="gbk")
+    )
     r = wclient.post("/api/documents", content=body, headers=headers)
     assert r.status_code == 200 and r.json()["source"] == "通知公告.txt"
     assert wclient.delete("/api/documents/" + quote("通知公告.txt")).status_code == 200
@@ -680,8 +792,9 @@ def test_upload_year_field_dates_a_lead_without_a_year(wclient):
         body, headers = _multipart("植树.txt".encode(), text, fields={"year": year})
         r = wclient.post("/api/documents", content=body, headers=headers)
         assert r.status_code == 200 and r.json()["undated"] == 0, r.text
-    ans = wclient.post("/api/ask", json={"question": "春季植树动员会部署了什么？", "date_from": "2024-03-12",
-                                         "date_to": "2024-03-12"}).json()
+    ans = wclient.post(
+        "/api/ask", json={"question": "春季植树动员会部署了什么？", "date_from": "2024-03-12", "date_to": "2024-03-12"}
+    ).json()
     assert not ans["abstained"] and ans["citations"][0]["date"] == "2024-03-12"
     for bad in ("24", "明年", "3024"):
         body, headers = _multipart("植树.txt".encode(), text, fields={"year": bad})

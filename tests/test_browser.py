@@ -21,17 +21,26 @@ from urllib.parse import urlparse
 
 import pytest
 
-from ui.server import create_server
 from tests.live_server import LiveServer, private_settings_and_pipeline
+from ui.server import create_server
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.allow_hosts(["127.0.0.1"]),
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium missing: run `make browser` (apt-get install chromium)"),
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists(), reason="Chromium missing: run `make browser` (apt-get install chromium)"
+    ),
     pytest.mark.filterwarnings("ignore:.*no_silent_downcasting", "ignore:The copy keyword is deprecated"),
 ]
 
@@ -39,9 +48,11 @@ Q_INVEST = "县长在招商引资工作推进会议上强调了什么？"
 T_INVEST = "我县召开2024年招商引资工作推进会议"
 SCRIPT = "<script>window.__xss=1</script>"
 IMG = '<img src=x onerror="window.__xss=2">'
-EVIL_ARTICLE = (f"# 网页安全测试{SCRIPT}专题\n\n"
-                f"本报讯 5月22日，县信息中心开展网页安全测试，测试文本包含{SCRIPT}和{IMG}两段代码。"
-                "网页安全测试要求所有代码按原文显示，不得执行。\n")
+EVIL_ARTICLE = (
+    f"# 网页安全测试{SCRIPT}专题\n\n"
+    f"本报讯 5月22日，县信息中心开展网页安全测试，测试文本包含{SCRIPT}和{IMG}两段代码。"
+    "网页安全测试要求所有代码按原文显示，不得执行。\n"
+)
 
 # Latin words allowed on the page: file types, units and the name of the key setting
 ALLOWED_LATIN = {"txt", "md", "docx", "pdf", "html", "htm", "jsonl", "MB", "API", "RAG", "KEY", "YYYY", "MM", "DD"}
@@ -100,7 +111,8 @@ def _ask(page, question: str, n_answers: int) -> None:
     page.press("#question textarea", "Enter")
     page.wait_for_function(
         "n => document.querySelectorAll('#chat .rag-sources, #chat .rag-abstain, #chat .rag-error').length >= n",
-        arg=n_answers)
+        arg=n_answers,
+    )
 
 
 def _last_bot_text(page) -> str:
@@ -200,7 +212,9 @@ def test_markup_in_an_article_is_shown_as_text_and_never_runs(page, tmp_path):
 
 def test_deleting_a_document_asks_first_and_names_it(page, tmp_path):
     upload = tmp_path / "待删除.txt"
-    upload.write_text("# 待删除的测试稿\n\n本报讯 5月23日，县里召开待删除测试会议，会议内容仅供测试。\n", encoding="utf-8")
+    upload.write_text(
+        "# 待删除的测试稿\n\n本报讯 5月23日，县里召开待删除测试会议，会议内容仅供测试。\n", encoding="utf-8"
+    )
     page.get_by_role("tab", name="文档管理").click()
     page.locator("#upload input[type=file]").set_input_files(str(upload))
     page.wait_for_function("document.querySelector('#doc-status')?.innerText.includes('已导入 待删除.txt')")

@@ -38,7 +38,11 @@ def check_chunks(article: Article, chunks: list[Chunk], max_chars: int, overlap:
         assert text[c.start : c.end] == c.text
         assert c.text[0] not in NO_START and not c.text[0].isspace() and not c.text[-1].isspace()
         assert (c.article_id, c.title, c.date, c.author, c.source) == (
-            article.id, article.title, article.date, article.author, article.source,
+            article.id,
+            article.title,
+            article.date,
+            article.author,
+            article.source,
         )
         assert c.id == stable_id(article.id, str(c.start), str(c.end))
     for a, b in zip(chunks, chunks[1:]):

@@ -12,8 +12,23 @@ from .conftest import CORPUS, SEED
 
 runner = CliRunner()
 CONTRACT = {"question", "standalone_question", "answer", "abstained", "citations", "timings_ms"}
-CITATION = {"n", "article_id", "title", "date", "author", "source", "chunk_id", "start", "end", "quote", "score",
-            "passage", "passage_start", "passage_end", "highlights"}
+CITATION = {
+    "n",
+    "article_id",
+    "title",
+    "date",
+    "author",
+    "source",
+    "chunk_id",
+    "start",
+    "end",
+    "quote",
+    "score",
+    "passage",
+    "passage_start",
+    "passage_end",
+    "highlights",
+}
 
 
 def _args(settings):
@@ -37,8 +52,23 @@ def test_ask_json_abstains_and_history(seed_settings, seed_pipeline):
     r = runner.invoke(app, ["ask", "绛县2024年一季度GDP增长了多少？", "--json", *_args(seed_settings)])
     obj = json.loads(r.stdout)
     assert obj["abstained"] is True and obj["citations"] == []
-    r = runner.invoke(app, ["ask", "他强调了什么？", "--history", "李晓军5月份调研了哪些地方？", "--json",
-                            "--top-k", "3", "--date-from", "2024-05-01", "--date-to", "2024-05-31", *_args(seed_settings)])
+    r = runner.invoke(
+        app,
+        [
+            "ask",
+            "他强调了什么？",
+            "--history",
+            "李晓军5月份调研了哪些地方？",
+            "--json",
+            "--top-k",
+            "3",
+            "--date-from",
+            "2024-05-01",
+            "--date-to",
+            "2024-05-31",
+            *_args(seed_settings),
+        ],
+    )
     obj = json.loads(r.stdout)
     assert obj["standalone_question"] == "李晓军强调了什么？"
     assert obj["citations"] and all("2024-05-01" <= c["date"] <= "2024-05-31" for c in obj["citations"])

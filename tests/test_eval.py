@@ -90,8 +90,16 @@ def test_citation_support_author_answers():
 
 
 def test_citation_support_byline_lists():
-    cits = [{"n": 1, "quote": "……", "author": "刘岚涛", "title": "我县召开2024年招商引资工作推进会议", "date": "2024-05-10"},
-            {"n": 2, "quote": "……", "author": "刘岚涛", "title": "李晓军调研农业农村工作", "date": "2024-05-07"}]
+    cits = [
+        {
+            "n": 1,
+            "quote": "……",
+            "author": "刘岚涛",
+            "title": "我县召开2024年招商引资工作推进会议",
+            "date": "2024-05-10",
+        },
+        {"n": 2, "quote": "……", "author": "刘岚涛", "title": "李晓军调研农业农村工作", "date": "2024-05-07"},
+    ]
     ok = "刘岚涛署名的报道有：《我县召开2024年招商引资工作推进会议》（2024-05-10）[1]；《李晓军调研农业农村工作》（2024-05-07）[2]。"
     assert M.citation_support(ok, cits)[:2] == (2, 2)
     wrong_date = ok.replace("2024-05-07", "2024-05-08")
@@ -161,9 +169,15 @@ def test_score_question_and_aggregate():
 def test_check_thresholds():
     metrics = {"pass_rate": 0.8, "false_abstention_rate": 0.2, "mrr": None}
     assert M.check_thresholds(metrics, {"min": {"pass_rate": 0.7}, "max": {"false_abstention_rate": 0.3}}) == []
-    fails = M.check_thresholds(metrics, {"min": {"pass_rate": 0.9, "mrr": 0.5}, "max": {"false_abstention_rate": 0.1},
-                                         "kind": {"fact": {"min": {"pass_rate": 0.9}}, "multi": {"min": {}}}},
-                               {"fact": {"pass_rate": 0.5}})
+    fails = M.check_thresholds(
+        metrics,
+        {
+            "min": {"pass_rate": 0.9, "mrr": 0.5},
+            "max": {"false_abstention_rate": 0.1},
+            "kind": {"fact": {"min": {"pass_rate": 0.9}}, "multi": {"min": {}}},
+        },
+        {"fact": {"pass_rate": 0.5}},
+    )
     assert any(f.startswith("pass_rate = 0.800 < minimum 0.9") for f in fails)
     assert any(f.startswith("mrr: not measured") for f in fails)
     assert any(f.startswith("false_abstention_rate = 0.200 > maximum 0.1") for f in fails)
@@ -185,8 +199,9 @@ def test_thresholds_file_is_valid():
 def test_calibration_sweep_picks_middle_of_best_interval():
     ts = [0.0, 0.2, 0.4, 0.5, 0.6, 0.8]
     # a decision per threshold; here as if the answerer abstained exactly when evidence < threshold
-    scores = [{"answerable": True, "abstained": {t: e < t for t in ts}} for e in (0.6, 0.7, 0.9)] + \
-             [{"answerable": False, "abstained": {t: e < t for t in ts}} for e in (0.1, 0.3)]
+    scores = [{"answerable": True, "abstained": {t: e < t for t in ts}} for e in (0.6, 0.7, 0.9)] + [
+        {"answerable": False, "abstained": {t: e < t for t in ts}} for e in (0.1, 0.3)
+    ]
     rows = sweep(scores, ts)
     by_t = {r["threshold"]: r for r in rows}
     assert by_t[0.0]["balanced_accuracy"] == 0.5
@@ -208,11 +223,18 @@ def _fake_news(path: Path, n: int) -> Path:
     with gzip.open(path, "wt", encoding="utf-8") as f:
         for i in range(n):
             text = f"第{i}条新闻。" + "某市举行了一次与本县无关的活动，到场群众很多。" * 3
-            f.write(json.dumps({"id": f"crud-{i}", "date": "2023-08-0%d" % (i % 9 + 1) if i % 5 else None,
-                                "text": text}, ensure_ascii=False) + "\n")
+            f.write(
+                json.dumps(
+                    {"id": f"crud-{i}", "date": f"2023-08-0{i % 9 + 1}" if i % 5 else None, "text": text},
+                    ensure_ascii=False,
+                )
+                + "\n"
+            )
         f.write("not json\n")
         f.write(json.dumps({"id": "crud-short", "date": None, "text": "太短"}, ensure_ascii=False) + "\n")
-        f.write(json.dumps({"id": "crud-county", "date": None, "text": "绛县召开会议。" * 20}, ensure_ascii=False) + "\n")
+        f.write(
+            json.dumps({"id": "crud-county", "date": None, "text": "绛县召开会议。" * 20}, ensure_ascii=False) + "\n"
+        )
     return path
 
 
@@ -242,15 +264,32 @@ def small_run(tmp_path_factory, embed_cache):
     tmp = tmp_path_factory.mktemp("evalrun")
     src = _fake_news(tmp / "news.jsonl.gz", 12)
     settings = make_settings(tmp / "unused-data", embed_cache)
-    run = run_eval(settings, dataset=DEV, corpus=CORPUS, distractors=src, n_distractors=3, top_k=5,
-                   ablation=True, out_dir=tmp / "out", question_ids=E2E_IDS)
+    run = run_eval(
+        settings,
+        dataset=DEV,
+        corpus=CORPUS,
+        distractors=src,
+        n_distractors=3,
+        top_k=5,
+        ablation=True,
+        out_dir=tmp / "out",
+        question_ids=E2E_IDS,
+    )
     return run, tmp / "out"
 
 
 def test_runner_writes_results_report_and_charts(small_run):
     run, out = small_run
-    assert {"results.jsonl", "report.md", "report.json", "quality.png", "fact_recall_by_kind.png",
-            "retrieval_by_kind.png", "latency.png", "ablation.png"} <= {p.name for p in out.iterdir()}
+    assert {
+        "results.jsonl",
+        "report.md",
+        "report.json",
+        "quality.png",
+        "fact_recall_by_kind.png",
+        "retrieval_by_kind.png",
+        "latency.png",
+        "ablation.png",
+    } <= {p.name for p in out.iterdir()}
     rows = [json.loads(line) for line in (out / "results.jsonl").read_text(encoding="utf-8").splitlines()]
     assert [r["id"] for r in rows] == E2E_IDS
     for r in rows:  # the `rag ask --json` object + gold fields + scores
@@ -261,8 +300,17 @@ def test_runner_writes_results_report_and_charts(small_run):
     data = json.loads((out / "report.json").read_text(encoding="utf-8"))
     assert data["config"]["n_distractors"] == 3 and data["index"]["distractor_articles"] == 3
     assert set(data["ablation"]) == {"bm25", "dense", "hybrid"}
-    for key in ("hit_at_k", "mrr", "context_fact_recall", "answer_fact_recall", "citation_precision",
-                "citation_support", "abstention_accuracy", "false_abstention_rate", "latency_p95_ms"):
+    for key in (
+        "hit_at_k",
+        "mrr",
+        "context_fact_recall",
+        "answer_fact_recall",
+        "citation_precision",
+        "citation_support",
+        "abstention_accuracy",
+        "false_abstention_rate",
+        "latency_p95_ms",
+    ):
         assert key in data["metrics"]
     md = (out / "report.md").read_text(encoding="utf-8")
     assert "## By kind" in md and "![ablation](ablation.png)" in md and "No reranker" in md
@@ -289,8 +337,17 @@ def test_cli_eval_check_fails_below_thresholds(tmp_path, embed_cache):
     strict.write_text("[min]\npass_rate = 1.01\n[max]\nfalse_abstention_rate = 0.0\n", encoding="utf-8")
     lax = tmp_path / "lax.toml"
     lax.write_text("[min]\nhit_at_k = 0.0\n", encoding="utf-8")
-    args = ["eval", "--dataset", str(data), "--corpus", str(CORPUS), "--n-distractors", "0",
-            "--embed-cache", str(embed_cache)]
+    args = [
+        "eval",
+        "--dataset",
+        str(data),
+        "--corpus",
+        str(CORPUS),
+        "--n-distractors",
+        "0",
+        "--embed-cache",
+        str(embed_cache),
+    ]
     res = CliRunner().invoke(app, args + ["--out", str(tmp_path / "a"), "--check", str(strict)])
     assert res.exit_code == 1, res.output
     assert "pass_rate = " in res.output and "1.01" in res.output

@@ -68,12 +68,15 @@ def test_concurrent_writers_lose_nothing(tmp_path, answer):
     assert len({r.question for r in store.records()}) == 80
 
 
-@pytest.mark.parametrize("kw,message", [
-    ({"vote": "bad"}, "评价应为"),
-    ({"answer": {"answer": "x"}}, "缺少问题"),
-    ({"comment": "长" * 2001}, "comment 太长"),
-    ({"answer": {"question": "问", "citations": ["not a dict"]}}, "citations"),
-])
+@pytest.mark.parametrize(
+    "kw,message",
+    [
+        ({"vote": "bad"}, "评价应为"),
+        ({"answer": {"answer": "x"}}, "缺少问题"),
+        ({"comment": "长" * 2001}, "comment 太长"),
+        ({"answer": {"question": "问", "citations": ["not a dict"]}}, "citations"),
+    ],
+)
 def test_bad_feedback_is_refused_in_chinese(answer, kw, message):
     args = {"answer": answer, "vote": "wrong", **kw}
     with pytest.raises(RagError) as e:
@@ -85,8 +88,13 @@ def test_export_lines_follow_the_evaluation_format(tmp_path, answer):
     store = FeedbackStore(tmp_path / "feedback.jsonl")
     store.add(make_feedback(answer, "wrong", comment="旧的"))
     newer = store.add(make_feedback(answer, "wrong", comment="还漏了第三实验小学"))  # same question: latest wins
-    store.add(make_feedback({"question": "他强调了什么？", "answer": "……", "abstained": True}, "wrong",
-                            history=["李晓军5月份调研了哪些地方？"]))
+    store.add(
+        make_feedback(
+            {"question": "他强调了什么？", "answer": "……", "abstained": True},
+            "wrong",
+            history=["李晓军5月份调研了哪些地方？"],
+        )
+    )
     store.add(make_feedback({**answer, "question": "有用的问题"}, "useful"))
     lines = export_lines(store.records())
     assert [ln["question"] for ln in lines] == [Q_SCHOOLS, "他强调了什么？"]
@@ -142,11 +150,14 @@ def test_api_feedback_round_trip_with_the_key_rule(tmp_path, seed_pipeline, answ
     assert open_client.post("/api/feedback", json={**body, "vote": "useful"}).status_code == 201
 
 
-@pytest.mark.parametrize("body,code,text", [
-    ({"question": Q_SCHOOLS, "answer": "x", "vote": "meh"}, "bad_request", "vote"),
-    ({"question": Q_SCHOOLS, "answer": "x"}, "bad_request", "vote：缺少此字段"),
-    ({"question": "  ", "answer": "x", "vote": "wrong"}, "bad_feedback", "缺少问题"),
-])
+@pytest.mark.parametrize(
+    "body,code,text",
+    [
+        ({"question": Q_SCHOOLS, "answer": "x", "vote": "meh"}, "bad_request", "vote"),
+        ({"question": Q_SCHOOLS, "answer": "x"}, "bad_request", "vote：缺少此字段"),
+        ({"question": "  ", "answer": "x", "vote": "wrong"}, "bad_feedback", "缺少问题"),
+    ],
+)
 def test_api_feedback_errors_are_chinese_json(tmp_path, seed_pipeline, body, code, text):
     c = TestClient(create_app(make_settings(tmp_path / "data"), seed_pipeline))
     r = c.post("/api/feedback", json=body)

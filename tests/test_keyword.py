@@ -315,8 +315,12 @@ def test_load_rejects_damaged_files(tok, paras, tmp_path):
     idx = BM25Index.build([f"p{i}" for i in range(len(paras))], tok.tokenize_many([p for _, p in paras]))
     idx.save_base(tmp_path / "ok")
     BM25Index.load(tmp_path / "ok")
-    for name, damage in [("docs.npy", lambda b: b[:-4] + b"\x00\x01\x02\x03"), ("tfs.npy", lambda b: b[:len(b) // 2]),
-                         ("vocab.json", lambda b: b"[]"), ("manifest.json", lambda b: b"{")]:
+    for name, damage in [
+        ("docs.npy", lambda b: b[:-4] + b"\x00\x01\x02\x03"),
+        ("tfs.npy", lambda b: b[: len(b) // 2]),
+        ("vocab.json", lambda b: b"[]"),
+        ("manifest.json", lambda b: b"{"),
+    ]:
         bad = tmp_path / f"bad-{name}"
         shutil.copytree(tmp_path / "ok", bad)
         (bad / name).write_bytes(damage((bad / name).read_bytes()))

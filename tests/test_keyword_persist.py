@@ -9,7 +9,6 @@ import json
 import logging
 import shutil
 
-import numpy as np
 import pytest
 
 from tests.conftest import CORPUS, make_settings
@@ -256,8 +255,12 @@ def test_store_calls_per_question_are_bounded(data_copy, tmp_path):
 
     from eval.distractors import DEFAULT_DISTRACTORS
 
-    questions = ["县长在招商引资工作推进会议上强调了什么？", "一季度经济运行分析会是哪天召开的？",
-                 "李晓军5月份调研了哪些地方？", "刘岚涛写了哪些报道？"]
+    questions = [
+        "县长在招商引资工作推进会议上强调了什么？",
+        "一季度经济运行分析会是哪天召开的？",
+        "李晓军5月份调研了哪些地方？",
+        "刘岚涛写了哪些报道？",
+    ]
     counts = []
     for extra in (0, 300):
         data = tmp_path / f"d{extra}"

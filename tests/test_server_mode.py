@@ -29,13 +29,20 @@ QUESTION = "首届山楂文化旅游节在哪里开幕？"
 
 def _rag(args: list[str], env: dict, timeout: float = 300) -> subprocess.CompletedProcess:
     """Run the ``rag`` CLI in its own process (as an ingest job next to a serving API would)."""
-    return subprocess.run([sys.executable, "-m", "rag.cli", *args], env=env, cwd=ROOT, capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "rag.cli", *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def _env(url: str, collection: str, embed_cache, tmp_path) -> dict:
-    env = {**os.environ, "RAG_CHROMA_URL": url, "RAG_COLLECTION": collection, "RAG_EMBED_CACHE": str(embed_cache),
-           "RAG_DATA_DIR": str(tmp_path / "cli-data"), "RAG_DICT": str(CORPUS / "dict.txt")}
+    env = {
+        **os.environ,
+        "RAG_CHROMA_URL": url,
+        "RAG_COLLECTION": collection,
+        "RAG_EMBED_CACHE": str(embed_cache),
+        "RAG_DATA_DIR": str(tmp_path / "cli-data"),
+        "RAG_DICT": str(CORPUS / "dict.txt"),
+    }
     return env
 
 

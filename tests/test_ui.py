@@ -10,11 +10,19 @@ from pathlib import Path
 import pytest
 
 from rag.service import PipelineHolder
-from ui.server import create_server
 from rag.types import Answer, Citation
 from tests.live_server import LiveServer, private_settings_and_pipeline
-from ui.app import (ABSTAIN_HEADING, confirm_delete, make_chat_fn, make_doc_fns, make_feedback_fn, render_answer,
-                    render_passage, user_turns)
+from ui.app import (
+    ABSTAIN_HEADING,
+    confirm_delete,
+    make_chat_fn,
+    make_doc_fns,
+    make_feedback_fn,
+    render_answer,
+    render_passage,
+    user_turns,
+)
+from ui.server import create_server
 
 pytestmark = [
     pytest.mark.allow_hosts(["127.0.0.1"]),
@@ -54,8 +62,10 @@ def test_chat_endpoint_answers_with_numbered_sources(gclient):
 
 
 def test_chat_history_in_role_content_form(gclient):
-    history = [{"role": "user", "content": "李晓军5月份调研了哪些地方？"},
-               {"role": "assistant", "content": "（上一轮回答）"}]
+    history = [
+        {"role": "user", "content": "李晓军5月份调研了哪些地方？"},
+        {"role": "assistant", "content": "（上一轮回答）"},
+    ]
     chat = gclient.predict("他强调了什么？", history, 5, "", "", api_name="/chat")
     assert len(chat) == 4 and _text(chat[0]) == "李晓军5月份调研了哪些地方？"
     reply = html.unescape(_text(chat[-1]))
@@ -107,11 +117,13 @@ def test_api_key_all_puts_the_chat_behind_a_login(seed_settings, seed_pipeline):
 
     settings = replace(seed_settings, api_key="s3cret", api_key_all=True)
     with LiveServer(create_server(settings, seed_pipeline)) as srv:
-        with pytest.raises(Exception):
+        with pytest.raises(Exception):  # noqa: B017 (gradio_client raises its own types per version)
             Client(srv.url + "/", verbose=False).predict("调研组到了哪些学校？", [], api_name="/chat")
-        with pytest.raises(Exception):
+        with pytest.raises(Exception):  # noqa: B017
             Client(srv.url + "/", verbose=False, auth=("staff", "wrong"))
-        chat = Client(srv.url + "/", verbose=False, auth=("staff", "s3cret")).predict("调研组到了哪些学校？", [], api_name="/chat")
+        chat = Client(srv.url + "/", verbose=False, auth=("staff", "s3cret")).predict(
+            "调研组到了哪些学校？", [], api_name="/chat"
+        )
         assert "冷口中心校" in _text(chat[-1])
 
 
@@ -120,10 +132,28 @@ EVIL = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">'
 
 
 def test_render_escapes_everything_from_the_archive():
-    cit = Citation(n=1, article_id="a", title=f"标题{EVIL}", date="2024-05-01", author="作者<b>",
-                   source="up<i>.txt", chunk_id="c", start=0, end=10, quote=f"原文\n\n{EVIL}", score=0.1)
-    out = render_answer(Answer(question=f"问{EVIL}", standalone_question=f"问题{EVIL}", text=f"答{EVIL}[1]",
-                               abstained=False, citations=[cit]))
+    cit = Citation(
+        n=1,
+        article_id="a",
+        title=f"标题{EVIL}",
+        date="2024-05-01",
+        author="作者<b>",
+        source="up<i>.txt",
+        chunk_id="c",
+        start=0,
+        end=10,
+        quote=f"原文\n\n{EVIL}",
+        score=0.1,
+    )
+    out = render_answer(
+        Answer(
+            question=f"问{EVIL}",
+            standalone_question=f"问题{EVIL}",
+            text=f"答{EVIL}[1]",
+            abstained=False,
+            citations=[cit],
+        )
+    )
     assert "<script" not in out and "<img" not in out and "<b>" not in out and "<i>" not in out
     assert "&lt;script&gt;window.__xss=1&lt;/script&gt;" in out
     assert "\n" not in out  # one HTML block: no blank line can hand the rest to Markdown
@@ -133,9 +163,23 @@ def test_render_escapes_everything_from_the_archive():
 def test_sources_show_the_passage_with_the_quoted_sentences_highlighted():
     article = f"第一句话。{EVIL}第二句话。第三句话。第四句话。"
     s1, s2, s3 = (article.index(x) for x in ("第二句", "第三句", "第四句"))
-    cit = Citation(n=1, article_id="a", title="t", date="", author="", source="s", chunk_id="c", start=s1, end=s3,
-                   quote=article[s1:s3], score=0.1, passage=article, passage_start=0, passage_end=len(article),
-                   highlights=[[s1, s2], [s2, s3]])
+    cit = Citation(
+        n=1,
+        article_id="a",
+        title="t",
+        date="",
+        author="",
+        source="s",
+        chunk_id="c",
+        start=s1,
+        end=s3,
+        quote=article[s1:s3],
+        score=0.1,
+        passage=article,
+        passage_start=0,
+        passage_end=len(article),
+        highlights=[[s1, s2], [s2, s3]],
+    )
     out = render_passage(cit)
     assert out.count("<mark") == 1  # adjacent sentences are one mark
     assert '<mark class="rag-hl">第二句话。第三句话。</mark>第四句话。' in out
@@ -147,8 +191,9 @@ def test_sources_show_the_passage_with_the_quoted_sentences_highlighted():
     whole = replace(cit, start=0, end=len(article), quote=article, highlights=[])
     assert "<mark" not in render_passage(whole)
     assert render_passage(replace(cit, passage="")) == html.escape(article[s1:s3])
-    assert "<mark" in render_answer(Answer(question="q", standalone_question="q", text="a[1]", abstained=False,
-                                           citations=[cit]))
+    assert "<mark" in render_answer(
+        Answer(question="q", standalone_question="q", text="a[1]", abstained=False, citations=[cit])
+    )
 
 
 def test_no_emoji_in_what_the_ui_writes():
@@ -243,6 +288,8 @@ def test_feedback_buttons_store_and_update_one_record(seed_settings, seed_pipeli
     records = FeedbackStore(settings.feedback_path).records()
     assert len(records) == 1 and records[0].id == last["id"] and records[0].comment == "少了殡仪馆的内容"
     assert records[0].vote == "wrong" and records[0].channel == "chat"
-    assert records[0].standalone_question == "李晓军强调了什么？" and records[0].history == ["李晓军5月份调研了哪些地方？"]
+    assert records[0].standalone_question == "李晓军强调了什么？" and records[0].history == [
+        "李晓军5月份调研了哪些地方？"
+    ]
     last, status = give("useful", "", last)
     assert [r.vote for r in FeedbackStore(settings.feedback_path).records()] == ["useful"] and "有用" in status

@@ -20,17 +20,29 @@ import logging
 import os
 import re
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import gradio as gr
 
 from rag.api.middleware import KEY_COOKIE
 from rag.errors import RagError
 from rag.feedback import VOTES, FeedbackStore, make_feedback
-from rag.service import (INTERNAL_ERROR_MESSAGE, UPLOAD_SUFFIXES, PipelineHolder, check_upload_suffix,
-                         delete_document, ingest_upload, key_matches, make_filters, normalise_upload_name,
-                         parse_year, report_notes, too_large_error)
+from rag.service import (
+    INTERNAL_ERROR_MESSAGE,
+    UPLOAD_SUFFIXES,
+    PipelineHolder,
+    check_upload_suffix,
+    delete_document,
+    ingest_upload,
+    key_matches,
+    make_filters,
+    normalise_upload_name,
+    parse_year,
+    report_notes,
+    too_large_error,
+)
 from rag.settings import Settings
 from rag.stream import ask_stream
 from rag.types import Answer, Citation
@@ -56,8 +68,16 @@ PIECE_DELAY_S = 0.02
 PACING_CAP_S = 0.8
 
 # System fonts only: the page must render on an intranet without reaching any font CDN.
-SANS = ["system-ui", "-apple-system", "PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC",
-        "Source Han Sans SC", "WenQuanYi Micro Hei", "sans-serif"]
+SANS = [
+    "system-ui",
+    "-apple-system",
+    "PingFang SC",
+    "Microsoft YaHei",
+    "Noto Sans CJK SC",
+    "Source Han Sans SC",
+    "WenQuanYi Micro Hei",
+    "sans-serif",
+]
 MONO = ["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "Noto Sans Mono CJK SC", "monospace"]
 
 CSS = """
@@ -148,8 +168,9 @@ def render_answer(answer: Answer) -> str:
     if answer.standalone_question and answer.standalone_question != answer.question:
         parts.append(f'<div class="rag-standalone">按“{esc(answer.standalone_question)}”检索</div>')
     if answer.abstained:
-        parts.append(f'<div class="rag-abstain"><div class="rag-abstain-head">{ABSTAIN_HEADING}</div>'
-                     f'{esc(answer.text)}</div>')
+        parts.append(
+            f'<div class="rag-abstain"><div class="rag-abstain-head">{ABSTAIN_HEADING}</div>{esc(answer.text)}</div>'
+        )
     else:
         parts.append(f'<div class="rag-answer">{_marked(answer.text)}</div>')
     if answer.notice:
@@ -160,12 +181,13 @@ def render_answer(answer: Answer) -> str:
             meta = " · ".join(esc(x) for x in (c.date, c.author) if x)
             items.append(
                 f'<details class="rag-source"><summary>[{c.n}] 《{esc(c.title)}》'
-                f'{" " + meta if meta else ""}</summary>'
+                f"{' ' + meta if meta else ''}</summary>"
                 f'<div class="rag-quote">{render_passage(c)}</div>'
                 f'<div class="rag-file">文件：{esc(c.source)}</div></details>'
             )
-        parts.append(f'<div class="rag-sources"><div class="rag-sources-head">来源（{len(items)}）</div>'
-                     f'{"".join(items)}</div>')
+        parts.append(
+            f'<div class="rag-sources"><div class="rag-sources-head">来源（{len(items)}）</div>{"".join(items)}</div>'
+        )
     return "".join(parts)
 
 
@@ -209,16 +231,19 @@ def make_turn_fn(holder: PipelineHolder, settings: Settings, delay: float = PIEC
     last the chat with the final message and its ``Answer`` (None when the turn failed:
     the last message is then a red error line)."""
 
-    def turn(message: str, history: list | None, top_k: int, date_from: str,
-             date_to: str) -> Iterator[tuple[list[dict], Answer | None]]:
+    def turn(
+        message: str, history: list | None, top_k: int, date_from: str, date_to: str
+    ) -> Iterator[tuple[list[dict], Answer | None]]:
         messages = _plain_messages(history)
         question = (message or "").strip()
         if not question:  # nothing asked: the chat stays as it is
             yield messages, None
             return
         prior = user_turns(messages)
-        messages = messages + [{"role": "user", "content": esc(question)},
-                               {"role": "assistant", "content": render_pending()}]
+        messages = messages + [
+            {"role": "user", "content": esc(question)},
+            {"role": "assistant", "content": render_pending()},
+        ]
         yield messages, None
         final = None
         try:
@@ -260,8 +285,13 @@ def make_turn_fn(holder: PipelineHolder, settings: Settings, delay: float = PIEC
 def make_chat_fn(holder: PipelineHolder, settings: Settings, delay: float = PIECE_DELAY_S):
     turn = make_turn_fn(holder, settings, delay)
 
-    def chat(message: str, history: list[dict] | None = None, top_k: int = settings.top_k, date_from: str = "",
-             date_to: str = "") -> Iterator[list[dict]]:
+    def chat(
+        message: str,
+        history: list[dict] | None = None,
+        top_k: int = settings.top_k,
+        date_from: str = "",
+        date_to: str = "",
+    ) -> Iterator[list[dict]]:
         """Answer a question in a chat. history: the chat so far as ``{"role", "content"}``
         messages (earlier user turns are used to resolve follow-up questions). top_k: passages
         retrieved (1–20); date_from / date_to: YYYY-MM-DD or "". Yields the whole chat after
@@ -287,8 +317,11 @@ def make_feedback_fn(settings: Settings):
         if not last or not vote:
             return last, _status("请先点击“有用”或“有误”。" if last else "请先提问，再评价回答。", ok=False)
         try:
-            fb = store.add(make_feedback(last["answer"], vote, comment=comment, history=last["history"],
-                                         channel="chat", id=last.get("id")))
+            fb = store.add(
+                make_feedback(
+                    last["answer"], vote, comment=comment, history=last["history"], channel="chat", id=last.get("id")
+                )
+            )
         except RagError as exc:
             return last, _status(exc.message, ok=False)
         thanks = "谢谢！这个问题会交给评测人员补充标准答案。" if vote == "wrong" else "谢谢！"
@@ -306,8 +339,9 @@ def _doc_rows(holder: PipelineHolder) -> tuple[list[list], list[str], str]:
         docs = holder.get().documents()
     except RagError as exc:
         return [], [], _status(exc.message, ok=False)
-    rows = [[d.source, d.articles, d.chunks, "；".join(d.titles[:3]) + ("…" if len(d.titles) > 3 else "")]
-            for d in docs]
+    rows = [
+        [d.source, d.articles, d.chunks, "；".join(d.titles[:3]) + ("…" if len(d.titles) > 3 else "")] for d in docs
+    ]
     total = f"共 {len(docs)} 个文档，{sum(d.articles for d in docs)} 篇文章，{sum(d.chunks for d in docs)} 个文本块。"
     return rows, [d.source for d in docs], esc(total)
 
@@ -318,8 +352,10 @@ def _check_ui_key(settings: Settings, key: str | None) -> None:
 
 
 def _report_text(name: str, r) -> str:
-    text = (f"已导入 {name}：文章 {r.articles} 篇（重复 {r.duplicates} 篇）；文本块 新增 {r.added}，"
-            f"更新 {r.updated}，未变 {r.unchanged}，删除 {r.removed}。")
+    text = (
+        f"已导入 {name}：文章 {r.articles} 篇（重复 {r.duplicates} 篇）；文本块 新增 {r.added}，"
+        f"更新 {r.updated}，未变 {r.unchanged}，删除 {r.removed}。"
+    )
     for line in [e["message"] for e in r.errors] + report_notes(r):
         text += f"\n注意：{line}"
     return text
@@ -410,17 +446,32 @@ def unlock_upload(settings: Settings, key: str | None):
 
 # Gradio strings its zh-CN translation lacks (keys its frontend asks for; common.complete is
 # announced after every finished event and has no translation at all, not even English)
-I18N = gr.I18n(**{"zh-CN": {
-    "chatbot": {"copy_message": "复制消息", "copied_message": "已复制", "complete": "完成"},
-    "common": {"complete": "完成", "upload": "上传", "download_all": "全部下载", "progress": "进度", "run": "运行"},
-    "dataframe": {"filter": "筛选", "clear_filter": "清除筛选"},
-    "status": {"queue_position": "排队中：第 {position} 位，共 {size} 位"},
-}})
+I18N = gr.I18n(
+    **{
+        "zh-CN": {
+            "chatbot": {"copy_message": "复制消息", "copied_message": "已复制", "complete": "完成"},
+            "common": {
+                "complete": "完成",
+                "upload": "上传",
+                "download_all": "全部下载",
+                "progress": "进度",
+                "run": "运行",
+            },
+            "dataframe": {"filter": "筛选", "clear_filter": "清除筛选"},
+            "status": {"queue_position": "排队中：第 {position} 位，共 {size} 位"},
+        }
+    }
+)
 
 
 # -- the app ----------------------------------------------------------------------------------------
-def build_ui(holder: PipelineHolder, settings: Settings, *, piece_delay: float = PIECE_DELAY_S,
-             delete_cache: tuple[int, int] = DELETE_CACHE) -> gr.Blocks:
+def build_ui(
+    holder: PipelineHolder,
+    settings: Settings,
+    *,
+    piece_delay: float = PIECE_DELAY_S,
+    delete_cache: tuple[int, int] = DELETE_CACHE,
+) -> gr.Blocks:
     """The Blocks app. Named API endpoint: ``/chat`` (message, history as role/content
     messages, top_k, date_from, date_to → the chat with the new answer).
     delete_cache: (every s, older than s) for Gradio's uploaded files (``gr.Blocks``)."""
@@ -434,19 +485,39 @@ def build_ui(holder: PipelineHolder, settings: Settings, *, piece_delay: float =
         with gr.Tabs():
             with gr.Tab("问答", id="chat"):
                 chatbot = gr.Chatbot(
-                    label="对话", elem_id="chat", height=560, sanitize_html=True, render_markdown=True,
-                    latex_delimiters=[], line_breaks=False, feedback_options=None, buttons=["copy"],
+                    label="对话",
+                    elem_id="chat",
+                    height=560,
+                    sanitize_html=True,
+                    render_markdown=True,
+                    latex_delimiters=[],
+                    line_breaks=False,
+                    feedback_options=None,
+                    buttons=["copy"],
                     placeholder="在下方输入问题，例如“县长在招商引资工作推进会议上强调了什么？”",
                 )
                 with gr.Row(visible=False, elem_id="feedback") as fb_row:
                     useful = gr.Button(VOTES["useful"], size="sm", scale=0, min_width=72, elem_id="fb-useful")
                     wrong = gr.Button(VOTES["wrong"], size="sm", scale=0, min_width=72, elem_id="fb-wrong")
-                    comment = gr.Textbox(label="补充说明", show_label=False, scale=6, max_lines=2, elem_id="fb-comment",
-                                         placeholder="补充说明（可选）：哪里不对，正确内容在哪篇文章")
+                    comment = gr.Textbox(
+                        label="补充说明",
+                        show_label=False,
+                        scale=6,
+                        max_lines=2,
+                        elem_id="fb-comment",
+                        placeholder="补充说明（可选）：哪里不对，正确内容在哪篇文章",
+                    )
                 fb_status = gr.Markdown(elem_id="fb-status")
                 with gr.Row():
-                    msg = gr.Textbox(label="问题", show_label=False, placeholder="输入问题，按回车发送",
-                                     elem_id="question", scale=8, max_lines=4, autofocus=True)
+                    msg = gr.Textbox(
+                        label="问题",
+                        show_label=False,
+                        placeholder="输入问题，按回车发送",
+                        elem_id="question",
+                        scale=8,
+                        max_lines=4,
+                        autofocus=True,
+                    )
                     send = gr.Button("提问", variant="primary", scale=1, min_width=80, elem_id="send")
                     new = gr.Button("新对话", scale=1, min_width=80, elem_id="new-chat")
                 with gr.Accordion("筛选条件", open=False):
@@ -457,18 +528,39 @@ def build_ui(holder: PipelineHolder, settings: Settings, *, piece_delay: float =
                 examples = gr.Examples(EXAMPLES, inputs=[msg], label="示例问题", api_visibility="private")
 
             with gr.Tab("文档管理", id="docs") as docs_tab:
-                gr.Markdown(f"支持 {'、'.join(UPLOAD_SUFFIXES)}，单个文件不超过 {settings.max_upload_mb:g} MB。"
-                            "同一文件重复上传不会产生重复内容；内容相同、文件名不同的文件不会重复导入，并会提示已有的文档名。")
-                key = gr.Textbox(label="管理密钥（RAG_API_KEY）", type="password", visible=bool(settings.api_key),
-                                 info="填写正确的密钥后才能上传和删除文档")
-                year = gr.Textbox("", label="年份（可选）", placeholder="导语只有月日时使用的年份，如 2024；请在选择文件前填写",
-                                  elem_id="upload-year", max_lines=1)
-                upload_box = gr.File(label="上传文件", file_types=list(UPLOAD_SUFFIXES), file_count="single",
-                                     elem_id="upload", interactive=not settings.api_key)
+                gr.Markdown(
+                    f"支持 {'、'.join(UPLOAD_SUFFIXES)}，单个文件不超过 {settings.max_upload_mb:g} MB。"
+                    "同一文件重复上传不会产生重复内容；内容相同、文件名不同的文件不会重复导入，并会提示已有的文档名。"
+                )
+                key = gr.Textbox(
+                    label="管理密钥（RAG_API_KEY）",
+                    type="password",
+                    visible=bool(settings.api_key),
+                    info="填写正确的密钥后才能上传和删除文档",
+                )
+                year = gr.Textbox(
+                    "",
+                    label="年份（可选）",
+                    placeholder="导语只有月日时使用的年份，如 2024；请在选择文件前填写",
+                    elem_id="upload-year",
+                    max_lines=1,
+                )
+                upload_box = gr.File(
+                    label="上传文件",
+                    file_types=list(UPLOAD_SUFFIXES),
+                    file_count="single",
+                    elem_id="upload",
+                    interactive=not settings.api_key,
+                )
                 status = gr.Markdown(elem_id="doc-status")
-                table = gr.Dataframe(headers=["文档", "文章数", "文本块数", "文章标题"],
-                                     datatype=["str", "number", "number", "str"], interactive=False,
-                                     elem_id="doc-table", wrap=True, buttons=[])
+                table = gr.Dataframe(
+                    headers=["文档", "文章数", "文本块数", "文章标题"],
+                    datatype=["str", "number", "number", "str"],
+                    interactive=False,
+                    elem_id="doc-table",
+                    wrap=True,
+                    buttons=[],
+                )
                 with gr.Row():
                     pick = gr.Dropdown(label="要删除的文档", choices=[], scale=4)
                     remove = gr.Button("删除所选文档", variant="stop", scale=1)
@@ -496,38 +588,73 @@ def build_ui(holder: PipelineHolder, settings: Settings, *, piece_delay: float =
                 if answer is None:
                     yield messages, None, gr.Row(visible=False), "", gr.skip()
                 else:
-                    yield (messages, {"answer": answer.to_dict(), "history": prior, "id": None, "vote": None},
-                           gr.Row(visible=True), "", "")
+                    yield (
+                        messages,
+                        {"answer": answer.to_dict(), "history": prior, "id": None, "vote": None},
+                        gr.Row(visible=True),
+                        "",
+                        "",
+                    )
 
         answering = []
         for trigger in (msg.submit, send.click, examples.load_input_event.then):
             take = trigger(None, [msg], [msg, asked], js="(q) => ['', q]", queue=False, api_visibility="private")
-            answering.append(take.then(ui_turn, [asked, chatbot, top_k, date_from, date_to],
-                                       [chatbot, last, fb_row, fb_status, comment], api_visibility="private",
-                                       concurrency_limit=8, concurrency_id="chat"))
-        new.click(lambda: ([], "", None, gr.Row(visible=False), ""), None, [chatbot, msg, last, fb_row, fb_status],
-                  cancels=answering, queue=False, api_visibility="private")
+            answering.append(
+                take.then(
+                    ui_turn,
+                    [asked, chatbot, top_k, date_from, date_to],
+                    [chatbot, last, fb_row, fb_status, comment],
+                    api_visibility="private",
+                    concurrency_limit=8,
+                    concurrency_id="chat",
+                )
+            )
+        new.click(
+            lambda: ([], "", None, gr.Row(visible=False), ""),
+            None,
+            [chatbot, msg, last, fb_row, fb_status],
+            cancels=answering,
+            queue=False,
+            api_visibility="private",
+        )
         for button, vote in ((useful, "useful"), (wrong, "wrong")):
-            button.click(lambda c, s, v=vote: give(v, c, s), [comment, last], [last, fb_status], api_visibility="private")
+            button.click(
+                lambda c, s, v=vote: give(v, c, s), [comment, last], [last, fb_status], api_visibility="private"
+            )
         comment.submit(lambda c, s: give(None, c, s), [comment, last], [last, fb_status], api_visibility="private")
 
         docs_tab.select(refresh, None, [table, pick, status], api_visibility="private")
         reload.click(refresh, None, [table, pick, status], api_visibility="private")
-        key.change(lambda k: unlock_upload(settings, k), [key], [upload_box], js=KEY_COOKIE_JS, queue=False,
-                   api_visibility="private")
+        key.change(
+            lambda k: unlock_upload(settings, k),
+            [key],
+            [upload_box],
+            js=KEY_COOKIE_JS,
+            queue=False,
+            api_visibility="private",
+        )
         upload_box.upload(upload, [upload_box, key, year], [upload_box, table, pick, status], api_visibility="private")
         hide = lambda: gr.Row(visible=False)  # noqa: E731
-        remove.click(lambda name: confirm_delete(holder, name), [pick], [pending, confirm_row, question, status],
-                     api_visibility="private")
-        yes.click(lambda name, k: (*delete(name, k), gr.Row(visible=False)), [pending, key],
-                  [table, pick, status, confirm_row], api_visibility="private")
+        remove.click(
+            lambda name: confirm_delete(holder, name),
+            [pick],
+            [pending, confirm_row, question, status],
+            api_visibility="private",
+        )
+        yes.click(
+            lambda name, k: (*delete(name, k), gr.Row(visible=False)),
+            [pending, key],
+            [table, pick, status, confirm_row],
+            api_visibility="private",
+        )
         for event in (no.click, pick.change):
             event(hide, None, confirm_row, queue=False, api_visibility="private")
     return demo
 
 
-def mount_ui(app, holder: PipelineHolder, settings: Settings, path: str = "/", *,
-             delete_cache: tuple[int, int] = DELETE_CACHE):
+def mount_ui(
+    app, holder: PipelineHolder, settings: Settings, path: str = "/", *, delete_cache: tuple[int, int] = DELETE_CACHE
+):
     """Mount the chat on a FastAPI app (after its own routes), under ``settings.root_path``
     behind a proxy. System fonts only; Gradio strings completed in Chinese (``I18N``); no
     Gradio footer (its API page is English; ``/docs`` is linked instead); uploads capped at
@@ -540,8 +667,16 @@ def mount_ui(app, holder: PipelineHolder, settings: Settings, path: str = "/", *
         key = settings.api_key
         auth = lambda _user, password: key_matches(password or "", key)  # noqa: E731
     return gr.mount_gradio_app(
-        app, build_ui(holder, settings, delete_cache=delete_cache), path=path, theme=theme, css=CSS, i18n=I18N,
-        max_file_size=f"{int(settings.max_upload_mb * 1024)}kb", ssr_mode=False, footer_links=[],
+        app,
+        build_ui(holder, settings, delete_cache=delete_cache),
+        path=path,
+        theme=theme,
+        css=CSS,
+        i18n=I18N,
+        max_file_size=f"{int(settings.max_upload_mb * 1024)}kb",
+        ssr_mode=False,
+        footer_links=[],
         root_path=settings.root_path or None,
-        auth=auth, auth_message="请输入访问密钥（用户名任意，密码为 RAG_API_KEY）。",
+        auth=auth,
+        auth_message="请输入访问密钥（用户名任意，密码为 RAG_API_KEY）。",
     )

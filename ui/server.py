@@ -5,7 +5,8 @@ through the ``county_rag.server`` entry point, so the library never imports the 
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -16,9 +17,13 @@ from rag.settings import Settings, build_pipeline
 from .app import DELETE_CACHE, UPLOAD_ROUTE, mount_ui
 
 
-def create_server(settings: Settings | None = None, pipeline=None, *,
-                  builder: Callable[[Settings], Any] = build_pipeline,
-                  delete_cache: tuple[int, int] = DELETE_CACHE) -> FastAPI:
+def create_server(
+    settings: Settings | None = None,
+    pipeline=None,
+    *,
+    builder: Callable[[Settings], Any] = build_pipeline,
+    delete_cache: tuple[int, int] = DELETE_CACHE,
+) -> FastAPI:
     """``rag.api.create_app`` (same arguments) with the chat mounted at ``/`` after the API
     routes, all under ``settings.root_path``. With ``RAG_API_KEY`` set, the chat's upload
     route needs the key like every other write (``WriteKeyGuard``, before Gradio reads the
@@ -37,8 +42,10 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860, log_lev
     proxy that keeps or strips it. raises RagError(bad_root_path)."""
     import uvicorn
 
-    logging.basicConfig(level=getattr(logging, log_level.upper(), logging.INFO),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=getattr(logging, log_level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     app = create_server(settings)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     base = f"http://{shown}:{port}{settings.root_path}"

@@ -6,9 +6,8 @@ A question that stands alone is returned unchanged.
 
 from __future__ import annotations
 
-import re
-
 import logging
+import re
 
 import jieba
 import jieba.posseg as pseg
@@ -19,7 +18,9 @@ PERSON_PRONOUNS = ("他们", "她们", "他", "她", "这位", "那位", "此人
 EVENT_PRONOUNS = ("这次", "那次", "此次", "本次", "上次", "该次", "这场", "那场", "该", "此", "这个", "那个")
 OTHER_PRONOUNS = ("这些", "那些", "其", "上述", "这里", "那里", "那儿", "这儿", "它", "当地")
 # "该渡槽", "这家企业", "此项目": a thing named in an earlier turn
-THING_REF = re.compile(r"(?:该|这家|那家|这个|那个|此|这座|那座|这条|那条|这所|那所|这项|这支|那支)([\u4e00-\u9fff]{1,4}?)(?=[的是有在每原最叫去了，。？?]|$)")
+THING_REF = re.compile(
+    r"(?:该|这家|那家|这个|那个|此|这座|那座|这条|那条|这所|那所|这项|这支|那支)([\u4e00-\u9fff]{1,4}?)(?=[的是有在每原最叫去了，。？?]|$)"
+)
 PLACE_REF = re.compile(r"这里|那里|那儿|这儿|当地")
 QUESTION_WORDS = re.compile(r"(什么|哪些|哪里|哪儿|哪天|哪位|哪个|多少|怎么|如何|为何|为什么|是否|谁|吗|呢|吧|了)")
 ROLES = re.compile(r"(县委书记|县委副书记|副县长|县长|书记|主任|副主任|局长|主席|副主席|市长|镇长|村长)")
@@ -69,7 +70,7 @@ def _event(text: str) -> str | None:
     """The event phrase of a turn: the Han run ending in 会议/活动/调研…, after its last
     preposition ("县长在招商引资工作推进会议上…" → "招商引资工作推进会议")."""
     m = None
-    for m in re.finditer(r"[\u4e00-\u9fff0-9]{0,24}(会议|座谈会|推进会|分析会|活动|调研)", text):
+    for m in re.finditer(r"[\u4e00-\u9fff0-9]{0,24}(会议|座谈会|推进会|分析会|活动|调研)", text):  # noqa: B007 (the last match)
         pass
     if not m:
         return None
@@ -102,7 +103,7 @@ def condense(question: str, history: list[str], known_people: set[str] | frozens
             break
     m = re.search(r"(这次|那次|此次|本次|上次|该次|这场|那场|该)(会议|会|活动|调研|比赛)?|^会(?=上)", out)
     if m and event:
-        out = out[: m.start()] + event + out[m.end():]
+        out = out[: m.start()] + event + out[m.end() :]
         replaced = True
     things = _things(prev)
     m = THING_REF.search(out)
@@ -114,7 +115,7 @@ def condense(question: str, history: list[str], known_people: set[str] | frozens
         if named is None:
             named = next((t for t in things if set(head) & set(t[-2:])), None)  # 这支队伍 → …救援队
         if named or things:
-            out = out[: m.start()] + (named or things[0] + head) + out[m.end():]
+            out = out[: m.start()] + (named or things[0] + head) + out[m.end() :]
             replaced = True
     elif "它" in out and things:
         out = out.replace("它", things[0], 1)
@@ -138,8 +139,12 @@ def _phrase_ending(text: str, head: str) -> str | None:
     if i < 0:
         return None
     start = i
-    while start > 0 and re.match(r"[\u4e00-\u9fffA-Za-z0-9]", text[start - 1]) and i - start < 10 \
-            and text[start - 1] not in "的在和与及对向从是了把被将由":
+    while (
+        start > 0
+        and re.match(r"[\u4e00-\u9fffA-Za-z0-9]", text[start - 1])
+        and i - start < 10
+        and text[start - 1] not in "的在和与及对向从是了把被将由"
+    ):
         start -= 1
     return text[start : i + len(head)]
 
@@ -149,7 +154,9 @@ def _things(text: str) -> list[str]:
     organisation and other proper nouns, and noun phrases ending in a common head
     (渡槽, 银行, 大桥…)."""
     out = [m.group(1) for m in re.finditer(r"[“\"《「]([^”\"》」]{2,20})[”\"》」]", text)]
-    subject = re.match(r"([\u4e00-\u9fffA-Za-z0-9]{2,14}?)(?:是|在|于|的|有|哪|什么|为什么|怎么|如何|现在|最新|今年|去年)", text)
+    subject = re.match(
+        r"([\u4e00-\u9fffA-Za-z0-9]{2,14}?)(?:是|在|于|的|有|哪|什么|为什么|怎么|如何|现在|最新|今年|去年)", text
+    )
     if subject and subject.group(1) not in ("我县", "县里", "全县"):
         out.insert(0, subject.group(1))
     toks = list(pseg.cut(text))

@@ -25,8 +25,8 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
-from typing import Callable, Iterable, Iterator, Sequence
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
@@ -84,10 +84,21 @@ class LLMAnswerer:
         the model-not-found notice.
     """
 
-    def __init__(self, model: BaseChatModel, *, fallback: ExtractiveAnswerer, tokenize: Callable[[str], list[str]],
-                 key_terms: Iterable[str] = (), known_people: Iterable[str] = (), gate: bool = True,
-                 threshold: float = SUPPORT_THRESHOLD, context_tokens: int = DEFAULT_CONTEXT_TOKENS,
-                 provider: str = "", model_name: str = "", base_url: str | None = None):
+    def __init__(
+        self,
+        model: BaseChatModel,
+        *,
+        fallback: ExtractiveAnswerer,
+        tokenize: Callable[[str], list[str]],
+        key_terms: Iterable[str] = (),
+        known_people: Iterable[str] = (),
+        gate: bool = True,
+        threshold: float = SUPPORT_THRESHOLD,
+        context_tokens: int = DEFAULT_CONTEXT_TOKENS,
+        provider: str = "",
+        model_name: str = "",
+        base_url: str | None = None,
+    ):
         self.model = model
         self.fallback = fallback
         self.tokenize = tokenize
@@ -113,8 +124,10 @@ class LLMAnswerer:
     # -- condense ------------------------------------------------------------------------------
     def _condense_messages(self, inp: dict) -> list[BaseMessage]:
         turns = "\n".join(f"{i}. {neutralise(h)}" for i, h in enumerate(inp["history"], 1))
-        return [SystemMessage(CONDENSE_PROMPT),
-                HumanMessage(f"之前的提问：\n{turns}\n最后的问题：{neutralise(inp['question'])}")]
+        return [
+            SystemMessage(CONDENSE_PROMPT),
+            HumanMessage(f"之前的提问：\n{turns}\n最后的问题：{neutralise(inp['question'])}"),
+        ]
 
     def condense(self, question: str, history: Sequence[str]) -> str:
         """Standalone form of ``question`` given earlier user turns (oldest first).
@@ -138,7 +151,11 @@ class LLMAnswerer:
     def prompt(self, standalone: str, passages: Sequence[ScoredChunk], base: Answer | None = None) -> Prompt:
         """The prompt for ``standalone``: sources fitted to ``context_tokens``, the sentences
         ``base`` (the extractive answer) cites first."""
-        selected = [(c.article_id, s, e) for c in (base.citations if base else []) for s, e in (c.highlights or [[c.start, c.end]])]
+        selected = [
+            (c.article_id, s, e)
+            for c in (base.citations if base else [])
+            for s, e in (c.highlights or [[c.start, c.end]])
+        ]
         return build_prompt(standalone, passages, context_tokens=self.context_tokens, selected=selected)
 
     def _start(self, question: str, standalone: str, passages: Sequence[ScoredChunk]) -> tuple[Answer, Prompt | None]:
@@ -166,8 +183,9 @@ class LLMAnswerer:
             if not prompt.sources:
                 raise LLMError("llm_context_too_long")
             msg = self.generate.invoke(prompt.messages)
-            ans = self.finish(question, standalone, passages, msg.text, base=base, prompt=prompt,
-                              truncated=_truncated(msg))
+            ans = self.finish(
+                question, standalone, passages, msg.text, base=base, prompt=prompt, truncated=_truncated(msg)
+            )
         except Exception as exc:  # noqa: BLE001 - every model failure falls back, with its reason
             ans = self.fallback_answer(base, exc)
         return self._measured(ans, prompt, msg, t0)
@@ -201,10 +219,11 @@ class LLMAnswerer:
                     checked = settled
                     text = self.verify(settled, prompt).text
                     if len(text) > len(shown) and text.startswith(shown):
-                        yield text[len(shown):]
+                        yield text[len(shown) :]
                         shown = text
-            ans = self.finish(question, standalone, passages, draft, base=base, prompt=prompt,
-                              truncated=_truncated(msg))
+            ans = self.finish(
+                question, standalone, passages, draft, base=base, prompt=prompt, truncated=_truncated(msg)
+            )
         except Exception as exc:  # noqa: BLE001 - any model failure falls back
             if shown:  # verified sentences were shown: they stay, with a notice that the answer is cut off
                 err = classify_error(exc, model=self.model_name)
@@ -240,8 +259,17 @@ class LLMAnswerer:
         sources = [verification_text(s.chunk, s.text) for s in prompt.sources]
         return verify_answer(draft, sources, self.tokenize, key_terms=self.key_terms, threshold=self.threshold)
 
-    def finish(self, question: str, standalone: str, passages: Sequence[ScoredChunk], draft: str, *,
-               base: Answer, prompt: Prompt, truncated: bool = False) -> Answer:
+    def finish(
+        self,
+        question: str,
+        standalone: str,
+        passages: Sequence[ScoredChunk],
+        draft: str,
+        *,
+        base: Answer,
+        prompt: Prompt,
+        truncated: bool = False,
+    ) -> Answer:
         """Turn a draft into the final Answer.
 
         truncated: the model stopped at ``max_tokens``; its unfinished last sentence is cut.

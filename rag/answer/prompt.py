@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
@@ -55,12 +55,12 @@ GAP = "……"  # marks sentences of a passage left out of the prompt
 # Chinese more finely than one token per character needs RAG_LLM_CONTEXT_TOKENS set below
 # the server's context (if it is not, the server refuses and the user sees the
 # llm_context_too_long notice over the extractive answer).
-HAN_TOKENS = 1.0     # a Han character or CJK punctuation mark
-OTHER_TOKENS = 0.5   # any other character (ASCII letters, digits, markup, spaces)
-MESSAGE_TOKENS = 8   # chat-template markup around each message (<start_of_turn>user\n…)
+HAN_TOKENS = 1.0  # a Han character or CJK punctuation mark
+OTHER_TOKENS = 0.5  # any other character (ASCII letters, digits, markup, spaces)
+MESSAGE_TOKENS = 8  # chat-template markup around each message (<start_of_turn>user\n…)
 
 DEFAULT_CONTEXT_TOKENS = 2048  # fits the defaults of llama-cpp-python (2048), llama-server and LM Studio (4096)
-MAX_ANSWER_TOKENS = 512        # a 6-sentence Chinese answer is ~200-350 tokens
+MAX_ANSWER_TOKENS = 512  # a 6-sentence Chinese answer is ~200-350 tokens
 
 _WIDE = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]")
 
@@ -156,8 +156,13 @@ def _messages_tokens(messages: Sequence[BaseMessage]) -> int:
     return sum(estimate_tokens(m.content) + MESSAGE_TOKENS for m in messages)
 
 
-def build_prompt(standalone: str, passages: Sequence[ScoredChunk], *, context_tokens: int = DEFAULT_CONTEXT_TOKENS,
-                 selected: Sequence[tuple[str, int, int]] = ()) -> Prompt:
+def build_prompt(
+    standalone: str,
+    passages: Sequence[ScoredChunk],
+    *,
+    context_tokens: int = DEFAULT_CONTEXT_TOKENS,
+    selected: Sequence[tuple[str, int, int]] = (),
+) -> Prompt:
     """Fit the sources into ``context_tokens`` (see the module docstring).
 
     passages: retrieved passages, best first. selected: ``(article_id, start, end)`` article
@@ -169,10 +174,13 @@ def build_prompt(standalone: str, passages: Sequence[ScoredChunk], *, context_to
     room = budget - _messages_tokens(build_messages(standalone, []))
     spans = [split_sentences(p.chunk.text) for p in passages]
     order: list[tuple[int, int]] = []  # (passage, sentence) in priority order
-    picked = [{j for j, (s, e) in enumerate(sp) if _overlaps(passages[i].chunk, s, e, selected)}
-              for i, sp in enumerate(spans)]
+    picked = [
+        {j for j, (s, e) in enumerate(sp) if _overlaps(passages[i].chunk, s, e, selected)} for i, sp in enumerate(spans)
+    ]
     order += [(i, j) for i, js in enumerate(picked) for j in sorted(js)]
-    order += [(i, k) for i, js in enumerate(picked) for j in sorted(js) for k in (j - 1, j + 1) if 0 <= k < len(spans[i])]
+    order += [
+        (i, k) for i, js in enumerate(picked) for j in sorted(js) for k in (j - 1, j + 1) if 0 <= k < len(spans[i])
+    ]
     order += [(i, j) for i, sp in enumerate(spans) for j in range(len(sp))]
     kept: list[set[int]] = [set() for _ in passages]
     for i, j in order:
@@ -185,8 +193,11 @@ def build_prompt(standalone: str, passages: Sequence[ScoredChunk], *, context_to
         if cost <= room:
             kept[i].add(j)
             room -= cost
-    sources = [Source(i, passages[i].chunk, _excerpt(passages[i].chunk.text, spans[i], kept[i]))
-               for i in range(len(passages)) if kept[i]]
+    sources = [
+        Source(i, passages[i].chunk, _excerpt(passages[i].chunk.text, spans[i], kept[i]))
+        for i in range(len(passages))
+        if kept[i]
+    ]
     messages = build_messages(standalone, sources)
     return Prompt(messages, sources, _messages_tokens(messages), budget)
 
@@ -206,7 +217,7 @@ def _excerpt(text: str, spans: Sequence[tuple[int, int]], kept: set[int]) -> str
         if prev is None:
             out.append(GAP if j > 0 else "")
         else:
-            out.append(text[spans[prev][1]:s] if j == prev + 1 else GAP)
+            out.append(text[spans[prev][1] : s] if j == prev + 1 else GAP)
         out.append(text[s:e])
         prev = j
     if prev is not None and prev < len(spans) - 1:

@@ -31,8 +31,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Sequence
 
 # Share of a sentence's content terms (weighted) that must be found in its cited sources.
 # Calibrated on the seed archive and eval/datasets/dev.jsonl by
@@ -70,7 +70,9 @@ MARKER = re.compile(r"[\[［【]\s*(?:来源|资料|source\s*)?(\d{1,3}(?:\s*[,�
 _SENTENCE = re.compile(r"(?:[^。！？!?；;…\n.]|\.(?=\S))*(?:[。！？!?；;…]+[”’」』）)\"']*|\.+|\n|$)")
 _TRAILING_MARKERS = re.compile(r"(?:[ \t]*" + MARKER.pattern + r")+", re.I)
 # "1. " "2、" "（3）" "- " "* " "一、" at the start of a list item.
-_ENUMERATOR = re.compile(r"[ \t]*(?:\d{1,2}[.．、)）](?!\d)|[（(]\d{1,2}[)）]|[-*•·]\s|[一二三四五六七八九十]{1,2}、|#+\s)[ \t]*")
+_ENUMERATOR = re.compile(
+    r"[ \t]*(?:\d{1,2}[.．、)）](?!\d)|[（(]\d{1,2}[)）]|[-*•·]\s|[一二三四五六七八九十]{1,2}、|#+\s)[ \t]*"
+)
 
 _NUMBER = re.compile(r"(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)([年月日号])?")
 _CN_DIGITS = "零〇一二两三四五六七八九"
@@ -244,8 +246,14 @@ def content_terms(claim: str, tokenize: Callable[[str], list[str]]) -> dict[str,
     return out
 
 
-def support(claim: str, source: str, tokenize: Callable[[str], list[str]], *,
-            key_terms: Iterable[str] = (), threshold: float = SUPPORT_THRESHOLD) -> SentenceCheck:
+def support(
+    claim: str,
+    source: str,
+    tokenize: Callable[[str], list[str]],
+    *,
+    key_terms: Iterable[str] = (),
+    threshold: float = SUPPORT_THRESHOLD,
+) -> SentenceCheck:
     """Check one claim (no markers) against the text of its cited source(s) joined.
 
     key_terms: normalised names that must appear in ``source`` when the claim has them.
@@ -263,7 +271,9 @@ def support(claim: str, source: str, tokenize: Callable[[str], list[str]], *,
     total = sum(terms.values())
     if total <= 0:
         has_number = bool(numbers(claim, include_one=False))
-        return SentenceCheck(claim, [], [], has_number, "ok" if has_number else "no_content", 1.0 if has_number else 0.0)
+        return SentenceCheck(
+            claim, [], [], has_number, "ok" if has_number else "no_content", 1.0 if has_number else 0.0
+        )
     found = sum(w for t, w in terms.items() if t in src)
     share = found / total
     missing = [t for t in terms if t not in src]
@@ -309,8 +319,14 @@ def verbatim_source(claim: str, sources: Sequence[str]) -> int | None:
     return next((i for i, src in enumerate(sources, 1) if core in normalize(src)), None)
 
 
-def verify_answer(draft: str, sources: Sequence[str], tokenize: Callable[[str], list[str]], *,
-                  key_terms: Iterable[str] = (), threshold: float = SUPPORT_THRESHOLD) -> Verified:
+def verify_answer(
+    draft: str,
+    sources: Sequence[str],
+    tokenize: Callable[[str], list[str]],
+    *,
+    key_terms: Iterable[str] = (),
+    threshold: float = SUPPORT_THRESHOLD,
+) -> Verified:
     """Verify every sentence of ``draft`` against ``sources`` (the texts numbered ``[1]..[n]``
     in the prompt, in that order) and renumber the kept citations.
 
@@ -331,7 +347,9 @@ def verify_answer(draft: str, sources: Sequence[str], tokenize: Callable[[str], 
             checks.append(SentenceCheck(claim, valid, invalid, False, "abstention"))
             continue
         if valid:
-            chk = support(claim, "\n".join(sources[m - 1] for m in valid), tokenize, key_terms=keys, threshold=threshold)
+            chk = support(
+                claim, "\n".join(sources[m - 1] for m in valid), tokenize, key_terms=keys, threshold=threshold
+            )
             chk.cited, chk.invalid = valid, invalid
         else:
             chk = SentenceCheck(claim, [], invalid, False, "no_citation")

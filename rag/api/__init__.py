@@ -18,8 +18,9 @@ request that prefix as its root path.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from contextlib import asynccontextmanager
-from typing import Any, Callable
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi_offline import FastAPIOffline
@@ -47,8 +48,9 @@ async def _unknown(rest: str):
     raise StarletteHTTPException(404)
 
 
-def create_app(settings: Settings | None = None, pipeline=None, *,
-               builder: Callable[[Settings], Any] = build_pipeline) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, pipeline=None, *, builder: Callable[[Settings], Any] = build_pipeline
+) -> FastAPI:
     """The API app: routes under ``/api`` and ``/v1``, OpenAPI docs at ``/docs``, all under
     ``settings.root_path`` when it is set (see ``RootPathMiddleware``).
 
@@ -67,17 +69,22 @@ def create_app(settings: Settings | None = None, pipeline=None, *,
         if not holder.ready:
             try:
                 pipe = await run_in_threadpool(holder.get)
-                await run_in_threadpool(pipe.embedder.embed_query, "预热")  # load the model now, not on the first question
+                await run_in_threadpool(
+                    pipe.embedder.embed_query, "预热"
+                )  # load the model now, not on the first question
             except RagError as exc:
-                log.warning("store unavailable at startup (%s: %s); will retry on the next request",
-                            exc.code, exc.message)
+                log.warning(
+                    "store unavailable at startup (%s: %s); will retry on the next request", exc.code, exc.message
+                )
         yield
 
     # FastAPIOffline serves the /docs and /redoc assets from the package, not from a CDN
     app = FastAPIOffline(
-        title="县域新闻档案问答 API", version=__version__, lifespan=lifespan,
-        description="带引用的新闻档案问答。错误统一为 `{\"error\": {\"code\", \"message\"}}`。"
-                    "聊天界面在 `/`，OpenAI 兼容接口在 `/v1`。",
+        title="县域新闻档案问答 API",
+        version=__version__,
+        lifespan=lifespan,
+        description='带引用的新闻档案问答。错误统一为 `{"error": {"code", "message"}}`。'
+        "聊天界面在 `/`，OpenAI 兼容接口在 `/v1`。",
     )
     app.state.holder = holder
     app.state.settings = settings

@@ -38,8 +38,11 @@ def key_error(settings: Settings, supplied: str | None, *, write: bool) -> RagEr
     if not settings.api_key or not (write or settings.api_key_all):
         return None
     if not supplied:
-        return RagError("需要 API 密钥：请在请求头加入 `Authorization: Bearer <密钥>` 或 `X-API-Key: <密钥>`。",
-                        code="unauthorized", status=401)
+        return RagError(
+            "需要 API 密钥：请在请求头加入 `Authorization: Bearer <密钥>` 或 `X-API-Key: <密钥>`。",
+            code="unauthorized",
+            status=401,
+        )
     if not key_matches(supplied, settings.api_key):
         return RagError("API 密钥不正确。", code="forbidden", status=403)
     return None

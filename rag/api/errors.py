@@ -17,18 +17,38 @@ from ..service import INTERNAL_ERROR_MESSAGE
 
 log = logging.getLogger("rag.api")
 
-STATUS_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-                405: "method_not_allowed", 413: "file_too_large", 415: "unsupported_type",
-                422: "bad_request", 429: "too_many_requests"}
+STATUS_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "file_too_large",
+    415: "unsupported_type",
+    422: "bad_request",
+    429: "too_many_requests",
+}
 
 _VALIDATION_TEXT = {
-    "missing": "缺少此字段", "string_type": "应为字符串", "int_type": "应为整数", "int_parsing": "应为整数",
-    "bool_type": "应为 true 或 false", "bool_parsing": "应为 true 或 false", "list_type": "应为列表",
-    "dict_type": "应为对象", "model_type": "应为对象", "json_invalid": "不是合法的 JSON",
-    "too_short": "不能为空", "less_than_equal": "不能大于 {le}", "greater_than_equal": "不能小于 {ge}",
+    "missing": "缺少此字段",
+    "string_type": "应为字符串",
+    "int_type": "应为整数",
+    "int_parsing": "应为整数",
+    "bool_type": "应为 true 或 false",
+    "bool_parsing": "应为 true 或 false",
+    "list_type": "应为列表",
+    "dict_type": "应为对象",
+    "model_type": "应为对象",
+    "json_invalid": "不是合法的 JSON",
+    "too_short": "不能为空",
+    "less_than_equal": "不能大于 {le}",
+    "greater_than_equal": "不能小于 {ge}",
     "model_attributes_type": "应为 JSON 对象",
-    "float_type": "应为数字", "float_parsing": "应为数字", "string_too_long": "太长（最多 {max_length} 字）",
-    "literal_error": "取值应为 {expected}", "extra_forbidden": "不认识此字段",
+    "float_type": "应为数字",
+    "float_parsing": "应为数字",
+    "string_too_long": "太长（最多 {max_length} 字）",
+    "literal_error": "取值应为 {expected}",
+    "extra_forbidden": "不认识此字段",
 }
 
 
@@ -61,8 +81,11 @@ async def rag_error(request: Request, exc: RagError) -> JSONResponse:
 async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
     parts = []
     for err in exc.errors()[:3]:
-        loc = "请求体" if err.get("type") == "json_invalid" else \
-            ".".join(str(x) for x in err.get("loc", ()) if x != "body") or "请求体"  # json_invalid's loc is a byte offset
+        loc = (
+            "请求体"
+            if err.get("type") == "json_invalid"
+            else ".".join(str(x) for x in err.get("loc", ()) if x != "body") or "请求体"
+        )  # json_invalid's loc is a byte offset
         text = validation_text(err)
         if tuple(err.get("loc", ())) == ("body",) and err.get("type") == "model_attributes_type":
             text += "（请求头需带 Content-Type: application/json）"
@@ -74,8 +97,11 @@ async def validation_error(request: Request, exc: RequestValidationError) -> JSO
 async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     code = STATUS_CODES.get(exc.status_code, "http_error")
     message = {404: "接口不存在。", 405: "不支持该请求方法。"}.get(exc.status_code, str(exc.detail))
-    return JSONResponse({"error": {"code": code, "message": message}}, status_code=exc.status_code,
-                        headers=getattr(exc, "headers", None))
+    return JSONResponse(
+        {"error": {"code": code, "message": message}},
+        status_code=exc.status_code,
+        headers=getattr(exc, "headers", None),
+    )
 
 
 async def internal_error(request: Request, exc: Exception) -> JSONResponse:

@@ -8,7 +8,7 @@ so a refused upload is answered before any of it is received.
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from collections.abc import Iterable
 from urllib.parse import unquote
 
 from starlette.requests import Request
@@ -28,8 +28,11 @@ def check_root_path(root_path: str) -> str:
     """``root_path`` (already normalised by ``Settings``: ``""`` or ``/a/b``) if it is a plain URL
     path. raises RagError(bad_root_path): anything else (a scheme, ``?``, spaces…)."""
     if root_path and not re.fullmatch(f"(?:{_SEGMENT})+", root_path):
-        raise RagError(f"路径前缀 {root_path!r} 不合法：应为 /rag 这样的路径（RAG_ROOT_PATH 或 --root-path）。",
-                       code="bad_root_path", status=400)
+        raise RagError(
+            f"路径前缀 {root_path!r} 不合法：应为 /rag 这样的路径（RAG_ROOT_PATH 或 --root-path）。",
+            code="bad_root_path",
+            status=400,
+        )
     return root_path
 
 
@@ -87,7 +90,7 @@ class WriteKeyGuard:
         path = scope["path"]
         for root in {scope.get("root_path", ""), self.settings.root_path}:
             if root and (path == root or path.startswith(root + "/")):
-                path = path[len(root):]
+                path = path[len(root) :]
         return path.rstrip("/") in self.paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -99,7 +102,7 @@ class WriteKeyGuard:
                 headers = {"Connection": "close"}
                 if err.status == 401:
                     headers["WWW-Authenticate"] = "Bearer"
-                message = (UPLOAD_KEY_MISSING if err.status == 401 else UPLOAD_KEY_WRONG)
+                message = UPLOAD_KEY_MISSING if err.status == 401 else UPLOAD_KEY_WRONG
                 await PlainTextResponse(message, status_code=err.status, headers=headers)(scope, receive, send)
                 return
         await self.app(scope, receive, send)

@@ -43,9 +43,19 @@ async def receive_upload(request: Request, dest_dir: Path, max_mb: float) -> tup
     if length and length.isdigit() and int(length) > max_bytes + MULTIPART_SLACK:
         raise too_large_error(max_mb)
 
-    state: dict[str, Any] = {"headers": {}, "field": b"", "value": b"", "file": None, "size": 0,
-                             "name": None, "path": None, "done": False, "in_file": False,
-                             "form": None, "fields": {}}
+    state: dict[str, Any] = {
+        "headers": {},
+        "field": b"",
+        "value": b"",
+        "file": None,
+        "size": 0,
+        "name": None,
+        "path": None,
+        "done": False,
+        "in_file": False,
+        "form": None,
+        "fields": {},
+    }
 
     def on_header_field(data: bytes, start: int, end: int) -> None:
         state["field"] += data[start:end]
@@ -94,10 +104,17 @@ async def receive_upload(request: Request, dest_dir: Path, max_mb: float) -> tup
             state["in_file"] = False
             state["done"] = True
 
-    parser = MultipartParser(params[b"boundary"], {
-        "on_header_field": on_header_field, "on_header_value": on_header_value, "on_header_end": on_header_end,
-        "on_headers_finished": on_headers_finished, "on_part_data": on_part_data, "on_part_end": on_part_end,
-    })
+    parser = MultipartParser(
+        params[b"boundary"],
+        {
+            "on_header_field": on_header_field,
+            "on_header_value": on_header_value,
+            "on_header_end": on_header_end,
+            "on_headers_finished": on_headers_finished,
+            "on_part_data": on_part_data,
+            "on_part_end": on_part_end,
+        },
+    )
     try:
         async for chunk in request.stream():
             parser.write(chunk)  # file writes are small (one network chunk) and go to local disk

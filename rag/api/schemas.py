@@ -18,7 +18,8 @@ class AskRequest(BaseModel):
     question: str = Field(description="问题（1–500 字）")
     history: list[str | HistoryMessage] = Field(
         default_factory=list,
-        description="之前的提问，按先后顺序；字符串或 OpenAI 形式的 {role, content}（只用 user 的内容）")
+        description="之前的提问，按先后顺序；字符串或 OpenAI 形式的 {role, content}（只用 user 的内容）",
+    )
     top_k: int | None = Field(default=None, ge=1, le=20, description="检索的段落数（默认 RAG_TOP_K）")
     date_from: str | None = Field(default=None, description="起始日期 YYYY-MM-DD（含）")
     date_to: str | None = Field(default=None, description="截止日期 YYYY-MM-DD（含）")
@@ -31,7 +32,9 @@ class FeedbackRequest(BaseModel):
     vote: Literal["useful", "wrong"] = Field(description="useful（有用）或 wrong（有误）")
     question: str = Field(description="问题（原样）")
     answer: str = Field(default="", description="显示给用户的答案文本")
-    standalone_question: str | None = Field(default=None, description="实际检索的问题（/api/ask 返回的 standalone_question）")
+    standalone_question: str | None = Field(
+        default=None, description="实际检索的问题（/api/ask 返回的 standalone_question）"
+    )
     abstained: bool = False
     citations: list[dict[str, Any]] = Field(default_factory=list, description="/api/ask 返回的 citations")
     history: list[str | HistoryMessage] = Field(default_factory=list, description="之前的提问，同 /api/ask")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any, AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
@@ -30,8 +31,11 @@ def sse(data: Any, event: str | None = None) -> str:
 
 def ask_args(body: AskRequest, settings: Settings) -> dict:
     """``Pipeline.ask`` keyword arguments of an ask body. raises RagError(bad_date, 422)."""
-    return {"history": history_texts(body.history), "top_k": body.top_k or settings.top_k,
-            "filters": make_filters(body.date_from, body.date_to)}
+    return {
+        "history": history_texts(body.history),
+        "top_k": body.top_k or settings.top_k,
+        "filters": make_filters(body.date_from, body.date_to),
+    }
 
 
 async def open_stream(request: Request, body: AskRequest) -> tuple[Iterator, Any]:

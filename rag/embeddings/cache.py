@@ -33,7 +33,7 @@ class CachedEmbeddings(Embeddings):
         self.misses = 0
 
     def _key(self, text: str) -> str:
-        return hashlib.sha1(f"{self.id}\x00{text}".encode("utf-8")).hexdigest()
+        return hashlib.sha1(f"{self.id}\x00{text}".encode()).hexdigest()
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         keys = [self._key(t) for t in texts]

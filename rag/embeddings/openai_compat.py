@@ -34,8 +34,17 @@ class OpenAICompatEmbeddings(Embeddings):
 
     batch_size = 64
 
-    def __init__(self, model: str, *, base_url: str | None, api_key: str | None = None,
-                 query_prefix: str = "", passage_prefix: str = "", timeout: float = 60.0, retries: int = 3):
+    def __init__(
+        self,
+        model: str,
+        *,
+        base_url: str | None,
+        api_key: str | None = None,
+        query_prefix: str = "",
+        passage_prefix: str = "",
+        timeout: float = 60.0,
+        retries: int = 3,
+    ):
         if not base_url:
             raise ValueError("openai embedder needs base_url (RAG_EMBED_BASE_URL)")
         self.model = model
@@ -61,11 +70,13 @@ class OpenAICompatEmbeddings(Embeddings):
                 if exc.response.status_code != 429 and exc.response.status_code < 500 or attempt == self.retries:
                     raise EmbedderUnavailableError(
                         f"向量服务 {self.base_url} 拒绝了请求（HTTP {exc.response.status_code}）：{exc.response.text[:200]}"
-                        f"；请检查模型名 {self.model!r} 与 RAG_EMBED_API_KEY。") from exc
+                        f"；请检查模型名 {self.model!r} 与 RAG_EMBED_API_KEY。"
+                    ) from exc
             except httpx.HTTPError as exc:
                 if attempt == self.retries:
                     raise EmbedderUnavailableError(
-                        f"向量服务 {self.base_url} 不可用：{exc}；请确认服务已启动、RAG_EMBED_BASE_URL 正确。") from exc
+                        f"向量服务 {self.base_url} 不可用：{exc}；请确认服务已启动、RAG_EMBED_BASE_URL 正确。"
+                    ) from exc
             time.sleep(0.5 * 2**attempt)
         data = sorted(r.json()["data"], key=lambda d: d["index"])
         out = []

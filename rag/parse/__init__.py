@@ -17,9 +17,9 @@ All lengths are in characters (``str`` indices) unless a name says bytes.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from rag.errors import NotFoundError, ParseError
 from rag.types import Article

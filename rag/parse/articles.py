@@ -152,8 +152,9 @@ def parse_text(text: str, *, source: str, year: int | None = None, default_title
         if titled:
             art = build_article(clean_title(title or ""), lines, source=source, year=year, fallback_year=fallback_year)
         else:
-            art = _headless_article(lines, source=source, year=year, default_title=default_title,
-                                    fallback_year=fallback_year)
+            art = _headless_article(
+                lines, source=source, year=year, default_title=default_title, fallback_year=fallback_year
+            )
         if art is not None:
             articles.append(art)
     return dedupe(articles)
@@ -184,7 +185,7 @@ def split_at_leads(lines: list[str]) -> tuple[list[str], list[tuple[str | None, 
         starts.append((j if title is not None else i, title, i))
         floor = i + 1
     parts = []
-    for n, (start, title, body_start) in enumerate(starts):
+    for n, (_start, title, body_start) in enumerate(starts):
         end = starts[n + 1][0] if n + 1 < len(starts) else len(lines)
         parts.append((title, lines[body_start:end]))
     return lines[: starts[0][0]], parts
@@ -199,8 +200,13 @@ def _prev_nonblank(lines: list[str], i: int, floor: int) -> int | None:
 
 def _is_title_line(line: str) -> bool:
     s = line.strip()
-    return (0 < len(s) <= _TITLE_LINE_MAX_CHARS and not _ends_sentence(s) and not _PROTECTED_RE.match(line)
-            and not _BYLINE_RE.fullmatch(s) and not (_LEAD_RE.match(s)))
+    return (
+        0 < len(s) <= _TITLE_LINE_MAX_CHARS
+        and not _ends_sentence(s)
+        and not _PROTECTED_RE.match(line)
+        and not _BYLINE_RE.fullmatch(s)
+        and not (_LEAD_RE.match(s))
+    )
 
 
 def year_from_name(name: str) -> int | None:
@@ -271,8 +277,9 @@ def build_article(
     )
 
 
-def _headless_article(lines: list[str], *, source: str, year: int | None, default_title: str,
-                      fallback_year: int | None = None) -> Article | None:
+def _headless_article(
+    lines: list[str], *, source: str, year: int | None, default_title: str, fallback_year: int | None = None
+) -> Article | None:
     nonblank = [i for i, ln in enumerate(lines) if ln.strip()]
     if not nonblank:
         return None

@@ -6,8 +6,14 @@ answer type in a sentence), ``sentences.py`` (evidence sentences, windows, citat
 first, abstentions that say what the archive holds).
 """
 
-from .answerer import (ABSTAIN_MESSAGE, ABSTAIN_THRESHOLD, ArchiveLookup, ExtractiveAnswerer, question_types)
+from .answerer import ABSTAIN_MESSAGE, ABSTAIN_THRESHOLD, ArchiveLookup, ExtractiveAnswerer, question_types
 from .sentences import make_citation
 
-__all__ = ["ABSTAIN_MESSAGE", "ABSTAIN_THRESHOLD", "ArchiveLookup", "ExtractiveAnswerer", "make_citation",
-           "question_types"]
+__all__ = [
+    "ABSTAIN_MESSAGE",
+    "ABSTAIN_THRESHOLD",
+    "ArchiveLookup",
+    "ExtractiveAnswerer",
+    "make_citation",
+    "question_types",
+]

@@ -18,40 +18,146 @@ from dataclasses import dataclass, field
 
 # -- answer types ------------------------------------------------------------------------------
 PERSON, ORG, PLACE, DATE, YEAR, QUANTITY, ROLE = "person", "org", "place", "date", "year", "quantity", "role"
-INSTANCE, LIST, STATEMENTS, EVENTS, AUTHOR, DESCRIPTION = "instance", "list", "statements", "events", "author", "description"
+INSTANCE, LIST, STATEMENTS, EVENTS, AUTHOR, DESCRIPTION = (
+    "instance",
+    "list",
+    "statements",
+    "events",
+    "author",
+    "description",
+)
 FACTOID_TYPES = frozenset({PERSON, ORG, PLACE, DATE, YEAR, QUANTITY, ROLE, INSTANCE})
 
 # reporting verbs of Chinese news prose ("X强调，…"): what someone said, stressed, required
-SPEECH_VERBS = ("强调", "指出", "要求", "提出", "表示", "讲话", "讲了", "说了", "部署", "提到", "希望", "介绍", "说",
-                "讲", "安排")
-SPEECH_Q = re.compile(r"(强调|指出|要求|提出|表示|讲话|部署|提到|希望|说|讲)(了|过|的)?(什么|哪些|哪几|些什么|哪几点)"
-                      r"|(讲话|发言)(的)?(内容|要点|重点)|(怎么|如何)(说|讲|要求|部署)|有(什么|哪些)(要求|希望|部署)")
+SPEECH_VERBS = (
+    "强调",
+    "指出",
+    "要求",
+    "提出",
+    "表示",
+    "讲话",
+    "讲了",
+    "说了",
+    "部署",
+    "提到",
+    "希望",
+    "介绍",
+    "说",
+    "讲",
+    "安排",
+)
+SPEECH_Q = re.compile(
+    r"(强调|指出|要求|提出|表示|讲话|部署|提到|希望|说|讲)(了|过|的)?(什么|哪些|哪几|些什么|哪几点)"
+    r"|(讲话|发言)(的)?(内容|要点|重点)|(怎么|如何)(说|讲|要求|部署)|有(什么|哪些)(要求|希望|部署)"
+)
 AUTHOR_Q = re.compile(r"作者|谁写|写的|记者是谁|撰稿|稿子是谁|供稿|署名|写了哪|写过")
-EVENTS_Q = re.compile(r"(?:哪些|哪几[个场次项篇]?)(?:活动|会议|会|调研|报道|稿子|文章)|出现在哪些|参加了哪些|出席了哪些")
+EVENTS_Q = re.compile(
+    r"(?:哪些|哪几[个场次项篇]?)(?:活动|会议|会|调研|报道|稿子|文章)|出现在哪些|参加了哪些|出席了哪些"
+)
 DATE_Q = re.compile(r"哪天|哪一天|什么时候|何时|几月几[号日]|(?<!第)几号|日期|什么时间|什么日子|哪个月|几月份?")
 YEAR_Q = re.compile(r"哪一?年|什么年份|何年|几几年")
-QUANTITY_Q = re.compile(r"多少|(?<!哪)几(?=[^\s，。？?、月号日]{0,1})|多大|多长|多高|多重|多远|多久|多深|多宽|多快|比例|百分之几|占比|几成")
+QUANTITY_Q = re.compile(
+    r"多少|(?<!哪)几(?=[^\s，。？?、月号日]{0,1})|多大|多长|多高|多重|多远|多久|多深|多宽|多快|比例|百分之几|占比|几成"
+)
 REASON_Q = re.compile(r"为什么|为何|因为什么|什么原因|原因是什么|怎么回事")  # a reason is described, not named
 PERSON_Q = re.compile(r"谁|哪位|哪几位|什么人|叫什么名字|叫什么|姓名|哪些人|哪位领导|哪些领导")
 ROLE_Q = re.compile(r"什么职务|什么职位|担任什么|任什么职|是什么官|什么身份|职务是|职位是")
 PLACE_Q = re.compile(r"哪里|哪儿|什么地方|何地|何处|在哪|去哪|到哪|地点|地址|位置|哪些地方|哪个地方")
 LIST_Q = re.compile(r"哪些|哪几|有什么|都有|分别|包括什么|包括哪")
 # "哪个/哪家/哪所/哪条/什么 + X": X is the focus noun, the kind of thing the answer names
-WHICH = re.compile(r"(?:哪(?:一|两|三|四|五|几)?(?:个|家|所|条|座|位|项|种|类|部|支|只|批|款|些|名|间|处|届|次|场|本|篇|门)?"
-                   r"|什么|何种|几(?:个|家|所|条|座|位|项|种|类|支|只|批|款|名|间|处|届|次|场|本|篇|门))"
-                   r"[“\"「]?([\u4e00-\u9fffA-Za-z0-9]{1,8}?)[”\"」]?(?=[？?，。！、的是有在了呢吗和与及]|$)")
-WHICH_WORD = re.compile(r"哪(?:一|两|三|四|五|几)?(?:个|家|所|条|座|位|项|种|类|部|支|只|批|款|些|名|间|处|届|次|场|本|篇|门)?|什么|何种")
+WHICH = re.compile(
+    r"(?:哪(?:一|两|三|四|五|几)?(?:个|家|所|条|座|位|项|种|类|部|支|只|批|款|些|名|间|处|届|次|场|本|篇|门)?"
+    r"|什么|何种|几(?:个|家|所|条|座|位|项|种|类|支|只|批|款|名|间|处|届|次|场|本|篇|门))"
+    r"[“\"「]?([\u4e00-\u9fffA-Za-z0-9]{1,8}?)[”\"」]?(?=[？?，。！、的是有在了呢吗和与及]|$)"
+)
+WHICH_WORD = re.compile(
+    r"哪(?:一|两|三|四|五|几)?(?:个|家|所|条|座|位|项|种|类|部|支|只|批|款|些|名|间|处|届|次|场|本|篇|门)?|什么|何种"
+)
 
 # person nouns: a focus ending in one of these asks for people ("哪位专家", "哪些领导")
-PERSON_HEADS = ("人", "员", "者", "家", "长", "师", "手", "官", "生", "领导", "干部", "书记", "支书", "主任", "代表", "委员",
-                "主席", "嘉宾", "选手", "冠军", "教授", "院士", "专家", "大使", "负责人", "老板", "同志", "队员",
-                "经理", "总监", "董事", "主管", "会计")
+PERSON_HEADS = (
+    "人",
+    "员",
+    "者",
+    "家",
+    "长",
+    "师",
+    "手",
+    "官",
+    "生",
+    "领导",
+    "干部",
+    "书记",
+    "支书",
+    "主任",
+    "代表",
+    "委员",
+    "主席",
+    "嘉宾",
+    "选手",
+    "冠军",
+    "教授",
+    "院士",
+    "专家",
+    "大使",
+    "负责人",
+    "老板",
+    "同志",
+    "队员",
+    "经理",
+    "总监",
+    "董事",
+    "主管",
+    "会计",
+)
 # place nouns: a focus ending in one of these asks for a place
-PLACE_HEADS = ("地方", "城市", "省", "省份", "国家", "地区", "县", "区", "镇", "乡", "村", "街道", "地点",
-               "场地", "场所", "地", "国")
+PLACE_HEADS = (
+    "地方",
+    "城市",
+    "省",
+    "省份",
+    "国家",
+    "地区",
+    "县",
+    "区",
+    "镇",
+    "乡",
+    "村",
+    "街道",
+    "地点",
+    "场地",
+    "场所",
+    "地",
+    "国",
+)
 # organisation nouns
-ORG_HEADS = ("企业", "公司", "单位", "机构", "部门", "学校", "高校", "医院", "银行", "集团", "厂", "组织", "协会",
-             "媒体", "平台", "大学", "院校", "机关", "团队", "队伍", "球队", "品牌", "商家", "酒店", "社区")
+ORG_HEADS = (
+    "企业",
+    "公司",
+    "单位",
+    "机构",
+    "部门",
+    "学校",
+    "高校",
+    "医院",
+    "银行",
+    "集团",
+    "厂",
+    "组织",
+    "协会",
+    "媒体",
+    "平台",
+    "大学",
+    "院校",
+    "机关",
+    "团队",
+    "队伍",
+    "球队",
+    "品牌",
+    "商家",
+    "酒店",
+    "社区",
+)
 # measure-word classes: a question's measure word accepts any unit of its class
 MEASURE_CLASSES = (
     frozenset({"人", "名", "位", "人次", "余人", "多人", "个人"}),
@@ -65,26 +171,69 @@ MEASURE_CLASSES = (
 )
 GENERIC_MEASURES = frozenset({"个", "些", ""})
 # measure words (量词) a number takes
-MEASURE_CHARS = "个项名家位人次辆台套件本册份条座所场期批届枚块头只株棵亩吨元户间处米天年月周幅篇部支起宗例张道幢栋层艘架岁倍度秒升"
+MEASURE_CHARS = (
+    "个项名家位人次辆台套件本册份条座所场期批届枚块头只株棵亩吨元户间处米天年月周幅篇部支起宗例张道幢栋层艘架岁倍度秒升"
+)
 
 HOME = frozenset({"我县", "全县", "县里", "本县", "咱县", "我们县"})  # the archive's own county: not a constraint
-EVENT_HEADS = ("会议", "大会", "推进会", "分析会", "座谈会", "论坛", "峰会", "博览会", "展销会", "交易会", "发布会",
-               "运动会", "仪式", "活动", "会")
+EVENT_HEADS = (
+    "会议",
+    "大会",
+    "推进会",
+    "分析会",
+    "座谈会",
+    "论坛",
+    "峰会",
+    "博览会",
+    "展销会",
+    "交易会",
+    "发布会",
+    "运动会",
+    "仪式",
+    "活动",
+    "会",
+)
 # words of an event name that say nothing about which event ("防汛工作会议" is about 防汛)
-GENERIC_EVENT_WORDS = frozenset({"工作", "会议", "大会", "会", "活动", "全县", "全市", "专题", "有关", "相关", "召开",
-                                 "举行", "举办", "开展", "仪式", "年度", "第一次", "一次"})
+GENERIC_EVENT_WORDS = frozenset(
+    {
+        "工作",
+        "会议",
+        "大会",
+        "会",
+        "活动",
+        "全县",
+        "全市",
+        "专题",
+        "有关",
+        "相关",
+        "召开",
+        "举行",
+        "举办",
+        "开展",
+        "仪式",
+        "年度",
+        "第一次",
+        "一次",
+    }
+)
 # adverbs the tagger sometimes takes for nouns ("一共/j"): a name never extends over them
-ADVERBS = frozenset({"一共", "总共", "共", "都", "还", "仍", "已", "已经", "也", "均", "再", "又", "曾", "先后", "分别", "目前", "现在"})
+ADVERBS = frozenset(
+    {"一共", "总共", "共", "都", "还", "仍", "已", "已经", "也", "均", "再", "又", "曾", "先后", "分别", "目前", "现在"}
+)
 PLACE_SUFFIX = "省市县区镇乡村州"
 ORG_SUFFIX = "委局厅署办院校会社部所"
 # time nouns ("2022年度净利润"): when, not what is measured
-TIME_NOUNS = frozenset({"年度", "年底", "年初", "全年", "上半年", "下半年", "季度", "一季度", "月份", "当年", "同期", "今年", "去年"})
+TIME_NOUNS = frozenset(
+    {"年度", "年底", "年初", "全年", "上半年", "下半年", "季度", "一季度", "月份", "当年", "同期", "今年", "去年"}
+)
 STOP_CONSTRAINTS = frozenset({"县里", "我县", "全县", "本县", "会上", "今年", "去年", "现场", "期间", "情况", "工作"})
 
 DATE_RE = re.compile(r"(?:(\d{4})年)?(\d{1,2})月(\d{1,2})[日号]")
 MONTH_RE = re.compile(r"(?<![\d年])(?:(\d{4})年)?(\d{1,2})月份?(?![\d日号])")
 YEAR_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})年(?!\d{1,2}月)")
-NUMBERED = re.compile(r"第[一二三四五六七八九十百\d]+[次届期批个轮]|(?<![\d.])\d+(?:\.\d+)?(?:号线|号|米|届|期|标段|标)(?![\d月日])")
+NUMBERED = re.compile(
+    r"第[一二三四五六七八九十百\d]+[次届期批个轮]|(?<![\d.])\d+(?:\.\d+)?(?:号线|号|米|届|期|标段|标)(?![\d月日])"
+)
 QUOTED = re.compile(r"[“\"「《]([^”\"」》]{2,20})[”\"」》]")
 
 
@@ -195,11 +344,21 @@ def analyze(question: str, pos_cut, *, entities: dict[str, str] | None = None) -
         frame.atype, frame.focus, frame.topic = DESCRIPTION, "", m.group(1)
     frame.constraints = _constraints(q, toks, entities, focus)
     # "哪/天开的": the tagger glued the measure of the question word to the verb
-    toks_v = [(w[1:], f) if k and toks[k - 1][0] in ("哪", "几") and f.startswith("v") and len(w) >= 2
-              and w[0] in "天年月日个位家种条次" else (w, f) for k, (w, f) in enumerate(toks)]
-    frame.verbs = [w for k, (w, f) in enumerate(toks_v)
-                   if (f in ("v", "vd", "vi") or (f in ("n", "vn") and k + 1 < len(toks) and toks[k + 1][1] in ("ul", "uz")))
-                   and len(w) >= 2 and w not in ("进行", "还有", "没有") and not _WH_TOKEN.match(w) and w not in focus]
+    toks_v = [
+        (w[1:], f)
+        if k and toks[k - 1][0] in ("哪", "几") and f.startswith("v") and len(w) >= 2 and w[0] in "天年月日个位家种条次"
+        else (w, f)
+        for k, (w, f) in enumerate(toks)
+    ]
+    frame.verbs = [
+        w
+        for k, (w, f) in enumerate(toks_v)
+        if (f in ("v", "vd", "vi") or (f in ("n", "vn") and k + 1 < len(toks) and toks[k + 1][1] in ("ul", "uz")))
+        and len(w) >= 2
+        and w not in ("进行", "还有", "没有")
+        and not _WH_TOKEN.match(w)
+        and w not in focus
+    ]
     inside = [c.text for c in frame.constraints] if frame.constraints else []
     frame.verbs = [v for v in frame.verbs if not any(v in t for t in inside)]
     if re.search(r"哪几位|哪些人|谁|哪位", q) and atype in (LIST, PERSON) and not focus:
@@ -213,8 +372,9 @@ def analyze(question: str, pos_cut, *, entities: dict[str, str] | None = None) -
         frame.attribute = [w for w in frame.verbs] or [w for w, f in toks if f == "a" and len(w) >= 2]
     elif atype == PLACE:
         # "X的地址在哪里": the address of X is asked; the word must be next to the answer
-        m = re.search(r"的([\u4e00-\u9fff]{2,4}?)(?:是|在)?(?:哪里|哪儿|什么地方|何处|在哪)", q) or \
-            re.search(r"(地址|住址|位置|地点|场所|会场)(?:是|在)?(?:哪里|哪儿|什么地方|何处|在哪)", q)
+        m = re.search(r"的([\u4e00-\u9fff]{2,4}?)(?:是|在)?(?:哪里|哪儿|什么地方|何处|在哪)", q) or re.search(
+            r"(地址|住址|位置|地点|场所|会场)(?:是|在)?(?:哪里|哪儿|什么地方|何处|在哪)", q
+        )
         if m and m.group(1) not in HOME:
             frame.attribute = [m.group(1)]
     if atype == STATEMENTS:
@@ -229,9 +389,17 @@ def analyze(question: str, pos_cut, *, entities: dict[str, str] | None = None) -
 
 # question-word rules in order: the first that matches gives the expected answer type
 _TYPE_RULES = (
-    (AUTHOR_Q, AUTHOR), (REASON_Q, DESCRIPTION), (SPEECH_Q, STATEMENTS), (EVENTS_Q, EVENTS), (ROLE_Q, ROLE), (YEAR_Q, YEAR),
-    (DATE_Q, DATE), (re.compile(r"^(?!.*多少).*(?:哪几|哪些|有什么|都有|分别|有谁|哪[两三四五六七八九十])"), LIST),
-    (QUANTITY_Q, QUANTITY), (PERSON_Q, PERSON), (PLACE_Q, PLACE),
+    (AUTHOR_Q, AUTHOR),
+    (REASON_Q, DESCRIPTION),
+    (SPEECH_Q, STATEMENTS),
+    (EVENTS_Q, EVENTS),
+    (ROLE_Q, ROLE),
+    (YEAR_Q, YEAR),
+    (DATE_Q, DATE),
+    (re.compile(r"^(?!.*多少).*(?:哪几|哪些|有什么|都有|分别|有谁|哪[两三四五六七八九十])"), LIST),
+    (QUANTITY_Q, QUANTITY),
+    (PERSON_Q, PERSON),
+    (PLACE_Q, PLACE),
     (re.compile(rf"(?=.*(?:哪|什么))(?:{WHICH.pattern})"), INSTANCE),
 )
 
@@ -243,23 +411,25 @@ def _answer_type(q: str) -> str:
 
 NOUNISH = ("n", "vn", "nz", "nt", "ns", "nr", "j", "l", "eng", "an", "ng")
 SPEECH_NOUNS = frozenset({"要求", "希望", "部署", "指示", "意见", "建议", "讲话", "发言", "表态", "安排", "强调"})
-_WH_TOKEN = re.compile(r"^(?:哪(?:一|两|三|四|五|几)?(?:个|家|所|条|座|位|项|种|类|部|支|只|批|款|些|名|间|处|届|次|场|本|篇|门)?"
-                       r"|什么|何种|多少|几(?:个|家|所|条|座|位|项|种|类|支|只|批|款|名|间|处|届|次|场|本|篇|门))")
+_WH_TOKEN = re.compile(
+    r"^(?:哪(?:一|两|三|四|五|几)?(?:个|家|所|条|座|位|项|种|类|部|支|只|批|款|些|名|间|处|届|次|场|本|篇|门)?"
+    r"|什么|何种|多少|几(?:个|家|所|条|座|位|项|种|类|支|只|批|款|名|间|处|届|次|场|本|篇|门))"
+)
 
 
 def _focus(q: str, toks: list[tuple[str, str]]) -> str:
     """The noun after the question word: "哪个会议室" → 会议室, "什么会议" → 会议, "哪两条地铁线路"
     → 地铁线路; else the noun the question asks about ("镇长是谁" → 镇长, "县领导有哪些" →
     县领导); "" when there is none."""
-    for i, (w, f) in enumerate(toks):
+    for i, (w, _f) in enumerate(toks):
         m = _WH_TOKEN.match(w)
         if not m or w in ("什么时候", "哪里", "哪儿"):
             continue
-        rest = w[m.end():]
+        rest = w[m.end() :]
         if rest and rest not in ("些", "里", "儿"):
             return rest  # "哪些地方" as one token
         nouns = []
-        after = toks[i + 1:]
+        after = toks[i + 1 :]
         if after and after[0][0] in SPEECH_NOUNS:
             return after[0][0]  # "提了哪些要求" (要求 may be tagged as a verb)
         for j, (w2, f2) in enumerate(after):
@@ -269,8 +439,12 @@ def _focus(q: str, toks: list[tuple[str, str]]) -> str:
                 continue
             if not nouns and len(w2) == 1 and w2 in "个家所条座位项种类部支只批款名间处届次场本篇门":
                 continue  # 哪/所/高校: the measure word tagged apart
-            if f2.startswith(NOUNISH) and not f2.startswith("v") or f2 == "vn" or \
-                    (not nouns and len(w2) == 1 and f2 in ("a", "zg", "ng", "q", "n")):
+            if (
+                f2.startswith(NOUNISH)
+                and not f2.startswith("v")
+                or f2 == "vn"
+                or (not nouns and len(w2) == 1 and f2 in ("a", "zg", "ng", "q", "n"))
+            ):
                 if nouns and j + 1 < len(after) and after[j + 1][1] in ("ul", "uz", "ug"):
                     break  # "副县长通报了": the second word is the verb
                 nouns.append(w2)
@@ -280,7 +454,10 @@ def _focus(q: str, toks: list[tuple[str, str]]) -> str:
             break
         if nouns and "".join(nouns) not in ("名字", "姓名", "名称", "名"):
             return "".join(nouns)
-    m = re.search(r"([\u4e00-\u9fff]{2,8}?)(?:分别|都|还|一共|共)?(?:是谁|叫什么|是哪位|是哪些|有哪些|有谁|是哪几位|有哪几位|姓什么)", q)
+    m = re.search(
+        r"([\u4e00-\u9fff]{2,8}?)(?:分别|都|还|一共|共)?(?:是谁|叫什么|是哪位|是哪些|有哪些|有谁|是哪几位|有哪几位|姓什么)",
+        q,
+    )
     if m is None:
         return ""
     # the nouns (whole tokens) right before the cue: "专家组组长是谁" → 专家组组长; a verb there
@@ -292,9 +469,17 @@ def _focus(q: str, toks: list[tuple[str, str]]) -> str:
         if pos + len(w) > m.end(1):
             nouns = []
             break
-        nouns = nouns + [w] if w not in ("时", "时候", "期间", "时间") and ((f.startswith(NOUNISH) or f == "b") and (not f.startswith("v") or f == "vn")
-                                or (len(w) >= 2 and w.endswith(PERSON_HEADS))) \
-            and f not in ("nr", "ns", "nt") else []  # b: 副/专职 in "副部长"; "组长/v" is a post
+        nouns = (
+            nouns + [w]
+            if w not in ("时", "时候", "期间", "时间")
+            and (
+                (f.startswith(NOUNISH) or f == "b")
+                and (not f.startswith("v") or f == "vn")
+                or (len(w) >= 2 and w.endswith(PERSON_HEADS))
+            )
+            and f not in ("nr", "ns", "nt")
+            else []
+        )  # b: 副/专职 in "副部长"; "组长/v" is a post
         pos += len(w)
     noun = "".join(nouns[-2:])
     return noun if len(noun) >= 2 else ""
@@ -307,16 +492,23 @@ def _measure_and_attribute(q: str, toks: list[tuple[str, str]]) -> tuple[str, li
     measure = ""
     after_noun = ""
     if m:
-        rest = q[m.end(1):] if m.group(1) else q[m.end():]
+        rest = q[m.end(1) :] if m.group(1) else q[m.end() :]
         measure = m.group(1)
         if measure in ("钱",):
             measure = "元"
         elif measure and measure in "万亿千百":  # "多少亿元": the unit after the multiplier
             unit = re.match(r"[\u4e00-\u9fff]?", rest[1:] if rest.startswith(measure) else rest).group(0)
             measure = unit or measure
-        elif measure and measure not in MEASURE_CHARS and not any(measure in cls for cls in MEASURE_CLASSES) and \
-                not any(f == "q" and w.startswith(measure) for w, f in toks):
-            after_noun, measure = measure + re.match(r"[\u4e00-\u9fff]{0,5}", rest).group(0), ""  # "多少雨": not a measure word
+        elif (
+            measure
+            and measure not in MEASURE_CHARS
+            and not any(measure in cls for cls in MEASURE_CLASSES)
+            and not any(f == "q" and w.startswith(measure) for w, f in toks)
+        ):
+            after_noun, measure = (
+                measure + re.match(r"[\u4e00-\u9fff]{0,5}", rest).group(0),
+                "",
+            )  # "多少雨": not a measure word
             rest = ""
         # the counted noun right after the measure word: "多少名专家" → 专家
         nm = re.match(r"([\u4e00-\u9fff]{2,6}?)(?=[？?，。的是在去到了和]|$)", rest)
@@ -342,8 +534,10 @@ def _measure_and_attribute(q: str, toks: list[tuple[str, str]]) -> tuple[str, li
         before.append((w, f))
         pos += len(w)
     verb_before = False
-    while before and (before[-1][0] in ("是", "有", "为", "达", "约", "共", "一共", "总共", "了", "达到", "大约", "约为")
-                      or before[-1][1] in ("x", "uj", "ul", "d", "p", "r")):
+    while before and (
+        before[-1][0] in ("是", "有", "为", "达", "约", "共", "一共", "总共", "了", "达到", "大约", "约为")
+        or before[-1][1] in ("x", "uj", "ul", "d", "p", "r")
+    ):
         verb_before = verb_before or before[-1][0] == "了"
         before.pop()
     if verb_before:
@@ -400,8 +594,11 @@ def _constraints(q: str, toks: list[tuple[str, str]], entities: dict[str, str], 
         for m in re.finditer(re.escape(head), q):
             phrase = _phrase_before(q, m.end(), toks)
             if phrase and phrase != head and len(phrase) > len(head):
-                words = tuple(w.removesuffix("会上") for w, _ in _cut_span(phrase, toks)
-                              if w not in GENERIC_EVENT_WORDS and len(w.removesuffix("会上")) >= 2)
+                words = tuple(
+                    w.removesuffix("会上")
+                    for w, _ in _cut_span(phrase, toks)
+                    if w not in GENERIC_EVENT_WORDS and len(w.removesuffix("会上")) >= 2
+                )
                 if words:
                     add(phrase, "event", words)
     for i, (w, f) in enumerate(toks):
@@ -410,12 +607,22 @@ def _constraints(q: str, toks: list[tuple[str, str]], entities: dict[str, str], 
         if f in ("ns", "nt", "nz") and not WHICH_WORD.fullmatch(w):
             # the whole name: nouns written around the tagged word ("香炉洲大桥", "青浦区人大代表团")
             j, k = i, i + 1
-            while j > 0 and toks[j - 1][1] in ("n", "nr", "ng", "j", "nz", "ns", "nt") and len(toks[j - 1][0]) <= 3 \
-                    and toks[j - 1][0] not in HOME and sum(len(t[0]) for t in toks[j - 1:k]) <= 10:
+            while (
+                j > 0
+                and toks[j - 1][1] in ("n", "nr", "ng", "j", "nz", "ns", "nt")
+                and len(toks[j - 1][0]) <= 3
+                and toks[j - 1][0] not in HOME
+                and sum(len(t[0]) for t in toks[j - 1 : k]) <= 10
+            ):
                 j -= 1
-            while k < len(toks) and toks[k][1] in ("n", "ng", "j", "nz", "ns", "nt") and sum(len(t[0]) for t in toks[j:k + 1]) <= 10 \
-                    and not (focus and toks[k][0] in focus) and toks[k][0] not in ADVERBS \
-                    and not (k + 1 < len(toks) and toks[k + 1][1] in ("ul", "uz", "ug")):
+            while (
+                k < len(toks)
+                and toks[k][1] in ("n", "ng", "j", "nz", "ns", "nt")
+                and sum(len(t[0]) for t in toks[j : k + 1]) <= 10
+                and not (focus and toks[k][0] in focus)
+                and toks[k][0] not in ADVERBS
+                and not (k + 1 < len(toks) and toks[k + 1][1] in ("ul", "uz", "ug"))
+            ):
                 k += 1  # not into a verb the tagger took for a noun: "青浦区|一共选派了"
             name = "".join(t[0] for t in toks[j:k])
             if len(name) >= 2:
@@ -427,11 +634,15 @@ def _constraints(q: str, toks: list[tuple[str, str]], entities: dict[str, str], 
     # name into pieces, but the thing whose attribute is asked must be in the article
     if focus:
         pos = 0
-        for k, (w, f) in enumerate(toks):
-            if w == "的" and q[pos + 1:].startswith(focus):
+        for k, (w, _f) in enumerate(toks):
+            if w == "的" and q[pos + 1 :].startswith(focus):
                 j, size = k, 0
-                while j > 0 and toks[j - 1][1].startswith(("n", "j", "eng", "b")) and toks[j - 1][0] not in HOME \
-                        and size + len(toks[j - 1][0]) <= 10:
+                while (
+                    j > 0
+                    and toks[j - 1][1].startswith(("n", "j", "eng", "b"))
+                    and toks[j - 1][0] not in HOME
+                    and size + len(toks[j - 1][0]) <= 10
+                ):
                     j -= 1
                     size += len(toks[j][0])
                 phrase = "".join(t[0] for t in toks[j:k])
@@ -439,7 +650,10 @@ def _constraints(q: str, toks: list[tuple[str, str]], entities: dict[str, str], 
                     add(phrase, "name")
             pos += len(w)
     # an official title written before a name or alone ("县长李晓军", "县长在…强调"): a role
-    for m in re.finditer(r"(县委书记|县委副书记|副县长|县长|市长|副市长|书记|镇长|乡长|村支书|主任|局长|部长|主席|院长|校长|董事长|总经理)", q):
+    for m in re.finditer(
+        r"(县委书记|县委副书记|副县长|县长|市长|副市长|书记|镇长|乡长|村支书|主任|局长|部长|主席|院长|校长|董事长|总经理)",
+        q,
+    ):
         if focus and m.group(1) == focus:
             continue
         out.append(Constraint(m.group(1), "role"))
@@ -481,8 +695,13 @@ def _phrase_before(q: str, end: int, toks: list[tuple[str, str]]) -> str:
         nounish = f.startswith(("n", "m", "t", "j", "l", "b", "a")) or f in ("vn", "eng")
         if not nounish:
             prev = left[i - 1] if i > 0 else None
-            if not (f.startswith("v") and len(w) >= 2 and phrase and prev and
-                    (prev[3].startswith(("n", "j", "l")) or prev[3] == "vn")):
+            if not (
+                f.startswith("v")
+                and len(w) >= 2
+                and phrase
+                and prev
+                and (prev[3].startswith(("n", "j", "l")) or prev[3] == "vn")
+            ):
                 break
         phrase = w + phrase
     return phrase

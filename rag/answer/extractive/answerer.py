@@ -16,15 +16,31 @@
 from __future__ import annotations
 
 import re
-from typing import Callable, Iterable, Iterator, Protocol, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Protocol
 
 from ...types import Answer, Chunk, ScoredChunk
-from .analysis import (AUTHOR, DATE, EVENTS, HOME, INSTANCE, LIST, ORG, PERSON, PLACE, QUANTITY, ROLE, STATEMENTS, YEAR,
-                       Constraint, Frame, analyze)
+from .analysis import (
+    AUTHOR,
+    DATE,
+    EVENTS,
+    HOME,
+    INSTANCE,
+    LIST,
+    ORG,
+    PERSON,
+    PLACE,
+    QUANTITY,
+    ROLE,
+    STATEMENTS,
+    YEAR,
+    Constraint,
+    Frame,
+    analyze,
+)
 from .evidence import EvidenceChecks
 from .sentences import ABSTAIN_MESSAGE, SCAFFOLD, Doc, coverage, doc_sentences, make_citation, rebuild_text
 from .shapes import AnswerShapes
-
 
 # Evidence below this abstains (IDF-weighted share of the question's terms in the best article
 # that satisfies every constraint). Calibrated with `python -m eval.calibrate` (the whole
@@ -86,11 +102,20 @@ class ExtractiveAnswerer(EvidenceChecks, AnswerShapes):
     threshold: evidence in [0, 1] below which the answerer abstains (``ABSTAIN_THRESHOLD``).
     """
 
-    def __init__(self, tokenize: Callable[[str], list[str]], idf: Callable[[str], float],
-                 df: Callable[[str], int] | None = None, *, entities: Iterable[str] | dict[str, str] = (),
-                 lookup: ArchiveLookup | None = None, pos_cut: Callable[[str], list[tuple[str, str]]] | None = None,
-                 known_words: Callable[[], frozenset[str]] | None = None,
-                 home: Iterable[str] = (), max_chars: int = 420, threshold: float = ABSTAIN_THRESHOLD):
+    def __init__(
+        self,
+        tokenize: Callable[[str], list[str]],
+        idf: Callable[[str], float],
+        df: Callable[[str], int] | None = None,
+        *,
+        entities: Iterable[str] | dict[str, str] = (),
+        lookup: ArchiveLookup | None = None,
+        pos_cut: Callable[[str], list[tuple[str, str]]] | None = None,
+        known_words: Callable[[], frozenset[str]] | None = None,
+        home: Iterable[str] = (),
+        max_chars: int = 420,
+        threshold: float = ABSTAIN_THRESHOLD,
+    ):
         self.tokenize = tokenize
         self.idf = idf
         self.df = df or (lambda t: 1)
@@ -146,8 +171,14 @@ class ExtractiveAnswerer(EvidenceChecks, AnswerShapes):
         from ...keyword import _COMMON_WORD_FREQ, _SURNAMES  # the name gatherer's own tests
 
         common = _dictionary_freq()  # "会长单位，": 单位 is a common word, not a name
-        people = {w for w in new if not w.endswith(("镇", "乡", "村")) and w[0] in _SURNAMES
-                  and re.fullmatch(r"[\u4e00-\u9fff]{2,4}", w) and common(w) < _COMMON_WORD_FREQ}
+        people = {
+            w
+            for w in new
+            if not w.endswith(("镇", "乡", "村"))
+            and w[0] in _SURNAMES
+            and re.fullmatch(r"[\u4e00-\u9fff]{2,4}", w)
+            and common(w) < _COMMON_WORD_FREQ
+        }
         if people:
             self.people = self.people | people
             self.entities = {**self.entities, **{w: "nr" for w in people}}
@@ -191,8 +222,20 @@ class ExtractiveAnswerer(EvidenceChecks, AnswerShapes):
                 got = [p.chunk for p in mine]
             first = mine[0].chunk
             retrieved = {cid for p in mine for cid in (p.chunk_ids or [p.chunk.id])}
-            out.append(Doc(aid, first.title, first.date, first.author, first.source, rebuild_text(got),
-                           sorted(got, key=lambda c: c.start), order[aid], max(p.score for p in mine), retrieved))
+            out.append(
+                Doc(
+                    aid,
+                    first.title,
+                    first.date,
+                    first.author,
+                    first.source,
+                    rebuild_text(got),
+                    sorted(got, key=lambda c: c.start),
+                    order[aid],
+                    max(p.score for p in mine),
+                    retrieved,
+                )
+            )
         return out
 
     def evidence(self, question: str, passages: Sequence[ScoredChunk]) -> float:
@@ -252,15 +295,25 @@ class ExtractiveAnswerer(EvidenceChecks, AnswerShapes):
     def _abstain_close(self, question, standalone, frame: Frame, terms, checks) -> Answer:
         """No article satisfies every constraint. When one satisfies all but one (and shares
         enough of the question), say what the archive holds and what it lacks, with that citation."""
+
         def essential(miss: list[Constraint]) -> list[Constraint]:
             # a role written with a missing person ("副县长王大凤") goes with that person
             people = {c.text for c in miss if c.kind == "person"}
-            return [c for c in miss if not (c.kind == "role" and people and any(
-                frame.text.find(c.text + p) >= 0 for p in people))]
+            return [
+                c
+                for c in miss
+                if not (c.kind == "role" and people and any(frame.text.find(c.text + p) >= 0 for p in people))
+            ]
 
         close = [(d, essential(miss)) for d, miss in checks]
-        close = [(d, miss) for d, miss in close if len(miss) == 1 and len(frame.constraints) > 1
-                 and miss[0].kind != "home" and coverage(terms, d.context) >= self.threshold]
+        close = [
+            (d, miss)
+            for d, miss in close
+            if len(miss) == 1
+            and len(frame.constraints) > 1
+            and miss[0].kind != "home"
+            and coverage(terms, d.context) >= self.threshold
+        ]
         if not close:
             return Answer(question, standalone, ABSTAIN_MESSAGE, True)
         # an article that holds the asked event/date but not the person is the telling one
@@ -292,13 +345,17 @@ class ExtractiveAnswerer(EvidenceChecks, AnswerShapes):
             leads = self.lookup.by_author(people[0])
             pool = [ScoredChunk(c, 0.0, chunk_ids=[c.id]) for c in leads]
             cits = [make_citation(i + 1, p) for i, p in enumerate(pool)]
-            text = f"{people[0]}署名的报道有：" + "；".join(
-                f"《{c.title}》（{c.date}）[{i + 1}]" for i, c in enumerate(leads)) + "。"
+            text = (
+                f"{people[0]}署名的报道有："
+                + "；".join(f"《{c.title}》（{c.date}）[{i + 1}]" for i, c in enumerate(leads))
+                + "。"
+            )
             return Answer(question, standalone, text, False, cits)
         if not passages:
             return None
-        ranked = sorted(range(len(passages)), key=lambda i: (
-            -coverage(terms, passages[i].chunk.title + passages[i].chunk.text), i))
+        ranked = sorted(
+            range(len(passages)), key=lambda i: (-coverage(terms, passages[i].chunk.title + passages[i].chunk.text), i)
+        )
         best = passages[ranked[0]]
         if coverage(terms, best.chunk.title + best.chunk.text) < self.threshold:
             return None
@@ -307,8 +364,9 @@ class ExtractiveAnswerer(EvidenceChecks, AnswerShapes):
         return Answer(question, standalone, text, False, [make_citation(1, best)])
 
     # -- composing --------------------------------------------------------------------------------
-    def _compose(self, question: str, standalone: str, pieces: list[tuple[int, int, int, str]],
-                 docs: list[Doc]) -> Answer:
+    def _compose(
+        self, question: str, standalone: str, pieces: list[tuple[int, int, int, str]], docs: list[Doc]
+    ) -> Answer:
         """pieces: (doc index, sentence start, sentence end, text shown). ``[n]`` follows every
         piece; n numbers the passages (chunks) in order of first use, each citation quoting
         the sentences its pieces come from."""
@@ -346,7 +404,6 @@ def _missing_text(frame: Frame) -> str:
     if t == PLACE:
         return frame.focus or "地点"
     return frame.focus or "相关内容"
-
 
 
 def _dictionary_freq() -> Callable[[str], int]:

@@ -25,7 +25,9 @@ class EvidenceChecks:
         months = frame.of_kind("month")
         for c in frame.constraints:
             if c.kind in ("person", "place", "org", "name"):
-                ok = c.text in ctx or (c.kind != "person" and (self._tokens_in(c.text, ctx) or _abbreviates(c.text, ctx)))
+                ok = c.text in ctx or (
+                    c.kind != "person" and (self._tokens_in(c.text, ctx) or _abbreviates(c.text, ctx))
+                )
                 if not ok and c.kind == "place" and len(c.text) >= 3 and c.text[-1] in "省市县区镇乡":
                     ok = c.text[:-1] in ctx  # "福建省长" is 福建's governor
                 if not ok and c.kind in ("org", "name"):
@@ -36,18 +38,22 @@ class EvidenceChecks:
                 ok = self._event_in(c, ctx)
             elif c.kind == "date":
                 mo, d, y = c.core
-                ok = _date_parts(doc.date) in ((y or _date_parts(doc.date)[0], mo, d),) or \
-                    bool(re.search(rf"(?<!\d){mo}月{d}[日号]", ctx))
+                ok = _date_parts(doc.date) in ((y or _date_parts(doc.date)[0], mo, d),) or bool(
+                    re.search(rf"(?<!\d){mo}月{d}[日号]", ctx)
+                )
             elif c.kind == "month":
-                ok = any(_date_parts(doc.date)[1] == m.core[0] for m in months) or \
-                    any(re.search(rf"(?<![\d.]){m.core[0]}月", ctx) for m in months)
+                ok = any(_date_parts(doc.date)[1] == m.core[0] for m in months) or any(
+                    re.search(rf"(?<![\d.]){m.core[0]}月", ctx) for m in months
+                )
             elif c.kind == "year":
                 ok = _date_parts(doc.date)[0] == c.core[0] or f"{c.core[0]}年" in ctx or str(c.core[0]) in ctx
             else:
                 ok = True
             if not ok:
                 missing.append(c)
-        if (any(h in frame.text for h in HOME) or any(h in frame.text for h in self.home)) and self.home_voice(ctx) is False:
+        if (any(h in frame.text for h in HOME) or any(h in frame.text for h in self.home)) and self.home_voice(
+            ctx
+        ) is False:
             missing.append(Constraint(next((h for h in self.home), "本县"), "home"))
         return missing
 
@@ -92,11 +98,11 @@ class EvidenceChecks:
     def _role_ok(self, frame: Frame, c: Constraint, ctx: str) -> bool:
         """A role written before a name in the question ("县长李晓军") must be written before
         that name in the article too; a role alone must occur."""
-        after = frame.text[frame.text.find(c.text) + len(c.text):]
+        after = frame.text[frame.text.find(c.text) + len(c.text) :]
         person = next((p.text for p in frame.of_kind("person") if after.startswith(p.text)), None)
         if person is None:
             return c.text in ctx
-        return any(c.text in ctx[max(0, m.start() - 14):m.start()] for m in re.finditer(re.escape(person), ctx))
+        return any(c.text in ctx[max(0, m.start() - 14) : m.start()] for m in re.finditer(re.escape(person), ctx))
 
     def _competitor(self, name: str, text: str) -> bool:
         """``text`` names another thing of ``name``'s kind: its last two characters (the head:
@@ -107,7 +113,7 @@ class EvidenceChecks:
         head = name[-2:]
         toks = self.pos_fast(text)
         ends, pos = {}, 0
-        for i, (w, f) in enumerate(toks):
+        for i, (w, _f) in enumerate(toks):
             pos += len(w)
             ends[pos] = i
         for m in re.finditer(re.escape(head), text):
@@ -133,28 +139,46 @@ class EvidenceChecks:
             if cut <= start:
                 break
             cut = max([d.text.rfind(p, start, cut - 1) for p in "。！？"] + [start - 1]) + 1
-        prev = d.text[cut:s.start]
+        prev = d.text[cut : s.start]
         para = d.title + "\n" + _lead(d.text) + "\n" + prev + s.text
         for c in frame.constraints:  # "香炉洲大桥" asked, "青龙洲大桥" written: another one of its kind
-            if c.kind in ("place", "org", "name") and len(c.text) >= 3 and c.text not in s.text \
-                    and self._competitor(c.text, s.text):
+            if (
+                c.kind in ("place", "org", "name")
+                and len(c.text) >= 3
+                and c.text not in s.text
+                and self._competitor(c.text, s.text)
+            ):
                 return False
         for c in frame.constraints:
             # a person the archive knows must be in the value's sentence or just before it; a
             # word the tagger alone calls a name ("黄石承办…") is checked like a place
-            if c.kind == "person" and c.text in self.people and c.text not in s.text and c.text not in prev \
-                    and not re.match(r"(?:他|她|其)", s.text) and c.text not in d.text[start:start + 12] \
-                    and not (frame.focus in EVENT_HEADS and c.text in _after(d.text, s.end, 2)):
+            if (
+                c.kind == "person"
+                and c.text in self.people
+                and c.text not in s.text
+                and c.text not in prev
+                and not re.match(r"(?:他|她|其)", s.text)
+                and c.text not in d.text[start : start + 12]
+                and not (frame.focus in EVENT_HEADS and c.text in _after(d.text, s.end, 2))
+            ):
                 return False  # (a paragraph that opens with the person is the person's: "解芳强调，…")
             if c.kind == "person" and c.text not in self.people and c.text not in para:
                 return False
-            if c.kind == "person" and c.text not in s.text and frame.atype not in ("person", "role") \
-                    and frame.focus_kind != "person" and any(v in s.text for v in frame.verbs) and any(
-                    p in s.text for p in self.people if p != c.text and p not in c.text):
+            if (
+                c.kind == "person"
+                and c.text not in s.text
+                and frame.atype not in ("person", "role")
+                and frame.focus_kind != "person"
+                and any(v in s.text for v in frame.verbs)
+                and any(p in s.text for p in self.people if p != c.text and p not in c.text)
+            ):
                 return False  # "王辨明主持会议" is not what 李晓军 主持-ed
-            if c.kind in ("place", "org", "name") and not (c.text in para or self._tokens_in(c.text, para)
-                                                           or _abbreviates(c.text, para)
-                                                           or self._place_left_out(c.text, d.text, para)):
+            if c.kind in ("place", "org", "name") and not (
+                c.text in para
+                or self._tokens_in(c.text, para)
+                or _abbreviates(c.text, para)
+                or self._place_left_out(c.text, d.text, para)
+            ):
                 return False
             if c.kind == "event" and not self._event_in(c, para):
                 return False

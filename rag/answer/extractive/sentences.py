@@ -4,8 +4,8 @@ redundancy and the shared data types of the extractive answerer."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 from ...chunk import split_sentences
 from ...types import Chunk, Citation, ScoredChunk
@@ -13,12 +13,33 @@ from ...types import Chunk, Citation, ScoredChunk
 ABSTAIN_MESSAGE = "新闻档案中没有找到能回答这个问题的内容。可以换个说法、补充人名或地名，或调整日期范围后再试。"
 
 # A speaker opening a paragraph: "李晓军强调，…", "解芳指出，…" (reporting verbs of news prose)
-SPEAKER_LEAD = re.compile(r"^([\u4e00-\u9fff]{2,4})(?:还|也|再次|同时)?(强调|指出|要求|表示|希望|提出|说|在安排|在讲话中|讲话)")
+SPEAKER_LEAD = re.compile(
+    r"^([\u4e00-\u9fff]{2,4})(?:还|也|再次|同时)?(强调|指出|要求|表示|希望|提出|说|在安排|在讲话中|讲话)"
+)
 INSTRUCTION = re.compile(r"^(?:要|切实|坚持|进一步|加强|推动|各级各部门要|各乡镇要|必须|务必)")
-SCAFFOLD = re.compile(r"哪些地方|什么地方|哪些方面|哪几个方面|什么时候|哪一天|哪些|哪几|哪里|哪儿|什么|怎么样|怎么|如何|"
-                      r"是谁|有谁|都有|分别|有没有|是不是|是否|讲了些|讲了|说了|提了|多少|会议上|会上|什么职务|职务|叫什么名字|名字")
-QUESTION_BIGRAMS = {"什么", "哪些", "哪里", "哪天", "多少", "怎么", "如何", "是否", "有什", "么要", "了什", "是什",
-                    "哪几", "县里", "我县", "要求", "强调"}
+SCAFFOLD = re.compile(
+    r"哪些地方|什么地方|哪些方面|哪几个方面|什么时候|哪一天|哪些|哪几|哪里|哪儿|什么|怎么样|怎么|如何|"
+    r"是谁|有谁|都有|分别|有没有|是不是|是否|讲了些|讲了|说了|提了|多少|会议上|会上|什么职务|职务|叫什么名字|名字"
+)
+QUESTION_BIGRAMS = {
+    "什么",
+    "哪些",
+    "哪里",
+    "哪天",
+    "多少",
+    "怎么",
+    "如何",
+    "是否",
+    "有什",
+    "么要",
+    "了什",
+    "是什",
+    "哪几",
+    "县里",
+    "我县",
+    "要求",
+    "强调",
+}
 
 
 @dataclass
@@ -151,7 +172,20 @@ def make_citation(n: int, p: ScoredChunk, spans: Sequence[tuple[int, int]] = ())
     c = p.chunk
     inside = sorted({(max(s, c.start), min(e, c.end)) for s, e in spans if s < c.end and e > c.start and s < e})
     start, end = (inside[0][0], max(e for _, e in inside)) if inside else (c.start, c.end)
-    return Citation(n=n, article_id=c.article_id, title=c.title, date=c.date, author=c.author, source=c.source,
-                    chunk_id=c.id, start=start, end=end, quote=c.text[start - c.start : end - c.start],
-                    score=round(p.score, 4), passage=c.text, passage_start=c.start, passage_end=c.end,
-                    highlights=[[s, e] for s, e in inside])
+    return Citation(
+        n=n,
+        article_id=c.article_id,
+        title=c.title,
+        date=c.date,
+        author=c.author,
+        source=c.source,
+        chunk_id=c.id,
+        start=start,
+        end=end,
+        quote=c.text[start - c.start : end - c.start],
+        score=round(p.score, 4),
+        passage=c.text,
+        passage_start=c.start,
+        passage_end=c.end,
+        highlights=[[s, e] for s, e in inside],
+    )

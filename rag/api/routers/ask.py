@@ -20,14 +20,23 @@ async def ask(body: AskRequest, request: Request) -> dict:
     """Returns exactly ``Answer.to_dict()``: the same JSON as ``rag ask --json``."""
     args = ask_args(body, settings_of(request))
     pipe = await pipeline(request)
-    answer = await run_in_threadpool(lambda: pipe.ask(body.question, args["history"], top_k=args["top_k"],
-                                                      filters=args["filters"]))
+    answer = await run_in_threadpool(
+        lambda: pipe.ask(body.question, args["history"], top_k=args["top_k"], filters=args["filters"])
+    )
     return answer.to_dict()
 
 
-@router.post("/ask/stream", summary="提问（SSE 流式）", response_class=StreamingResponse,
-             responses={200: {"content": {"text/event-stream": {}},
-                              "description": "`event: delta` / `data: {\"text\"}` 若干，最后 `event: final` / 完整答案"}})
+@router.post(
+    "/ask/stream",
+    summary="提问（SSE 流式）",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "content": {"text/event-stream": {}},
+            "description": '`event: delta` / `data: {"text"}` 若干，最后 `event: final` / 完整答案',
+        }
+    },
+)
 async def ask_stream_route(body: AskRequest, request: Request):
     """Server-Sent Events: ``delta`` events ``{"text": piece}``, then one ``final`` event
     with ``Answer.to_dict()`` (authoritative); ``error`` ``{"error": …}`` if it fails midway."""

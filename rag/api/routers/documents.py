@@ -15,10 +15,23 @@ from ..multipart import receive_upload
 
 router = APIRouter(prefix="/api/documents", tags=["文档"])
 
-_UPLOAD_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
-    "type": "object", "required": ["file"],
-    "properties": {"file": {"type": "string", "format": "binary", "description": "；".join(UPLOAD_SUFFIXES)},
-                   "year": {"type": "integer", "description": "导语只有月日时使用的年份，如 2024（可选）"}}}}}}}
+_UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary", "description": "；".join(UPLOAD_SUFFIXES)},
+                        "year": {"type": "integer", "description": "导语只有月日时使用的年份，如 2024（可选）"},
+                    },
+                }
+            }
+        },
+    }
+}
 
 
 @router.get("", dependencies=read_access, summary="已导入的文档")

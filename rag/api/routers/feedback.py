@@ -20,7 +20,12 @@ async def give_feedback(body: FeedbackRequest, request: Request) -> dict:
     ``vote`` (``useful`` 有用 or ``wrong`` 有误) and optionally ``comment`` and ``history``
     (the earlier questions, as for ``/api/ask``). Same key rule as other writes.
     Returns the stored record (``id``, ``time``, ``vote``, …), status 201."""
-    fb = make_feedback(body.model_dump(exclude={"history"}), body.vote, comment=body.comment,
-                       history=history_texts(body.history), channel="api")
+    fb = make_feedback(
+        body.model_dump(exclude={"history"}),
+        body.vote,
+        comment=body.comment,
+        history=history_texts(body.history),
+        channel="api",
+    )
     await run_in_threadpool(FeedbackStore(settings_of(request).feedback_path).add, fb)
     return fb.to_dict()

@@ -29,8 +29,14 @@ async def health(request: Request) -> dict:
         return pipe.store.count(), pipe.store.article_count(), len(pipe.documents())
 
     chunks, articles, documents = await run_in_threadpool(counts)
-    body = {"status": "ok", "version": __version__, "embedder": pipe.embedder.id,
-            "chunks": chunks, "articles": articles, "documents": documents}
+    body = {
+        "status": "ok",
+        "version": __version__,
+        "embedder": pipe.embedder.id,
+        "chunks": chunks,
+        "articles": articles,
+        "documents": documents,
+    }
     settings = settings_of(request)
     for name in ("llm", "llm_model", "llm_base_url"):  # whatever LLM settings exist; never a key
         value = getattr(settings, name, None)

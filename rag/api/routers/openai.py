@@ -43,12 +43,21 @@ async def chat_completions(body: ChatCompletionRequest, request: Request):
     if not body.stream:
         args = ask_args(ask_body, settings_of(request))
         pipe = await pipeline(request)
-        answer = await run_in_threadpool(lambda: pipe.ask(ask_body.question, args["history"],
-                                                          top_k=args["top_k"], filters=args["filters"]))
+        answer = await run_in_threadpool(
+            lambda: pipe.ask(ask_body.question, args["history"], top_k=args["top_k"], filters=args["filters"])
+        )
         return {
-            "id": completion_id, "object": "chat.completion", "created": created, "model": model,
-            "choices": [{"index": 0, "finish_reason": "stop",
-                         "message": {"role": "assistant", "content": answer.text + citation_lines(answer)}}],
+            "id": completion_id,
+            "object": "chat.completion",
+            "created": created,
+            "model": model,
+            "choices": [
+                {
+                    "index": 0,
+                    "finish_reason": "stop",
+                    "message": {"role": "assistant", "content": answer.text + citation_lines(answer)},
+                }
+            ],
             "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
             "citations": [c.to_dict() for c in answer.citations],
         }
@@ -56,8 +65,15 @@ async def chat_completions(body: ChatCompletionRequest, request: Request):
     gen, first = await open_stream(request, ask_body)
 
     def chunk(delta: dict, finish: str | None = None) -> str:
-        return sse({"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": model,
-                    "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
+        return sse(
+            {
+                "id": completion_id,
+                "object": "chat.completion.chunk",
+                "created": created,
+                "model": model,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+            }
+        )
 
     async def events():
         streamed = ""
@@ -65,7 +81,7 @@ async def chat_completions(body: ChatCompletionRequest, request: Request):
         try:
             async for item in stream_items(request, gen, first):
                 if isinstance(item, Answer):
-                    rest = item.text[len(streamed):] if item.text.startswith(streamed) else ""
+                    rest = item.text[len(streamed) :] if item.text.startswith(streamed) else ""
                     tail = rest + citation_lines(item)
                     if tail:
                         yield chunk({"content": tail})

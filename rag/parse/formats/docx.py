@@ -68,8 +68,25 @@ _W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 _M = "http://schemas.openxmlformats.org/officeDocument/2006/math"
 _TEXT_TAGS = {f"{{{_W}}}t", f"{{{_M}}}t"}
 # never read: deleted revisions, field codes, ruby (phonetic) text, properties
-_SKIP = {f"{{{_W}}}{t}" for t in ("del", "moveFrom", "delText", "delInstrText", "instrText", "rt", "rPr", "pPr",
-                                  "sdtPr", "sdtEndPr", "tblPr", "trPr", "tcPr", "sectPr")}
+_SKIP = {
+    f"{{{_W}}}{t}"
+    for t in (
+        "del",
+        "moveFrom",
+        "delText",
+        "delInstrText",
+        "instrText",
+        "rt",
+        "rPr",
+        "pPr",
+        "sdtPr",
+        "sdtEndPr",
+        "tblPr",
+        "trPr",
+        "tcPr",
+        "sectPr",
+    )
+}
 _SKIPPED = {
     "images": "张图片，图片里的文字（如有）没有导入；如需检索，请另行录入。",
     "charts": "个图表，图表中的文字没有导入。",

@@ -7,11 +7,55 @@ import re
 
 from ..articles import _HAN
 
-_HTML_DROP = ("script", "style", "noscript", "template", "iframe", "object", "embed", "svg", "canvas",
-              "nav", "aside", "form", "footer", "button", "select", "textarea", "input")
-_HTML_BLOCKS = ("p", "div", "section", "article", "main", "header", "li", "ul", "ol", "dl", "dt", "dd",
-                "table", "tr", "blockquote", "pre", "h3", "h4", "h5", "h6", "figure", "figcaption",
-                "address", "hr", "center", "details", "summary", "body")
+_HTML_DROP = (
+    "script",
+    "style",
+    "noscript",
+    "template",
+    "iframe",
+    "object",
+    "embed",
+    "svg",
+    "canvas",
+    "nav",
+    "aside",
+    "form",
+    "footer",
+    "button",
+    "select",
+    "textarea",
+    "input",
+)
+_HTML_BLOCKS = (
+    "p",
+    "div",
+    "section",
+    "article",
+    "main",
+    "header",
+    "li",
+    "ul",
+    "ol",
+    "dl",
+    "dt",
+    "dd",
+    "table",
+    "tr",
+    "blockquote",
+    "pre",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "figure",
+    "figcaption",
+    "address",
+    "hr",
+    "center",
+    "details",
+    "summary",
+    "body",
+)
 _PARA_MARK, _LINE_MARK = "\ue000", "\ue001"
 _CJK_CHARS = f"{_HAN}\u3000-\u303f\uff00-\uffef“”‘’"
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from rag.errors import ParseError
 from rag.normalize import normalize
@@ -23,15 +23,16 @@ def parse_jsonl(text: str, *, source: str, year: int | None, errors: list[ParseE
     return list(iter_jsonl_articles(text.split("\n"), source=source, year=year, errors=errors))
 
 
-def iter_jsonl_articles(lines: Iterable[str], *, source: str, year: int | None,
-                        errors: list[ParseError]) -> Iterator[Article]:
+def iter_jsonl_articles(
+    lines: Iterable[str], *, source: str, year: int | None, errors: list[ParseError]
+) -> Iterator[Article]:
     """Articles of JSON Lines, lazily, one per line (see ``_parse_jsonl``): a large archive is
     read line by line, never whole. Duplicates are not removed here. Bad lines go to ``errors``."""
     for no, raw in enumerate(lines, 1):
         if not raw.strip():
             continue
 
-        def bad(reason: str) -> None:
+        def bad(reason: str, no: int = no) -> None:
             errors.append(ParseError(f"{source} 第 {no} 行：{reason}，已跳过。", code="bad_jsonl_line"))
 
         try:

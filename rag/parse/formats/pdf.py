@@ -31,10 +31,10 @@ def pdf_text(path: Path, source: str, unreadable: list[ParseError]) -> str:
         (``unmapped_characters``), and one for the pictures of the file (``images_not_read``).
     raises ParseError(corrupt_document): not a PDF, damaged, or encrypted with a password.
     """
+    from pdfminer.converter import PDFPageAggregator
     from pdfminer.layout import LAParams, LTFigure, LTImage, LTTextBox
     from pdfminer.pdfdocument import PDFPasswordIncorrect
     from pdfminer.pdfinterp import PDFPageInterpreter, PDFResourceManager
-    from pdfminer.converter import PDFPageAggregator
     from pdfminer.pdfpage import PDFPage
 
     logging.getLogger("pdfminer").setLevel(logging.ERROR)
@@ -75,28 +75,39 @@ def pdf_text(path: Path, source: str, unreadable: list[ParseError]) -> str:
                 cids = len(_CID_RE.findall(text))
                 if cids:
                     text = _CID_RE.sub("", text)
-                    unreadable.append(ParseError(
-                        f"{source} 第 {n} 页有 {cids} 个字符的字体缺少编码表，无法识别，已略去；"
-                        "请从原始文档重新导出 PDF（嵌入字体）后再导入。", code="unmapped_characters"))
+                    unreadable.append(
+                        ParseError(
+                            f"{source} 第 {n} 页有 {cids} 个字符的字体缺少编码表，无法识别，已略去；"
+                            "请从原始文档重新导出 PDF（嵌入字体）后再导入。",
+                            code="unmapped_characters",
+                        )
+                    )
                 if not text.strip():
                     if images:
-                        unreadable.append(ParseError(
-                            f"{source} 第 {n} 页只有图片、没有文字层（可能是扫描件），未能读取；请先做文字识别（OCR）。",
-                            code="unreadable_page"))
+                        unreadable.append(
+                            ParseError(
+                                f"{source} 第 {n} 页只有图片、没有文字层（可能是扫描件），未能读取；请先做文字识别（OCR）。",
+                                code="unreadable_page",
+                            )
+                        )
                     continue
                 images_on_text_pages += images
                 texts.append(text)
     except PDFPasswordIncorrect:
-        raise ParseError(f"文件 {source} 是加密的 PDF，无法读取；请先去除密码后再导入。", code="corrupt_document") from None
+        raise ParseError(
+            f"文件 {source} 是加密的 PDF，无法读取；请先去除密码后再导入。", code="corrupt_document"
+        ) from None
     except ParseError:
         raise
     except Exception:  # noqa: BLE001 - pdfminer raises PDFSyntaxError, PSEOF, struct errors, … on damaged files
         if not texts:
             raise ParseError(corrupt, code="corrupt_document") from None
-        unreadable.append(ParseError(f"{source} 在第 {n + 1} 页处损坏，其后的内容未能读取。",
-                                     code="unreadable_page"))
+        unreadable.append(ParseError(f"{source} 在第 {n + 1} 页处损坏，其后的内容未能读取。", code="unreadable_page"))
     if images_on_text_pages:
-        unreadable.append(ParseError(
-            f"{source} 中有 {images_on_text_pages} 张图片，图片里的文字（如有）没有导入；如需检索，请另行录入。",
-            code="images_not_read"))
+        unreadable.append(
+            ParseError(
+                f"{source} 中有 {images_on_text_pages} 张图片，图片里的文字（如有）没有导入；如需检索，请另行录入。",
+                code="images_not_read",
+            )
+        )
     return "\n\n".join(texts)
