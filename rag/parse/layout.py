@@ -1,0 +1,296 @@
+"""Page layout → text in reading order: columns, running heads, paragraphs.
+
+Works on the positioned text lines of PDF pages (:class:`TextLine`, from any PDF library; the
+reader in ``formats/pdf.py`` takes them from pdfminer.six), independently of the library:
+
+- :func:`running_lines` finds running headers and footers: a line among the top or bottom two
+  rows of a page that comes back, digits aside ("第1版" / "第2版", "— 1 —" / "— 2 —"), at the same
+  place on at least half of the pages (two at least). They are page furniture, not text: removing
+  them lets a sentence broken across a page break be joined again.
+- :func:`reading_order` orders a page's lines column by column, by recursive cuts along white
+  space in the manner of the X-Y cut (Nagy & Seth, 1984): a *gutter* is a vertical strip at least
+  0.8 character wide, inside the text, that no line crosses, or only a few (a masthead or a headline
+  spanning the columns). Lines crossing it are read where they stand, and the lines between two
+  of them are a band read column by column (left column top to bottom, then the right one), each
+  column cut again the same way. Both sides of a gutter must hold text lines (two of at least six
+  characters' width), so a table's short cells are read row by row, not as columns.
+- :func:`paragraphs` groups a column's lines into paragraphs: a new paragraph starts at a change
+  of font size, a wider gap, a first-line indent (the paragraph is then written with a leading
+  "\\u3000\\u3000", the indent a Chinese text file would have) or after a short line.
+
+Coordinates are PDF user space (points, y upwards). All text lengths are in characters.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import statistics
+from collections import defaultdict
+from dataclasses import dataclass
+
+#: a gutter is at least this wide, in character sizes (the median line height)
+MIN_GUTTER = 0.8
+#: a column holds at least this many lines at least ``COLUMN_LINE_CHARS`` character sizes wide
+COLUMN_LINES, COLUMN_LINE_CHARS = 2, 6.0
+#: lines that may cross a gutter: at most this share of the region's lines
+MAX_CROSSING_SHARE = 0.2
+#: rows at the top and at the bottom of a page looked at for running heads
+RUNNING_ROWS = 2
+INDENT = "\u3000\u3000"
+
+_DIGITS_RE = re.compile(r"\d+")
+_SPACE_RE = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class TextLine:
+    """A line (or a piece of one) of text on a page: its bounding box in points, y upwards."""
+
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+    text: str
+
+    @property
+    def size(self) -> float:
+        """The line's height in points (about its font size)."""
+        return max(self.y1 - self.y0, 0.1)
+
+    @property
+    def ymid(self) -> float:
+        return (self.y0 + self.y1) / 2
+
+
+@dataclass(frozen=True)
+class Running:
+    """A running header or footer: ``where`` is "header" or "footer", ``text`` its first
+    occurrence, ``pages`` how many pages carry it."""
+
+    where: str
+    text: str
+    pages: int
+
+
+# --- rows ------------------------------------------------------------------------------
+
+
+def rows(lines: list[TextLine]) -> list[list[TextLine]]:
+    """Lines grouped into rows (their vertical extents overlap by half the smaller height),
+    top to bottom, each row left to right."""
+    out: list[list[TextLine]] = []
+    for ln in sorted(lines, key=lambda ln: (-ln.ymid, ln.x0)):
+        if out:
+            ref = out[-1][0]
+            overlap = min(ref.y1, ln.y1) - max(ref.y0, ln.y0)
+            if overlap >= 0.5 * min(ref.size, ln.size):
+                out[-1].append(ln)
+                continue
+        out.append([ln])
+    return [sorted(r, key=lambda ln: ln.x0) for r in out]
+
+
+def row_text(row: list[TextLine]) -> str:
+    """The pieces of a row joined: with a space when they are half a character or more apart
+    (table cells, words), else as one text."""
+    text = ""
+    prev: TextLine | None = None
+    for ln in row:
+        t = ln.text.strip()
+        if not t:
+            continue
+        if prev is not None and text:
+            gap = ln.x0 - prev.x1
+            text = f"{text} {t}" if gap >= 0.5 * min(ln.size, prev.size) else join_text(text, t)
+        else:
+            text = t
+        prev = ln
+    return text
+
+
+def join_text(left: str, right: str) -> str:
+    """Two pieces of one line or paragraph: Latin words (and a digit before a letter) with one
+    space, Chinese with none."""
+    if not left or not right:
+        return left + right
+    a, b = left[-1], right[0]
+    if b.isascii() and b.isalnum() and (a.isascii() and a.isalpha() or a in ",;:" or (a.isdigit() and b.isalpha())):
+        return f"{left} {right}"
+    return left + right
+
+
+# --- running heads ------------------------------------------------------------------------
+
+
+def _key(text: str) -> str:
+    return _DIGITS_RE.sub("#", _SPACE_RE.sub("", text))
+
+
+def running_lines(pages: list[list[TextLine]]) -> tuple[list[list[TextLine]], list[Running]]:
+    """Remove running headers and footers from every page.
+
+    pages: the lines of each page. A row among the top (bottom) ``RUNNING_ROWS`` rows of a page
+    is a running header (footer) when its text, with every run of digits read as one and
+    white space removed, is among the top (bottom) rows of at least ``max(2, ⌈pages / 2⌉)``
+    pages.
+    returns: ``(pages without those rows, what was removed in order of first occurrence)``.
+    """
+    if len(pages) < 2:
+        return pages, []
+    need = max(2, math.ceil(len(pages) / 2))
+    page_rows = [rows(p) for p in pages]
+    seen: dict[tuple[str, str], set[int]] = defaultdict(set)
+    first: dict[tuple[str, str], str] = {}
+    for n, rs in enumerate(page_rows):
+        for where, part in (("header", rs[:RUNNING_ROWS]), ("footer", rs[-RUNNING_ROWS:])):
+            for r in part:
+                k = (where, _key(row_text(r)))
+                if k[1]:
+                    seen[k].add(n)
+                    first.setdefault(k, row_text(r))
+    running = {k for k, ns in seen.items() if len(ns) >= need}
+    if not running:
+        return pages, []
+    out: list[list[TextLine]] = []
+    for rs in page_rows:
+        top, bottom = rs[:RUNNING_ROWS], rs[-RUNNING_ROWS:]
+        drop = {id(ln) for r in top if ("header", _key(row_text(r))) in running for ln in r}
+        drop |= {id(ln) for r in bottom if ("footer", _key(row_text(r))) in running for ln in r}
+        out.append([ln for r in rs for ln in r if id(ln) not in drop])
+    found = [
+        Running(where, first[(where, key)], len(seen[(where, key)])) for where, key in first if (where, key) in running
+    ]
+    return out, found
+
+
+# --- reading order --------------------------------------------------------------------------
+
+
+def reading_order(lines: list[TextLine]) -> list[list[TextLine]]:
+    """A page's lines as columns in reading order: a list of regions, each a list of lines of one
+    column (or one line spanning columns) top to bottom (see the module docstring)."""
+    if not lines:
+        return []
+    size = statistics.median(ln.size for ln in lines)
+    return _order(lines, size)
+
+
+def _order(lines: list[TextLine], size: float) -> list[list[TextLine]]:
+    gutter = _gutter(lines, size)
+    if gutter is None:
+        return [[ln for r in rows(lines) for ln in r]]
+    g0, g1 = gutter
+    crossing = sorted((ln for ln in lines if ln.x0 < g1 and ln.x1 > g0), key=lambda ln: -ln.ymid)
+    if not crossing:
+        left = [ln for ln in lines if ln.x1 <= g0]
+        right = [ln for ln in lines if ln.x0 >= g1]
+        return _order(left, size) + _order(right, size)
+    bands: list[list[TextLine]] = [[] for _ in range(len(crossing) + 1)]
+    for ln in lines:
+        if ln.x0 < g1 and ln.x1 > g0:
+            continue
+        bands[sum(1 for c in crossing if c.ymid > ln.ymid)].append(ln)
+    out: list[list[TextLine]] = []
+    for i, band in enumerate(bands):
+        if band:
+            out += _order(band, size)
+        if i < len(crossing):
+            out.append([crossing[i]])
+    return out
+
+
+def _gutter(lines: list[TextLine], size: float) -> tuple[float, float] | None:
+    """The best gutter of a region: the widest strip crossed by the fewest lines (at most
+    ``MAX_CROSSING_SHARE`` of them), with a text column on either side; None when there is none."""
+    if len(lines) < 2 * COLUMN_LINES:
+        return None
+    left_edge = min(ln.x0 for ln in lines)
+    right_edge = max(ln.x1 for ln in lines)
+    xs = sorted({ln.x0 for ln in lines} | {ln.x1 for ln in lines})
+    max_cross = int(MAX_CROSSING_SHARE * len(lines))
+    best: tuple[int, float, float, float] | None = None  # (crossing, -width, g0, g1)
+    for a, b in zip(xs, xs[1:]):
+        if a <= left_edge or b >= right_edge or b - a <= 0:
+            continue
+        mid = (a + b) / 2
+        cross = sum(1 for ln in lines if ln.x0 < mid < ln.x1)
+        if cross > max_cross:
+            continue
+        # the strip between the lines ending left of it and those starting right of it
+        g0 = max((ln.x1 for ln in lines if ln.x1 <= mid), default=left_edge)
+        g1 = min((ln.x0 for ln in lines if ln.x0 >= mid), default=right_edge)
+        if g1 - g0 < MIN_GUTTER * size:
+            continue
+        left = [ln for ln in lines if ln.x1 <= g0]
+        right = [ln for ln in lines if ln.x0 >= g1]
+        if not (_column(left, size) and _column(right, size)):
+            continue
+        cand = (cross, -(g1 - g0), g0, g1)
+        if best is None or cand < best:
+            best = cand
+    return None if best is None else (best[2], best[3])
+
+
+def _column(lines: list[TextLine], size: float) -> bool:
+    """Do these lines look like a column of text (not a table's cells)?"""
+    return sum(1 for ln in lines if ln.x1 - ln.x0 >= COLUMN_LINE_CHARS * size) >= COLUMN_LINES
+
+
+# --- paragraphs -----------------------------------------------------------------------------
+
+
+def paragraphs(column: list[TextLine]) -> list[str]:
+    """The lines of one column (top to bottom) as paragraphs, each its lines joined by "\\n" (the
+    article rules join a sentence broken over lines, and see a byline on a line of its own); a
+    paragraph that starts with a first-line indent begins with :data:`INDENT`.
+
+    A new paragraph starts at a row whose height differs from the previous row's by more than
+    15 %, after a gap above 1.5 times the column's median gap (and half a character more than
+    it), at a row indented by a character or more from the column's left edge, and after a row
+    that ends three characters or more before the column's right edge; but rows in a font 15 %
+    larger than the column's body text, of one size and at most a line apart, are one headline
+    (wrapped and centred).
+    """
+    rs = [r for r in rows(column) if row_text(r)]
+    if not rs:
+        return []
+    left = min(r[0].x0 for r in rs)
+    right = max(r[-1].x1 for r in rs)
+    gaps = [a[0].y0 - b[0].y1 for a, b in zip(rs, rs[1:])]
+    med_gap = statistics.median(gaps) if gaps else 0.0
+    body = statistics.median(max(ln.size for ln in r) for r in rs)
+    out: list[str] = []
+    cur = ""
+    prev: list[TextLine] | None = None
+    for r, gap in zip(rs, [0.0, *gaps]):
+        size = max(ln.size for ln in r)
+        text = row_text(r)
+        indented = r[0].x0 - left >= size
+        if prev is not None:
+            psize = max(ln.size for ln in prev)
+            if abs(size - psize) <= 0.15 * size and size > 1.15 * body and gap <= size:
+                cur = join_text(cur, text)  # a headline wrapped over two lines (centred: not an indent)
+                prev = r
+                continue
+            new = (
+                abs(size - psize) > 0.15 * max(size, psize)
+                or gap > max(1.5 * med_gap, med_gap + 0.5 * size)
+                or indented
+                or right - prev[-1].x1 >= 3 * psize
+            )
+            if not new:
+                cur = f"{cur}\n{text}"  # lines kept: the article rules join broken sentences
+                prev = r
+                continue
+            out.append(cur)
+        cur = (INDENT if indented else "") + text
+        prev = r
+    out.append(cur)
+    return out
+
+
+def page_text(lines: list[TextLine]) -> str:
+    """A page's text in reading order: columns one after the other, paragraphs separated by a
+    blank line."""
+    return "\n\n".join(p for col in reading_order(lines) for p in paragraphs(col))
