@@ -225,14 +225,16 @@ CHERRY_TRAINING = (
 MASTHEAD_2 = "绛县新闻 2024年3月10日 第2版"
 
 
-def two_column_page(path: Path, order: str = "column by column") -> Bulletin:
+def two_column_page(path: Path, order: str = "column by column", gutter: float = 25.0) -> Bulletin:
     """One A4 page: masthead, then :data:`JOB_FAIR` (left column) and :data:`CHERRY_TRAINING`
-    (right column), 235 pt wide with a 25 pt gutter.
+    (right column), two columns 495 pt wide together, ``gutter`` points apart (25 pt: 2.4
+    characters of body text).
 
     order: content-stream order, ``"column by column"`` or ``"line by line"`` (across the page,
         top to bottom, as some layout programs draw it).
     """
-    left_x, right_x, col_w, top = 50.0, 310.0, 235.0, 770.0
+    col_w, top = (495.0 - gutter) / 2, 770.0
+    left_x, right_x = 50.0, 50.0 + col_w + gutter
     cols = []
     for art, x in ((JOB_FAIR, left_x), (CHERRY_TRAINING, right_x)):
         title, paras, _date, author = art
