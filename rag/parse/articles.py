@@ -20,6 +20,7 @@ from rag.types import Article, stable_id
 
 from .decode import normalise_newlines
 from .layout import join_text
+from .tables import is_table_row, table_sentences
 
 # --- character classes -------------------------------------------------------------
 
@@ -117,7 +118,8 @@ def parse_text(
     lead is its title; the first article keeps the heading as its title when it has no such
     line; text before the first lead is an article if it holds a sentence, else a masthead.
 
-    Body: broken sentences joined (:func:`repair_page_breaks` rules), a final byline
+    Body: broken sentences joined (:func:`repair_page_breaks` rules), table rows written as
+    sentences (``rag.parse.tables``: "乡镇：南樊镇，项目：…，完成投资（万元）：1450。"), a final byline
     (2–4 Han characters alone on the last line) moved to ``author``, half-width ``,;:?!``
     next to Chinese text made full-width (never inside numbers: "1,000" stays), paragraphs
     stripped and separated by exactly ``"\\n\\n"``. Sub-headings (``###``) stay as their own
@@ -298,10 +300,15 @@ def build_article(
     fallback_year: year for a date without one when neither ``year`` nor the article names one.
     """
     lines, byline = _split_byline(lines, given=author)
-    paragraphs = _normalise_paragraphs(_repair_lines(lines))
-    body = "\n\n".join(paragraphs)
+    paragraphs = _normalise_paragraphs(table_sentences(_repair_lines(lines)))
+    body = "\n\n".join(p for p, _ in paragraphs)
     if not body:
         return None
+    rows, pos = [], 0
+    for p, is_row in paragraphs:
+        if is_row:
+            rows.append((pos, pos + len(p)))
+        pos += len(p) + 2
     if not title:
         title = _auto_title(body)
     if not date:
@@ -314,6 +321,7 @@ def build_article(
         author=author or byline,
         source=source,
         url=url,
+        table_rows=tuple(rows),
     )
 
 
@@ -348,7 +356,12 @@ def _headless_article(
         if clean_title(first) == title and len(nonblank) > 1:
             lines = lines[nonblank[0] + 1 :]
         return build_article(title, lines, **kw)
-    if len(nonblank) > 1 and len(first) <= _TITLE_LINE_MAX_CHARS and not first.endswith("。"):
+    if (
+        len(nonblank) > 1
+        and len(first) <= _TITLE_LINE_MAX_CHARS
+        and not first.endswith("。")
+        and not _PROTECTED_RE.match(lines[nonblank[0]])
+    ):
         return build_article(clean_title(first), lines[nonblank[0] + 1 :], **kw)
     return build_article("", lines, **kw)
 
@@ -389,7 +402,7 @@ def _split_byline(lines: list[str], given: str | None = None) -> tuple[list[str]
     j, blank = idx - 1, False
     while j >= 0 and not lines[j].strip():
         j, blank = j - 1, True
-    if j < 0 or _PROTECTED_RE.match(lines[j]):
+    if j < 0 or (_PROTECTED_RE.match(lines[j]) and not (blank and is_table_row(lines[j]))):
         return lines, ""
     prev = lines[j]
     if blank or prev != prev.rstrip() or _ends_sentence(prev):
@@ -449,15 +462,17 @@ def _repair_lines(lines: list[str]) -> list[str]:
     return paragraphs
 
 
-def _normalise_paragraphs(paragraphs: list[str]) -> list[str]:
+def _normalise_paragraphs(paragraphs: list[tuple[str, bool]]) -> list[tuple[str, bool]]:
+    """``(paragraph, is a table row)`` pairs: sub-heading marks removed, punctuation normalised,
+    empty ones dropped."""
     out = []
-    for p in paragraphs:
+    for p, is_row in paragraphs:
         m = _SUBHEADING_MARK_RE.match(p)
         if m:
             p = m.group(1) or ""
         p = _normalise_punct(p.strip())
         if p:
-            out.append(p)
+            out.append((p, is_row))
     return out
 
 
@@ -466,6 +481,12 @@ def _normalise_punct(s: str) -> str:
     precedes it, or a Han character / Chinese opening quote follows it. "1,000" stays."""
     s = _PUNCT_RE.sub(lambda m: _HALF_TO_FULL[m.group(1) or m.group(2)], s)
     return _SPACE_AFTER_FULL_RE.sub("", s)
+
+
+def article_date(title: str, text: str, year: int | None) -> str:
+    """An article's date by the rule of :func:`parse_text` (the first date within the first 80
+    characters of ``text``; ``year`` for one written without a year): ISO ``YYYY-MM-DD`` or ``""``."""
+    return _find_date(title, text, year)
 
 
 def _find_date(title: str, body: str, year: int | None, fallback_year: int | None = None) -> str:
