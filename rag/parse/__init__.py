@@ -24,7 +24,7 @@ from pathlib import Path
 from rag.errors import NotFoundError, ParseError
 from rag.types import Article
 
-from .articles import Skipped, dedupe, parse_text, repair_page_breaks, year_from_name
+from .articles import Skipped, article_date, dedupe, parse_text, repair_page_breaks, year_from_name
 from .decode import decode_bytes, decode_name, fmt_size, read_text
 from .formats.docx import docx_text
 from .formats.html import html_text
@@ -36,6 +36,7 @@ __all__ = [
     "SUPPORTED_SUFFIXES",
     "ParseResult",
     "Skipped",
+    "article_date",
     "parse_file",
     "iter_corpus_files",
     "iter_jsonl_articles",
