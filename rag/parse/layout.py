@@ -23,6 +23,7 @@ Coordinates are PDF user space (points, y upwards). All text lengths are in char
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
 import statistics
@@ -202,39 +203,42 @@ def _order(lines: list[TextLine], size: float) -> list[list[TextLine]]:
 
 def _gutter(lines: list[TextLine], size: float) -> tuple[float, float] | None:
     """The best gutter of a region: the widest strip crossed by the fewest lines (at most
-    ``MAX_CROSSING_SHARE`` of them), with a text column on either side; None when there is none."""
+    ``MAX_CROSSING_SHARE`` of them), with a text column on either side (``COLUMN_LINES`` lines at
+    least ``COLUMN_LINE_CHARS`` characters wide); None when there is none. O(n log n) in lines."""
     if len(lines) < 2 * COLUMN_LINES:
         return None
-    left_edge = min(ln.x0 for ln in lines)
-    right_edge = max(ln.x1 for ln in lines)
-    xs = sorted({ln.x0 for ln in lines} | {ln.x1 for ln in lines})
+    x0s = sorted(ln.x0 for ln in lines)
+    x1s = sorted(ln.x1 for ln in lines)
+    wide = [ln for ln in lines if ln.x1 - ln.x0 >= COLUMN_LINE_CHARS * size]
+    wide_x0s = sorted(ln.x0 for ln in wide)
+    wide_x1s = sorted(ln.x1 for ln in wide)
+    left_edge, right_edge = x0s[0], x1s[-1]
+    xs = sorted(set(x0s) | set(x1s))
     max_cross = int(MAX_CROSSING_SHARE * len(lines))
     best: tuple[int, float, float, float] | None = None  # (crossing, -width, g0, g1)
     for a, b in zip(xs, xs[1:]):
-        if a <= left_edge or b >= right_edge or b - a <= 0:
+        if a <= left_edge or b >= right_edge:
             continue
         mid = (a + b) / 2
-        cross = sum(1 for ln in lines if ln.x0 < mid < ln.x1)
+        # lines crossing mid: those starting before it, less those also ending before it
+        cross = bisect.bisect_left(x0s, mid) - bisect.bisect_right(x1s, mid)
         if cross > max_cross:
             continue
         # the strip between the lines ending left of it and those starting right of it
-        g0 = max((ln.x1 for ln in lines if ln.x1 <= mid), default=left_edge)
-        g1 = min((ln.x0 for ln in lines if ln.x0 >= mid), default=right_edge)
+        k = bisect.bisect_right(x1s, mid)
+        g0 = x1s[k - 1] if k else left_edge
+        k = bisect.bisect_left(x0s, mid)
+        g1 = x0s[k] if k < len(x0s) else right_edge
         if g1 - g0 < MIN_GUTTER * size:
             continue
-        left = [ln for ln in lines if ln.x1 <= g0]
-        right = [ln for ln in lines if ln.x0 >= g1]
-        if not (_column(left, size) and _column(right, size)):
+        left = bisect.bisect_right(wide_x1s, g0)
+        right = len(wide_x0s) - bisect.bisect_left(wide_x0s, g1)
+        if left < COLUMN_LINES or right < COLUMN_LINES:
             continue
         cand = (cross, -(g1 - g0), g0, g1)
         if best is None or cand < best:
             best = cand
     return None if best is None else (best[2], best[3])
-
-
-def _column(lines: list[TextLine], size: float) -> bool:
-    """Do these lines look like a column of text (not a table's cells)?"""
-    return sum(1 for ln in lines if ln.x1 - ln.x0 >= COLUMN_LINE_CHARS * size) >= COLUMN_LINES
 
 
 # --- paragraphs -----------------------------------------------------------------------------
