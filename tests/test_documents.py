@@ -391,3 +391,18 @@ def test_running_lines_need_two_pages_and_the_same_text_digits_aside():
     pages, found = running_lines([page(1, "正文第一页。"), page(2, "正文第二页。"), page(3, "正文第三页。")])
     assert [[ln.text for ln in p] for p in pages] == [["正文第一页。"], ["正文第二页。"], ["正文第三页。"]]
     assert [(r.where, r.text, r.pages) for r in found] == [("header", "绛县新闻 第1版", 3), ("footer", "— 1 —", 3)]
+
+
+def test_a_byline_ending_two_pages_or_a_line_at_another_height_is_no_running_footer():
+    from rag.parse.layout import running_lines
+
+    pages = [
+        [_line(50, 700, "正文第一页。"), _line(400, 100, "刘岚涛")],
+        [_line(50, 700, "正文第二页。"), _line(400, 100, "刘岚涛")],
+    ]
+    assert running_lines(pages) == (pages, [])
+    moved = [
+        [_line(50, 700, "正文第一页。"), _line(50, 60, "本期共4版")],
+        [_line(50, 700, "正文第二页。"), _line(50, 300, "本期共4版")],
+    ]
+    assert running_lines(moved) == (moved, [])

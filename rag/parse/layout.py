@@ -5,7 +5,7 @@ reader in ``formats/pdf.py`` takes them from pdfminer.six), independently of the
 
 - :func:`running_lines` finds running headers and footers: a line among the top or bottom two
   rows of a page that comes back, digits aside ("第1版" / "第2版", "— 1 —" / "— 2 —"), at the same
-  place on at least half of the pages (two at least). They are page furniture, not text: removing
+  height on at least half of the pages (two at least). They are page furniture, not text: removing
   them lets a sentence broken across a page break be joined again.
 - :func:`reading_order` orders a page's lines column by column, by recursive cuts along white
   space in the manner of the X-Y cut (Nagy & Seth, 1984): a *gutter* is a vertical strip at least
@@ -41,6 +41,7 @@ RUNNING_ROWS = 2
 INDENT = "\u3000\u3000"
 
 _DIGITS_RE = re.compile(r"\d+")
+_BYLINE_RE = re.compile(r"[\u4e00-\u9fff]{2,4}")
 _SPACE_RE = re.compile(r"\s+")
 
 
@@ -132,35 +133,46 @@ def running_lines(pages: list[list[TextLine]]) -> tuple[list[list[TextLine]], li
     """Remove running headers and footers from every page.
 
     pages: the lines of each page. A row among the top (bottom) ``RUNNING_ROWS`` rows of a page
-    is a running header (footer) when its text, with every run of digits read as one and
-    white space removed, is among the top (bottom) rows of at least ``max(2, ⌈pages / 2⌉)``
-    pages.
+    is a running header (footer) when the same text — every run of digits read as one, white
+    space removed — stands among the top (bottom) rows of at least ``max(2, ⌈pages / 2⌉)`` pages
+    at the same height (within half a line of the median). A row of two to four Han characters
+    alone (a byline ending the page) is never one.
     returns: ``(pages without those rows, what was removed in order of first occurrence)``.
     """
     if len(pages) < 2:
         return pages, []
     need = max(2, math.ceil(len(pages) / 2))
     page_rows = [rows(p) for p in pages]
-    seen: dict[tuple[str, str], set[int]] = defaultdict(set)
+    seen: dict[tuple[str, str], list[tuple[int, float, float]]] = defaultdict(list)  # (page, y, size)
     first: dict[tuple[str, str], str] = {}
     for n, rs in enumerate(page_rows):
         for where, part in (("header", rs[:RUNNING_ROWS]), ("footer", rs[-RUNNING_ROWS:])):
             for r in part:
-                k = (where, _key(row_text(r)))
-                if k[1]:
-                    seen[k].add(n)
-                    first.setdefault(k, row_text(r))
-    running = {k for k, ns in seen.items() if len(ns) >= need}
+                text = row_text(r)
+                k = (where, _key(text))
+                if k[1] and not _BYLINE_RE.fullmatch(k[1]):
+                    seen[k].append((n, r[0].ymid, r[0].size))
+                    first.setdefault(k, text)
+    running: dict[tuple[str, str], set[int]] = {}
+    for k, places in seen.items():
+        y = statistics.median(p[1] for p in places)
+        at = {n for n, py, size in places if abs(py - y) <= 0.5 * size}
+        if len(at) >= need:
+            running[k] = at
     if not running:
         return pages, []
     out: list[list[TextLine]] = []
-    for rs in page_rows:
-        top, bottom = rs[:RUNNING_ROWS], rs[-RUNNING_ROWS:]
-        drop = {id(ln) for r in top if ("header", _key(row_text(r))) in running for ln in r}
-        drop |= {id(ln) for r in bottom if ("footer", _key(row_text(r))) in running for ln in r}
+    for n, rs in enumerate(page_rows):
+        drop = set()
+        for where, part in (("header", rs[:RUNNING_ROWS]), ("footer", rs[-RUNNING_ROWS:])):
+            for r in part:
+                if n in running.get((where, _key(row_text(r))), ()):
+                    drop |= {id(ln) for ln in r}
         out.append([ln for r in rs for ln in r if id(ln) not in drop])
     found = [
-        Running(where, first[(where, key)], len(seen[(where, key)])) for where, key in first if (where, key) in running
+        Running(where, first[(where, key)], len(running[(where, key)]))
+        for where, key in first
+        if (where, key) in running
     ]
     return out, found
 
