@@ -4,7 +4,8 @@ Text is split into sentences at Chinese and ASCII sentence-final punctuation and
 at line breaks, then consecutive sentences are packed into chunks of at most
 ``max_chars`` characters (Python ``str`` characters, not tokens or bytes).
 A sentence is cut only when it alone is longer than ``max_chars``: first at clause
-punctuation (，、：,), and a clause that alone is too long is cut at ``max_chars``.
+punctuation (，、：,), and a clause that alone is too long is cut at ``max_chars``. A table row
+written as a sentence (``Article.table_rows``, see ``rag.parse.tables``) is one unit, never cut.
 
 Every chunk is a contiguous slice ``article.text[start:end]``, so citations can
 point back into the article. No chunk (and no sentence) starts with punctuation
@@ -14,6 +15,7 @@ moved to the end of the previous piece.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable, Iterator
 
 from rag.types import Article, Chunk, stable_id
@@ -76,6 +78,8 @@ def chunk_article(article: Article, *, max_chars: int = 300, overlap_sentences: 
     overlap_sentences: how many sentences at the end of a chunk are repeated at the
         start of the next one; the overlap shrinks when it would leave no room for
         a new sentence. The pieces of a cut sentence count as sentences.
+    Table rows (``article.table_rows``) are units like sentences but never cut: a row longer
+    than ``max_chars`` is a chunk of its own, longer than ``max_chars``.
     returns: chunks in article order, ``index`` 0..n-1, each with
         ``article.text[start:end] == text`` (a contiguous slice, so it may contain
         the line breaks between paragraphs), ``id = stable_id(article.id, str(start),
@@ -87,8 +91,15 @@ def chunk_article(article: Article, *, max_chars: int = 300, overlap_sentences: 
     """
     _check_args(max_chars, overlap_sentences)
     text = article.text
+    rows = sorted(article.table_rows)
+    row_starts = [r[0] for r in rows]
     units: list[Span] = []
     for s, e in split_sentences(text):
+        k = bisect.bisect_right(row_starts, s) - 1
+        if k >= 0 and rows[k][0] <= s < rows[k][1]:  # inside a table row: the row is one unit
+            if not units or units[-1] != rows[k]:
+                units.append(rows[k])
+            continue
         units.extend([(s, e)] if e - s <= max_chars else _cut_sentence(text, s, e, max_chars))
 
     spans: list[Span] = []
@@ -106,7 +117,8 @@ def chunk_article(article: Article, *, max_chars: int = 300, overlap_sentences: 
 
     chunks = []
     for index, (start, end) in enumerate(spans):
-        assert 0 < end - start <= max_chars and text[start] not in NO_START, (start, end)
+        assert 0 < end - start and text[start] not in NO_START, (start, end)
+        assert end - start <= max_chars or (start, end) in article.table_rows, (start, end)
         chunks.append(
             Chunk(
                 id=stable_id(article.id, str(start), str(end)),

@@ -12,7 +12,7 @@ import re
 import time
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from .answer.condense import condense
@@ -22,7 +22,7 @@ from .errors import NotFoundError, ParseError, QuestionError
 from .keyword import Tokenizer
 from .lookup import StoreLookup
 from .normalize import normalize
-from .parse import iter_corpus_files, iter_jsonl_articles, parse_file, relative_source, year_from_name
+from .parse import article_date, iter_corpus_files, iter_jsonl_articles, parse_file, relative_source, year_from_name
 from .retrieve import Filters, HybridRetriever, KeywordIndex, Mode
 from .store import Store, chunk_metadata
 from .types import Answer, Article, Chunk
@@ -43,7 +43,13 @@ class IngestReport:
         document, or earlier in the same file); ``duplicate_of`` names the other documents:
         ``{"file", "existing", "articles"}`` (this file's articles found in document ``existing``).
     undated: articles stored without a date (their lead has no year and none was given: pass
-        ``year``); ``undated_articles`` lists the first ``MAX_LISTED`` as ``{"file", "title"}``."""
+        ``year``); ``undated_articles`` lists the first ``MAX_LISTED`` as ``{"file", "title"}``.
+    skipped: ``{"file", "code", "message", "text"}`` per part of a file left out on purpose because
+        it is not article text: ``masthead``, ``empty_section`` (a heading without a body that is a
+        section name, e.g. "图片新闻"), ``running_header`` / ``running_footer`` (a PDF's page furniture);
+        ``text`` is what was left out (``rag.parse.Skipped``); at most ``MAX_LISTED`` per file.
+    headline_only: ``{"file", "title"}`` per stored article that is a headline without a body (a
+        简讯 item: its text is its title, so it can be found and cited)."""
 
     files: int = 0
     articles: int = 0
@@ -60,6 +66,8 @@ class IngestReport:
     duplicate_of: list[dict] = field(default_factory=list)
     undated: int = 0
     undated_articles: list[dict] = field(default_factory=list)
+    skipped: list[dict] = field(default_factory=list)
+    headline_only: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -164,16 +172,22 @@ def _parse_and_chunk(
 ) -> tuple:
     """Parse one file and chunk its articles (runs in a worker process when there are many files).
 
-    returns ``("ok", [(article, chunks), ...], errors, unreadable)`` or
-    ``("error", [], [(code, message)], [])``, errors and unreadable parts as ``(code, message)``
-    lists; plain tuples, since they cross a process boundary.
+    returns ``("ok", [(article, chunks), ...], errors, unreadable, skipped)`` or
+    ``("error", [], [(code, message)], [], [])``, errors and unreadable parts as ``(code, message)``
+    lists, skipped parts as ``(code, message, text)``; plain tuples, since they cross a process boundary.
     """
     try:
         result = parse_file(Path(path), root=root, year=year, source=source)
     except (ParseError, NotFoundError) as exc:
-        return "error", [], [(exc.code, exc.message)], []
+        return "error", [], [(exc.code, exc.message)], [], []
     pairs = [(a, chunk_article(a, max_chars=chunk_chars, overlap_sentences=chunk_overlap)) for a in result.articles]
-    return ("ok", pairs, [(e.code, e.message) for e in result.errors], [(e.code, e.message) for e in result.unreadable])
+    return (
+        "ok",
+        pairs,
+        [(e.code, e.message) for e in result.errors],
+        [(e.code, e.message) for e in result.unreadable],
+        [(k.code, k.message, k.text) for k in result.skipped],
+    )
 
 
 def clean_question(question: str) -> str:
@@ -330,17 +344,42 @@ class Pipeline:
             return
         if parsed is None:
             parsed = _parse_and_chunk(path, root, year, source, self.chunk_chars, self.chunk_overlap)
-        status, payload, errors, unreadable = parsed
+        status, payload, errors, unreadable, skipped = parsed
         for code, message in errors:
             report.errors.append({"file": name, "code": code, "message": message})
         for code, message in unreadable[:MAX_LISTED]:
             report.unreadable.append({"file": name, "code": code, "message": message})
+        for code, message, text in skipped[:MAX_LISTED]:
+            report.skipped.append({"file": name, "code": code, "message": message, "text": text})
         if status != "ok" or not payload:
             return
+        payload = self._keep_dates(payload)
         tracker.add_total(len(payload))
         self._ingest_chunked(
             payload, report, replace_source=payload[0][0].source, keyword_first=keyword_first, tracker=tracker
         )
+
+    def _keep_dates(self, payload: list[tuple[Article, list[Chunk]]]) -> list[tuple[Article, list[Chunk]]]:
+        """A document ingested again keeps its dates: an article that comes without a date (its
+        lead has only 月日 and no year was given this time) takes the date stored for the same
+        article (same text) of the same document; an article not stored before takes the year
+        of the document's stored dates when they all share one (``rag.parse.article_date``).
+        Articles with a date, and documents not stored before, are left as they are."""
+        if all(a.date for a, _ in payload):
+            return payload
+        stored: dict[str, str] = {}
+        for c in self.store.iter_chunks({"source": payload[0][0].source}):
+            if c.date:
+                stored[c.article_id] = c.date
+        years = {d[:4] for d in stored.values()}
+        year = int(years.pop()) if len(years) == 1 else None
+        out = []
+        for art, chunks in payload:
+            date = art.date or stored.get(art.id) or (article_date(art.title, art.text, year) if year else "")
+            if date != art.date:
+                art, chunks = replace(art, date=date), [replace(c, date=date) for c in chunks]
+            out.append((art, chunks))
+        return out
 
     def _ingest_stream(
         self,
@@ -517,6 +556,8 @@ class Pipeline:
             report.articles += 1
             if not art.date:
                 report.add_undated(art)
+            if art.text == art.title:
+                report.headline_only.append({"file": art.source, "title": art.title})
             for c in chunks:
                 kept.add(c.id)
                 old = existing.get(c.id)

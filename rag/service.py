@@ -193,9 +193,12 @@ def check_ingest(report, name: str) -> None:
 
 
 def report_notes(report) -> list[str]:
-    """Chinese lines about what an ingest could not do fully: unreadable parts, articles stored
-    under another document, undated articles (with how to give them a date)."""
-    notes = [e["message"] for e in report.unreadable]
+    """Chinese lines about what an ingest could not do fully: unreadable parts, parts left out
+    (mastheads, section names, running heads), headline-only articles, articles stored under
+    another document, undated articles (with how to give them a date)."""
+    notes = [e["message"] for e in report.unreadable] + [e["message"] for e in report.skipped]
+    for h in report.headline_only:
+        notes.append(f"{h['file']} 中的《{h['title']}》只有标题、没有正文，已按标题作为一篇文章导入。")
     for d in report.duplicate_of:
         notes.append(f"{d['file']} 中有 {d['articles']} 篇文章已在文档「{d['existing']}」中，没有重复导入。")
     if report.undated:

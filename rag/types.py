@@ -24,6 +24,9 @@ class Article:
     date: ISO ``YYYY-MM-DD`` or ``""`` when unknown.
     author: byline, ``""`` when the article has none.
     source: path of the file relative to the corpus root (or the upload name).
+    table_rows: ``(start, end)`` character spans of ``text`` that are table rows written as
+        sentences ("乡镇：南樊镇，项目：樱桃冷链仓储中心，完成投资（万元）：1450。"); the chunker keeps
+        each whole. Not stored: it only lives between parsing and chunking.
     """
 
     id: str
@@ -33,6 +36,7 @@ class Article:
     author: str = ""
     source: str = ""
     url: str = ""
+    table_rows: tuple[tuple[int, int], ...] = ()
 
     @property
     def date_int(self) -> int:

@@ -204,7 +204,7 @@ def test_no_emoji_in_what_the_ui_writes():
     class R:
         articles = duplicates = added = updated = unchanged = removed = undated = 0
         errors = [{"message": "第 3 行不是 JSON"}]
-        unreadable, duplicate_of, undated_articles = [], [], []
+        unreadable, duplicate_of, undated_articles, skipped, headline_only = [], [], [], [], []
 
     out = ABSTAIN_HEADING + render_error("x") + _status("y") + _status("z", ok=False) + _report_text("f.txt", R())
     assert not re.search("[\u2600-\u27bf\U0001f300-\U0001faff\ufe0f]", out)

@@ -24,7 +24,7 @@ from pathlib import Path
 from rag.errors import NotFoundError, ParseError
 from rag.types import Article
 
-from .articles import dedupe, parse_text, repair_page_breaks, year_from_name
+from .articles import Skipped, article_date, dedupe, parse_text, repair_page_breaks, year_from_name
 from .decode import decode_bytes, decode_name, fmt_size, read_text
 from .formats.docx import docx_text
 from .formats.html import html_text
@@ -35,6 +35,8 @@ from .formats.text import strip_markdown
 __all__ = [
     "SUPPORTED_SUFFIXES",
     "ParseResult",
+    "Skipped",
+    "article_date",
     "parse_file",
     "iter_corpus_files",
     "iter_jsonl_articles",
@@ -65,11 +67,15 @@ class ParseResult:
     unreadable: parts of the file whose content could not be read (a PDF page without a text
         layer, pictures, a Word chart or embedded object), each a ``ParseError`` whose message
         names the file, the part and what to do; the rest of the file is in ``articles``.
+    skipped: parts left out on purpose because they are not article text (``Skipped``: a
+        masthead, a section name without a body, a PDF's running header or footer), each with
+        its text.
     """
 
     articles: list[Article] = field(default_factory=list)
     errors: list[ParseError] = field(default_factory=list)
     unreadable: list[ParseError] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
 
 
 def parse_file(
@@ -124,20 +130,22 @@ def parse_file(
         year = year_from_name(source)  # an upload's name, never its temp file name (random hex may hold "2019")
 
     result = ParseResult()
+    kw = {"source": source, "year": year, "skipped": result.skipped}
     if suffix in (".txt", ".md"):
         text = read_text(path, source)
         if suffix == ".md":
             text = strip_markdown(text)
-        articles = parse_text(text, source=source, year=year)
+        articles = parse_text(text, **kw)
     elif suffix == ".jsonl":
         articles = parse_jsonl(read_text(path, source), source=source, year=year, errors=result.errors)
     elif suffix == ".docx":
-        articles = parse_text(docx_text(path, source, max_bytes, result.unreadable), source=source, year=year)
+        articles = parse_text(docx_text(path, source, max_bytes, result.unreadable), **kw)
     elif suffix == ".pdf":
-        articles = parse_text(pdf_text(path, source, result.unreadable), source=source, year=year)
+        text, running = pdf_text(path, source, result.unreadable, result.skipped)
+        articles = parse_text(text, masthead=running, **kw)
     else:  # .html / .htm
         text, title = html_text(read_text(path, source))
-        articles = parse_text(text, source=source, year=year, default_title=title)
+        articles = parse_text(text, default_title=title, **kw)
 
     result.articles = dedupe(articles)
     if not result.articles:

@@ -12,12 +12,15 @@ from __future__ import annotations
 import datetime as _dt
 import re
 import unicodedata
+from dataclasses import dataclass
 from pathlib import Path
 
 from rag.normalize import normalize
 from rag.types import Article, stable_id
 
 from .decode import normalise_newlines
+from .layout import join_text
+from .tables import is_table_row, table_sentences
 
 # --- character classes -------------------------------------------------------------
 
@@ -67,9 +70,34 @@ _LEAD_DATE_RE = re.compile(r"\d{1,2}月\d{1,2}日")
 _LEAD_DATE_WINDOW = 50
 _AUTO_TITLE_CHARS = 30
 _TITLE_LINE_MAX_CHARS = 60
+#: a heading without a body is kept as a headline-only article when it has at least this many
+#: letters and digits ("县城区新增公共停车位800个"); shorter ones are section names ("图片新闻", "简讯")
+HEADLINE_MIN_CHARS = 8
 
 
-def parse_text(text: str, *, source: str, year: int | None = None, default_title: str = "") -> list[Article]:
+@dataclass(frozen=True)
+class Skipped:
+    """A part of a file left out on purpose (not an article): ``code`` (stable, snake_case),
+    ``message`` (Chinese, names the file), ``text`` (what was left out).
+
+    Codes: ``masthead`` (a title line such as "绛县新闻 2024年第5期" before the first article),
+    ``empty_section`` (a heading without a body that is a section name, e.g. "图片新闻"),
+    ``running_header`` / ``running_footer`` (lines repeated on every PDF page)."""
+
+    code: str
+    message: str
+    text: str
+
+
+def parse_text(
+    text: str,
+    *,
+    source: str,
+    year: int | None = None,
+    default_title: str = "",
+    masthead: str = "",
+    skipped: list[Skipped] | None = None,
+) -> list[Article]:
     """Split markdown-like text into articles (the shared path of every format).
 
     The text is first normalised (:func:`rag.normalize.normalize`: invisible characters,
@@ -90,17 +118,24 @@ def parse_text(text: str, *, source: str, year: int | None = None, default_title
     lead is its title; the first article keeps the heading as its title when it has no such
     line; text before the first lead is an article if it holds a sentence, else a masthead.
 
-    Body: broken sentences joined (:func:`repair_page_breaks` rules), a final byline
+    Body: broken sentences joined (:func:`repair_page_breaks` rules), table rows written as
+    sentences (``rag.parse.tables``: "乡镇：南樊镇，项目：…，完成投资（万元）：1450。"), a final byline
     (2–4 Han characters alone on the last line) moved to ``author``, half-width ``,;:?!``
     next to Chinese text made full-width (never inside numbers: "1,000" stays), paragraphs
     stripped and separated by exactly ``"\\n\\n"``. Sub-headings (``###``) stay as their own
     paragraph without the marks.
 
+    Headline-only items: a heading with no body (a 简讯 headline such as "## 县城区新增公共停车位800个")
+    is an article whose text is its title, so it can be found and cited; a heading with no body
+    and fewer than ``HEADLINE_MIN_CHARS`` letters and digits is a section name ("## 图片新闻") and
+    is skipped.
+
     Date: the first "M月D日" / "YYYY年M月D日" (or "YYYY-MM-DD") within the first 80 characters
     of the body. Its year: the one written in it; else ``year``; else the first "20xx年" in
     the title, then the body; else the first "20xx年" of a masthead (text dropped before the
-    first article); else the date is ``""``.
+    first article, or ``masthead``: a PDF's running header); else the date is ``""``.
     source: recorded as ``Article.source``.
+    skipped: receives a ``Skipped`` for each masthead and section name left out.
     returns: articles in text order, an exact repeat of an earlier article's body dropped;
         empty when there is no body text. Article ids are ``stable_id(body text)``, so a
         reprint in another file gets the same id.
@@ -146,11 +181,18 @@ def parse_text(text: str, *, source: str, year: int | None = None, default_title
             mastheads.append("\n".join(lines))  # masthead / issue line before the first article
             continue
         kept.append((title, lines, titled))
-    fallback_year = _year_in_text("", "\n".join(mastheads)) if mastheads else None
+    notes = skipped if skipped is not None else []
+    for m in mastheads:
+        m = " ".join(ln.strip() for ln in m.split("\n") if ln.strip())
+        notes.append(Skipped("masthead", f"{source} 开头的「{m}」是报头或刊期，不是文章，未导入。", m))
+    fallback_year = _year_in_text("", "\n".join([*mastheads, normalize(masthead)]))
     articles: list[Article] = []
     for title, lines, titled in kept:
         if titled:
-            art = build_article(clean_title(title or ""), lines, source=source, year=year, fallback_year=fallback_year)
+            title = clean_title(title or "")
+            art = build_article(title, lines, source=source, year=year, fallback_year=fallback_year)
+            if art is None and title:
+                art = _headline_article(title, source=source, year=year, fallback_year=fallback_year, skipped=notes)
         else:
             art = _headless_article(
                 lines, source=source, year=year, default_title=default_title, fallback_year=fallback_year
@@ -258,10 +300,15 @@ def build_article(
     fallback_year: year for a date without one when neither ``year`` nor the article names one.
     """
     lines, byline = _split_byline(lines, given=author)
-    paragraphs = _normalise_paragraphs(_repair_lines(lines))
-    body = "\n\n".join(paragraphs)
+    paragraphs = _normalise_paragraphs(table_sentences(_repair_lines(lines)))
+    body = "\n\n".join(p for p, _ in paragraphs)
     if not body:
         return None
+    rows, pos = [], 0
+    for p, is_row in paragraphs:
+        if is_row:
+            rows.append((pos, pos + len(p)))
+        pos += len(p) + 2
     if not title:
         title = _auto_title(body)
     if not date:
@@ -274,7 +321,26 @@ def build_article(
         author=author or byline,
         source=source,
         url=url,
+        table_rows=tuple(rows),
     )
+
+
+def _headline_article(
+    title: str, *, source: str, year: int | None, fallback_year: int | None, skipped: list[Skipped]
+) -> Article | None:
+    """A heading without a body: a headline-only article (its text is the title), or None for a
+    section name (recorded in ``skipped`` as ``empty_section``)."""
+    if sum(ch.isalnum() for ch in title) < HEADLINE_MIN_CHARS:
+        skipped.append(
+            Skipped(
+                "empty_section",
+                f"{source} 中的标题「{title}」下没有正文（栏目名或图片），未作为文章导入。",
+                title,
+            )
+        )
+        return None
+    date = _find_date(title, title, year, fallback_year)
+    return Article(id=stable_id(title), title=title, text=title, date=date, source=source)
 
 
 def _headless_article(
@@ -290,7 +356,12 @@ def _headless_article(
         if clean_title(first) == title and len(nonblank) > 1:
             lines = lines[nonblank[0] + 1 :]
         return build_article(title, lines, **kw)
-    if len(nonblank) > 1 and len(first) <= _TITLE_LINE_MAX_CHARS and not first.endswith("。"):
+    if (
+        len(nonblank) > 1
+        and len(first) <= _TITLE_LINE_MAX_CHARS
+        and not first.endswith("。")
+        and not _PROTECTED_RE.match(lines[nonblank[0]])
+    ):
         return build_article(clean_title(first), lines[nonblank[0] + 1 :], **kw)
     return build_article("", lines, **kw)
 
@@ -331,7 +402,7 @@ def _split_byline(lines: list[str], given: str | None = None) -> tuple[list[str]
     j, blank = idx - 1, False
     while j >= 0 and not lines[j].strip():
         j, blank = j - 1, True
-    if j < 0 or _PROTECTED_RE.match(lines[j]):
+    if j < 0 or (_PROTECTED_RE.match(lines[j]) and not (blank and is_table_row(lines[j]))):
         return lines, ""
     prev = lines[j]
     if blank or prev != prev.rstrip() or _ends_sentence(prev):
@@ -378,7 +449,7 @@ def _repair_lines(lines: list[str]) -> list[str]:
             and not (hard_break and blanks == 0)
         )
         if joinable:
-            cur = _join(cur, line.strip())
+            cur = join_text(cur, line.strip())
         else:
             if cur is not None:
                 paragraphs.append(cur)
@@ -391,22 +462,17 @@ def _repair_lines(lines: list[str]) -> list[str]:
     return paragraphs
 
 
-def _join(left: str, right: str) -> str:
-    a, b = left[-1], right[0]
-    if b.isascii() and b.isalnum() and (a.isascii() and a.isalpha() or a in ",;:" or (a.isdigit() and b.isalpha())):
-        return f"{left} {right}"
-    return left + right
-
-
-def _normalise_paragraphs(paragraphs: list[str]) -> list[str]:
+def _normalise_paragraphs(paragraphs: list[tuple[str, bool]]) -> list[tuple[str, bool]]:
+    """``(paragraph, is a table row)`` pairs: sub-heading marks removed, punctuation normalised,
+    empty ones dropped."""
     out = []
-    for p in paragraphs:
+    for p, is_row in paragraphs:
         m = _SUBHEADING_MARK_RE.match(p)
         if m:
             p = m.group(1) or ""
         p = _normalise_punct(p.strip())
         if p:
-            out.append(p)
+            out.append((p, is_row))
     return out
 
 
@@ -415,6 +481,12 @@ def _normalise_punct(s: str) -> str:
     precedes it, or a Han character / Chinese opening quote follows it. "1,000" stays."""
     s = _PUNCT_RE.sub(lambda m: _HALF_TO_FULL[m.group(1) or m.group(2)], s)
     return _SPACE_AFTER_FULL_RE.sub("", s)
+
+
+def article_date(title: str, text: str, year: int | None) -> str:
+    """An article's date by the rule of :func:`parse_text` (the first date within the first 80
+    characters of ``text``; ``year`` for one written without a year): ISO ``YYYY-MM-DD`` or ``""``."""
+    return _find_date(title, text, year)
 
 
 def _find_date(title: str, body: str, year: int | None, fallback_year: int | None = None) -> str:

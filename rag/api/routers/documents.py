@@ -47,7 +47,8 @@ async def upload_document(request: Request) -> dict:
     """Multipart upload (one file, optional ``year`` field). The file is saved under a
     generated name in a temp dir inside the data dir, ingested as document ``<file name>``,
     then deleted. Returns the ``IngestReport`` dict plus ``source`` (with ``unreadable``
-    parts, ``undated`` articles, ``duplicate_of``); the same file again → ``unchanged``.
+    parts, ``skipped`` parts, ``headline_only`` articles, ``undated`` articles, ``duplicate_of``);
+    the same file again → ``unchanged``.
     409 ``duplicate_content`` when the same content is already stored under another name;
     413 above ``RAG_MAX_UPLOAD_MB``; 415 for an unsupported type; 422 when nothing in the
     file could be imported (the parse error) or the year is not a year."""

@@ -21,7 +21,8 @@ DOCX_MAX_ENTRIES = 10_000
 
 def docx_text(path: Path, source: str, max_bytes: int, unreadable: list[ParseError]) -> str:
     """A .docx as markdown-like text: Title/Heading 1/Heading 2 → ``#``/``##``, deeper headings
-    → ``###``, table rows → ``| a | b |``, paragraphs separated by blank lines; text boxes,
+    → ``###``, table rows → ``| a | b |`` (a ``| --- |`` row after a header row: the article rules
+    write each data row as a sentence, ``rag.parse.tables``), paragraphs separated by blank lines; text boxes,
     content controls, footnotes and the rest in document order (see ``_WordReader``).
 
     unreadable: receives one ``ParseError`` per kind of content that could not be read, with
@@ -207,16 +208,56 @@ class _WordReader:
                 self._inline(ch, parts, extra)
 
     def table(self, tbl) -> list[str]:
-        out: list[str] = []
-        for tr in _children(tbl, "tr"):
+        """Table rows as Markdown pipe rows, one cell per grid column (a cell merged across columns
+        fills the first, a cell merged down repeats the value above), with a separator row after
+        the header row when the table has one (:func:`_has_header`)."""
+        rows: list[list[str]] = []
+        trs = _children(tbl, "tr")
+        above: dict[int, str] = {}  # grid column → value of the cell that a vertical merge continues
+        for tr in trs:
             cells: list[str] = []
             for tc in _children(tr, "tc"):
                 t = re.sub(r"\s+", " ", " ".join(b.replace("|", " ") for b in self.blocks(tc))).strip()
-                if not cells or cells[-1] != t:  # merged cells repeat
-                    cells.append(t)
-            if any(cells):
-                out.append("| " + " | ".join(cells) + " |")
+                col = len(cells)
+                vmerge = tc.find(f"{{{_W}}}tcPr/{{{_W}}}vMerge")
+                if vmerge is not None and vmerge.get(f"{{{_W}}}val") != "restart" and not t:
+                    t = above.get(col, "")
+                above[col] = t
+                span = tc.find(f"{{{_W}}}tcPr/{{{_W}}}gridSpan")
+                n = int(span.get(f"{{{_W}}}val") or 1) if span is not None else 1
+                cells += [t] + [t if not rows else ""] * (max(n, 1) - 1)  # a merged header names every column
+            rows.append(cells)
+        keep = [(tr, r) for tr, r in zip(trs, rows) if any(r)]
+        out = ["| " + " | ".join(r) + " |" for _, r in keep]
+        if len(keep) >= 2 and _has_header(keep[0][0], [r for _, r in keep]):
+            out.insert(1, "| " + " | ".join("---" for _ in keep[0][1]) + " |")
         return out
+
+
+_NUMBER_RE = re.compile(r"[-+]?\d[\d,.]*%?")
+
+
+def _has_header(first_tr, rows: list[list[str]]) -> bool:
+    """Is the first row a header row? Yes when Word marks it as one (repeat as header row), when
+    every run of text in it is bold, or when it holds no number and heads a column of numbers."""
+    if first_tr.find(f"{{{_W}}}trPr/{{{_W}}}tblHeader") is not None:
+        return True
+    runs = [r for r in first_tr.iter(f"{{{_W}}}r") if any((t.text or "").strip() for t in r.iter(f"{{{_W}}}t"))]
+    if runs and all(_bold(r) for r in runs):
+        return True
+    head = rows[0]
+    if any(_NUMBER_RE.fullmatch(c) for c in head if c):
+        return False
+    for col, name in enumerate(head):
+        values = [r[col] for r in rows[1:] if col < len(r) and r[col]]
+        if name and not re.search(r"\d", name) and values and all(_NUMBER_RE.fullmatch(v) for v in values):
+            return True
+    return False
+
+
+def _bold(run) -> bool:
+    b = run.find(f"{{{_W}}}rPr/{{{_W}}}b")
+    return b is not None and b.get(f"{{{_W}}}val") not in ("0", "false", "off")
 
 
 _R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
