@@ -37,18 +37,14 @@ question is shown back unchanged. In order:
    numerals get Arabic digits too. Only valid calendar dates are rewritten; other Chinese
    numerals (``一季度``, ``五一``) are left alone. Numeral values by ``cn2an``.
 
-4. **Spaces inside Chinese text removed** (OCR, PDF extraction, justified, letter-spaced and
-   "pangu"-spaced text put them there): between two Han characters (``王 大凤`` → ``王大凤``), on
-   both sides of a number written between Chinese words (``图 书 1200 册`` → ``图书1200册``), between
-   a number and the Chinese text after it (``1200 册`` → ``1200册``: the measure word belongs to the
-   number) and before Chinese closing punctuation (``册 。`` → ``册。``): ``赠 送 图 书 1200 册 。`` →
-   ``赠送图书1200册。``. In a *spaced line* (more Han characters followed by a space than written
-   together, at least two: OCR, letter-spacing) every space between Chinese text, Chinese
-   punctuation and numbers goes (``册 。 活 动`` → ``册。活动``). Elsewhere kept: a space before a
-   number that is not spaced from what follows it (``本报讯 3月2日``), after punctuation (``。  ``
-   between the paragraphs of a one-line text), at the start of a line (an indent), next to Latin
-   letters (``Python 3``) and between two numbers (``1 200``); newlines. Only spaces are removed, so every other character keeps its order, and
-   offsets taken in the normalised text (citations) stay right.
+4. **Spaces inside Chinese text removed**: between two Han characters (``王 大凤`` → ``王大凤``;
+   PDF extraction and justified text put them there). In a *spaced line* (OCR, letter-spacing:
+   at least two Han characters followed by a space before another, and no more pairs written
+   together) every space between Chinese text, Chinese punctuation and numbers goes, so a number
+   keeps its measure word: ``赠 送 图 书 1200 册 。`` → ``赠送图书1200册。``. Other spaces are kept
+   (``本报讯 3月2日``, ``Python 3``, web text's ``图书 1200 册``): text that was not spaced out is
+   stored as before, so an archive ingested earlier is not re-embedded. Only spaces are removed,
+   so offsets taken in the normalised text (citations) stay right.
 
 Every step is idempotent: ``normalize(normalize(s)) == normalize(s)``.
 """
@@ -103,18 +99,10 @@ _SUPPLEMENTARY = (
 _HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
 # Chinese punctuation (full-width forms kept by step 1, quotes and brackets of Chinese text)
 _CN_PUNCT = "，。、；：？！（）《》〈〉「」『』【】〔〕“”‘’…"
-_CN_CLOSING = "，。、；：？！）》〉」』】〕”’…"  # written after what they close: never a space before them
 _CJK = _HAN + _CN_PUNCT
 _SP = r"[ \t\u3000]+"
-# Spaces removed everywhere (never at a line start: an indent stays): between two Han characters;
-# around a number written between Chinese words ("图书 1200 册"); between a number and the Chinese
-# text after it (its measure word: "1200 册"); before Chinese closing punctuation ("册 。").
-_CJK_SPACE_RE = re.compile(
-    rf"(?<=[{_HAN}]){_SP}(?=[{_HAN}])"
-    rf"|(?<=[{_HAN}]){_SP}(?=[0-9][0-9.]*{_SP}[{_HAN}])"
-    rf"|(?<=[0-9]){_SP}(?=[{_CJK}])"
-    rf"|(?<=[{_CJK}0-9]){_SP}(?=[{_CN_CLOSING}])"
-)
+# Spaces removed everywhere: between two Han characters
+_HAN_SPACE_RE = re.compile(rf"(?<=[{_HAN}]){_SP}(?=[{_HAN}])")
 # in a spaced line (OCR, letter-spacing): every space between Chinese text, punctuation and numbers
 _SPACED_LINE_RE = re.compile(rf"(?<=[{_CJK}0-9]){_SP}(?=[{_CJK}])|(?<=[{_CJK}]){_SP}(?=[0-9])")
 _SPACED_PAIR_RE = re.compile(rf"[{_HAN}]{_SP}(?=[{_HAN}])")
@@ -334,7 +322,7 @@ def normalize(text: str) -> str:
         return text
     text = unicodedata.normalize("NFC", text).translate(fold_table())
     text = normalize_dates(to_simplified(_DECIMAL_POINT_RE.sub(".", text)))
-    return _CJK_SPACE_RE.sub("", _join_spaced_lines(text))
+    return _HAN_SPACE_RE.sub("", _join_spaced_lines(text))
 
 
 def _join_spaced_lines(text: str) -> str:

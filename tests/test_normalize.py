@@ -51,19 +51,21 @@ def test_every_space_separator_between_han_characters_is_removed_and_elsewhere_i
     assert normalize("第一段。\n\n第二段") == "第一段。\n\n第二段"  # newlines stay
 
 
-def test_numbers_keep_their_measure_words_in_spaced_and_pangu_spaced_text():
+def test_numbers_keep_their_measure_words_in_spaced_text_and_other_text_is_stored_as_before():
+    """A spaced (OCR, letter-spaced) line loses its spaces, so a number keeps its measure word;
+    text that was not spaced out keeps its spaces as it always did (an archive ingested before
+    is not changed, so nothing is embedded again)."""
     assert normalize("赠 送 图 书 1200 册 。") == "赠送图书1200册。"  # OCR / letter-spaced
     assert (
         normalize("县 文 联 赠 送 图 书 1200 册 。 活 动 期 间 举 办 12 期 。")
         == "县文联赠送图书1200册。活动期间举办12期。"
     )
-    assert normalize("全县共有 46 家企业进场，提供岗位 1800 余个 。") == "全县共有46家企业进场，提供岗位1800余个。"
-    assert normalize("发放宣传资料3000 份") == "发放宣传资料3000份"
-    assert normalize("李晓军 ，县长") == "李晓军，县长"  # no space before closing punctuation
-    # kept: a dateline's space, spaces after punctuation (paragraphs of a one-line text), Latin, digit groups
+    # kept as written: web ("pangu") spacing, a dateline's space, spaces after punctuation, Latin
+    assert normalize("全县共有 46 家企业进场，提供岗位 1800 余个") == "全县共有 46 家企业进场，提供岗位 1800 余个"
     assert normalize("本报讯 3月2日，县人社局举办招聘会。") == "本报讯 3月2日，县人社局举办招聘会。"
     assert normalize("举办招聘会。  县人社局还设置咨询台") == "举办招聘会。  县人社局还设置咨询台"
-    assert normalize("使用 Python 编程，共 1 200 人") == "使用 Python 编程，共 1 200人"
+    assert normalize("使用 Python 编程，共 1 200 人") == "使用 Python 编程，共 1 200 人"
+    assert normalize("王 大凤参加") == "王大凤参加"  # between two Han characters, as before
     text = "赠 送 图 书 1200 册 。\n本报讯 3月2日"
     assert normalize(normalize(text)) == normalize(text) == "赠送图书1200册。\n本报讯 3月2日"
 
