@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from .answer.condense import condense
-from .answer.extractive import ABSTAIN_THRESHOLD, ExtractiveAnswerer, question_types
+from .answer.extractive import ExtractiveAnswerer, question_types
 from .chunk import chunk_article
 from .errors import NotFoundError, ParseError, QuestionError
 from .keyword import Tokenizer
@@ -228,7 +228,7 @@ class Pipeline:
         chunk_overlap: int = 1,
         candidates: int = 30,
         mode: Mode = "hybrid",
-        abstain_threshold: float = ABSTAIN_THRESHOLD,
+        abstain_threshold: float | None = None,
         known_people: Iterable[str] = (),
         entities: Iterable[str] | dict[str, str] = (),
         home: Iterable[str] = (),
@@ -679,6 +679,14 @@ class Pipeline:
                 yield item
                 return
             yield from text_pieces(item)
+
+    def prepare(
+        self, question: str, history: Sequence[str] = (), top_k: int = 5, filters: Filters | None = None
+    ) -> tuple[str, str, list, dict[str, float]]:
+        """What ``ask`` does before answering: ``(question as typed, standalone question,
+        passages best first, timings in ms)`` (see ``_prepare``). For the answer step's
+        training data (``eval/answer_data.py``). Raises as ``ask``."""
+        return self._prepare(question, history, max(1, min(int(top_k), 20)), filters)
 
     def _prepare(
         self, question: str, history: Sequence[str], top_k: int, filters: Filters | None

@@ -1,0 +1,180 @@
+"""Questions with their retrieved evidence, the input of the answer step's training and
+validation (``eval/train_scorer.py``).
+
+Every gold set of ``eval/datasets/`` and the third-party ``crud-dev`` set is asked through the
+pipeline's own retrieval (``Pipeline.prepare``: condense, normalise, hybrid retrieval) on an
+index of its corpus plus 300 distractor articles, as ``rag eval`` builds it. The indexes stay in
+``.cache/answer-index/<group>/`` (built once, embeddings from the shared embedding cache) and
+each question's standalone form, passages and whole evidence articles are kept in
+``.cache/answer-data/<set>.pkl``, so that fitting and measuring the answer step never
+re-retrieves.
+
+Split (by article, so that no article's sentences are both trained on and validated on): a
+question belongs to the validation part when ``sha1("answer-split-1:" + key)`` falls in the
+lowest 30 % of its range, where ``key`` is its first gold article's title (an unanswerable
+question: its ``near_article``, else its id).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import pickle
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rag.settings import PROJECT_DIR, Settings, build_pipeline
+from rag.types import Chunk, ScoredChunk
+
+from .distractors import DEFAULT_DISTRACTORS
+from .runner import DEFAULT_CACHE, build_index, load_dataset
+
+CACHE = PROJECT_DIR / ".cache"
+DATASETS = PROJECT_DIR / "eval" / "datasets"
+CRUD_DIR = DEFAULT_DISTRACTORS.parent.parent / "crud-dev"
+N_DISTRACTORS = 300
+VALIDATION_SHARE = 0.3
+SPLIT_SALT = "answer-split-1:"
+
+#: index group -> corpus (file or folder)
+GROUPS: dict[str, Path] = {
+    "county": PROJECT_DIR / "corpus",
+    "news_dev": DATASETS / "news_dev_corpus.jsonl",
+    "heldout_news": DATASETS / "heldout_news_corpus.jsonl",
+    "heldout2_news": DATASETS / "heldout2_news_corpus.jsonl",
+    "heldout3_news": DATASETS / "heldout3_news_corpus.jsonl",
+    "crud_dev": CRUD_DIR / "crud_dev_corpus.jsonl",
+}
+#: set name -> (dataset file, index group)
+SETS: dict[str, tuple[Path, str]] = {
+    "dev": (DATASETS / "dev.jsonl", "county"),
+    "heldout": (DATASETS / "heldout.jsonl", "county"),
+    "heldout2": (DATASETS / "heldout2.jsonl", "county"),
+    "heldout3": (DATASETS / "heldout3.jsonl", "county"),
+    "test": (DATASETS / "test.jsonl", "county"),
+    "news_dev": (DATASETS / "news_dev.jsonl", "news_dev"),
+    "heldout_news": (DATASETS / "heldout_news.jsonl", "heldout_news"),
+    "heldout2_news": (DATASETS / "heldout2_news.jsonl", "heldout2_news"),
+    "heldout3_news": (DATASETS / "heldout3_news.jsonl", "heldout3_news"),
+    "crud_dev": (CRUD_DIR / "crud_dev.jsonl", "crud_dev"),
+}
+
+
+@dataclass
+class Item:
+    """One gold question with what retrieval gave the answerer.
+
+    gold: the dataset line (``id, question, history, facts, min_facts, articles, kind, subkind``).
+    standalone: the question as searched (after condensing and normalisation).
+    passages: the retrieved passages, best first (what ``Pipeline.ask`` hands the answerer).
+    articles: ``{article_id: its chunks in order}`` for the passages' articles.
+    """
+
+    set: str
+    gold: dict
+    question: str
+    standalone: str
+    passages: list[ScoredChunk]
+    articles: dict[str, list[Chunk]] = field(default_factory=dict)
+
+    @property
+    def split(self) -> str:
+        """``"train"`` or ``"val"`` (see the module docstring)."""
+        return split_of(self.gold)
+
+
+def split_of(gold: dict) -> str:
+    """``"val"`` for the validation part, ``"train"`` otherwise (by article; module docstring)."""
+    key = (gold.get("articles") or [gold.get("near_article") or gold["id"]])[0]
+    h = int(hashlib.sha1((SPLIT_SALT + key).encode("utf-8")).hexdigest()[:8], 16) / 0xFFFFFFFF
+    return "val" if h < VALIDATION_SHARE else "train"
+
+
+class _Lookup:
+    """``ArchiveLookup`` over the cached articles of one question."""
+
+    def __init__(self, articles: dict[str, list[Chunk]]):
+        self.articles = articles
+
+    def article_chunks(self, article_ids):
+        return {a: self.articles[a] for a in article_ids if a in self.articles}
+
+    def by_author(self, author: str):
+        return []
+
+
+def lookup_for(item: Item) -> _Lookup:
+    """An ``ArchiveLookup`` answering from the item's cached articles only."""
+    return _Lookup(item.articles)
+
+
+def open_group(group: str, *, progress: bool = True):
+    """The pipeline over ``group``'s corpus + distractors, built in ``.cache/answer-index`` the
+    first time (embeddings from ``.cache/embed_cache.sqlite``), opened as it is afterwards."""
+    data_dir = CACHE / "answer-index" / group
+    settings = Settings().with_overrides(data_dir=data_dir, embed_cache=str(DEFAULT_CACHE))
+    done = data_dir / "built.json"
+    if done.exists():
+        return build_pipeline(settings)
+    if data_dir.exists():
+        import shutil
+
+        shutil.rmtree(data_dir)
+    pipe, info = build_index(settings, GROUPS[group], n_distractors=N_DISTRACTORS, progress=progress)
+    done.write_text(json.dumps(info, ensure_ascii=False))
+    return pipe
+
+
+def build_set(name: str, pipe, *, top_k: int = 5) -> list[Item]:
+    """Retrieve for every question of set ``name`` through ``pipe`` and cache the items."""
+    path, _group = SETS[name]
+    items = []
+    for q in load_dataset(path):
+        _q, standalone, passages, _t = pipe.prepare(q["question"], q.get("history") or [], top_k, None)
+        ids = list(dict.fromkeys(p.chunk.article_id for p in passages))
+        articles = pipe.extractive.lookup.article_chunks(ids) if ids else {}
+        items.append(Item(name, q, q["question"], standalone, passages, articles))
+    out = CACHE / "answer-data" / f"{name}.pkl"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out, "wb") as f:
+        pickle.dump(items, f)
+    return items
+
+
+def load_set(name: str) -> list[Item]:
+    """The cached items of set ``name`` (build them first with ``python -m eval.answer_data``).
+
+    raises FileNotFoundError: not built yet.
+    """
+    with open(CACHE / "answer-data" / f"{name}.pkl", "rb") as f:
+        return _Unpickler(f).load()
+
+
+class _Unpickler(pickle.Unpickler):
+    """Items pickled by ``python -m eval.answer_data`` name their class ``__main__.Item``."""
+
+    def find_class(self, module, name):
+        if module == "__main__" and name == "Item":
+            return Item
+        return super().find_class(module, name)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m eval.answer_data [SET ...]``: build the indexes and item caches (all sets
+    by default)."""
+    names = (argv if argv is not None else sys.argv[1:]) or list(SETS)
+    by_group: dict[str, list[str]] = {}
+    for n in names:
+        by_group.setdefault(SETS[n][1], []).append(n)
+    for group, members in by_group.items():
+        print(f"== {group}: {', '.join(members)}", file=sys.stderr, flush=True)
+        pipe = open_group(group)
+        for n in members:
+            items = build_set(n, pipe)
+            print(f"   {n}: {len(items)} questions", file=sys.stderr, flush=True)
+        pipe.store.close() if hasattr(pipe.store, "close") else None
+
+
+if __name__ == "__main__":
+    main()
