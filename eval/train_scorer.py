@@ -37,7 +37,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rag.answer.extractive.answerer import VALUE_SENTENCES, ExtractiveAnswerer
+from rag.answer.extractive.answerer import CHECK_SENTENCES, VALUE_SENTENCES, ExtractiveAnswerer
 from rag.answer.extractive.features import CANDIDATE_FEATURES, CATEGORICAL, SENTENCE_FEATURES
 from rag.answer.extractive.kinds import kind_of
 from rag.answer.extractive.reading import Reading
@@ -145,7 +145,9 @@ def read_items(names: Sequence[str], progress: bool = True):
         ans = pipe.extractive  # the pipeline's own answerer: its tokenizer, idf and tagger
         for n in members:
             t0 = time.perf_counter()
-            for it in load_set(n):
+            for it in load_set(n) + _false_premises(n):
+                if it.gold.get("subkind") == "unverified":
+                    continue  # crud-dev's "无法推断" questions: noisy, to look at, never a target
                 ans.lookup = lookup_for(it)
                 r = ans.read(it.standalone, it.passages)
                 key = (it.gold.get("articles") or [it.gold.get("near_article") or it.gold["id"]])[0]
@@ -155,6 +157,14 @@ def read_items(names: Sequence[str], progress: bool = True):
         tagger = ans.tagger
         del pipe
     return rows, tagger
+
+
+def _false_premises(name: str) -> list[Item]:
+    """The set's synthetic false premises (``answer_data.build_false_premises``), if built."""
+    try:
+        return load_set(f"{name}_fp")
+    except FileNotFoundError:
+        return []
 
 
 # -- models ---------------------------------------------------------------------------------------
@@ -195,7 +205,7 @@ def _oof(rows: list[Row], get_x, get_y, names, groups, objective: str = "binary"
 
 def _values(ans: ExtractiveAnswerer, row: Row) -> None:
     r = row.reading
-    ans.read_values(r, r.best_sentences(VALUE_SENTENCES))
+    ans.read_values(r, r.best_sentences(VALUE_SENTENCES if kind_of(r.frame.kind).values else CHECK_SENTENCES))
     row.c_labels = candidate_labels(r, row.item.gold)
 
 
@@ -235,6 +245,25 @@ def fit_calibrator(rows: list[Row]) -> Calibrator:
     scale[scale == 0] = 1.0
     lr = LogisticRegression(C=1.0, max_iter=2000, random_state=SEED).fit((x - mean) / scale, y)
     return Calibrator(names, mean.tolist(), scale.tolist(), lr.coef_[0].tolist(), float(lr.intercept_[0]), 0.5)
+
+
+def _compare_calibrators(train: list[Row], val: list[Row], cal: Calibrator) -> None:
+    """Print validation AUROC of the logistic calibrator and of small boosted trees (experiment)."""
+    import lightgbm as lgb
+    import numpy as np
+    from sklearn.metrics import roc_auc_score
+
+    tr = [r for r in train if r.draft_row is not None]
+    va = [r for r in val if r.draft_row is not None]
+    xt = np.asarray([cal.vector(r.draft_row) for r in tr], float)
+    yt = np.asarray([int(r.draft_pass) for r in tr])
+    xv = np.asarray([cal.vector(r.draft_row) for r in va], float)
+    yv = np.asarray([int(r.draft_pass) for r in va])
+    lr = np.asarray([cal.prob(r.draft_row) for r in va])
+    params = dict(LGB_PARAMS, num_leaves=7, min_data_in_leaf=30, learning_rate=0.05)
+    gbt = lgb.train(params, lgb.Dataset(xt, yt), num_boost_round=150).predict(xv)
+    print(f"calibrator AUROC on validation: logistic {roc_auc_score(yv, lr):.3f}, trees {roc_auc_score(yv, gbt):.3f}",
+          file=sys.stderr)
 
 
 # -- selective answering ------------------------------------------------------------------------
@@ -289,7 +318,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", type=Path, default=MODEL_DIR)
     ap.add_argument("--report", type=Path, default=REPORT_DIR)
     ap.add_argument("--target-risk", type=float, default=TARGET_RISK)
-    ap.add_argument("--objective", choices=("binary", "lambdarank"), default="binary")
+    ap.add_argument(
+        "--objective",
+        choices=("binary", "lambdarank"),
+        default="lambdarank",
+        help="the candidate model's objective (the sentence model is always binary)",
+    )
     ap.add_argument("--dump", type=Path, help="write every question's scores and answer here (JSON Lines)")
     args = ap.parse_args(argv)
     random.seed(SEED)
@@ -302,8 +336,9 @@ def main(argv: list[str] | None = None) -> None:
     import numpy as np
 
     # 1. sentence model
-    s_oof, s_model = _oof(train, lambda r: r.reading.s_rows, lambda r: r.s_labels, SENTENCE_FEATURES,
-                          [r.key for r in train], args.objective)
+    s_oof, s_model = _oof(
+        train, lambda r: r.reading.s_rows, lambda r: r.s_labels, SENTENCE_FEATURES, [r.key for r in train], "binary"
+    )
     for r, p in zip(train, s_oof):
         r.reading.s_prob = p or [0.0] * len(r.reading.sents)
     for r in val:
@@ -311,8 +346,14 @@ def main(argv: list[str] | None = None) -> None:
     # 2. candidates of the best sentences, candidate model
     for r in train + val:
         _values(ans, r)
-    c_oof, c_model = _oof(train, lambda r: r.reading.c_rows, lambda r: r.c_labels, CANDIDATE_FEATURES,
-                          [r.key for r in train], args.objective)
+    c_oof, c_model = _oof(
+        train,
+        lambda r: r.reading.c_rows,
+        lambda r: r.c_labels,
+        CANDIDATE_FEATURES,
+        [r.key for r in train],
+        args.objective,
+    )
     for r, p in zip(train, c_oof):
         r.reading.c_prob = p or [0.0] * len(r.reading.cands)
     for r in val:
@@ -321,6 +362,7 @@ def main(argv: list[str] | None = None) -> None:
     for r in train + val:
         _draft(ans, r)
     cal = fit_calibrator(train)
+    _compare_calibrators(train, val, cal)
     pts = risk_coverage(outcomes(val, cal))
     cal.threshold = choose_threshold(pts, args.target_risk)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -358,7 +400,9 @@ def dump(rows: list[Row], cal: Calibrator, path: Path) -> None:
                 "measure": fr.measure,
                 "sentences": [[round(r.s_prob[i], 3), row.s_labels[i], r.sents[i].text[:80]] for i in best_s],
                 "gold_sentences": sum(row.s_labels),
-                "candidates": [[round(r.c_prob[k], 3), row.c_labels[k], r.cands[k].type, r.cands[k].text] for k in order],
+                "candidates": [
+                    [round(r.c_prob[k], 3), row.c_labels[k], r.cands[k].type, r.cands[k].text] for k in order
+                ],
                 "gold_candidates": sum(row.c_labels),
                 "answer": row.draft_text,
                 "passes": row.draft_pass,
@@ -373,13 +417,17 @@ def summarize(train: list[Row], val: list[Row], cal: Calibrator, pts: list[dict]
     def part(rows: list[Row]) -> dict:
         ans = [r for r in rows if r.item.gold.get("kind") != "unanswerable"]
         s_hit = [
-            int(max(range(len(r.reading.sents)), key=lambda i: r.reading.s_prob[i]) in
-                {i for i, y in enumerate(r.s_labels) if y})
-            for r in ans if r.reading.sents and any(r.s_labels)
+            int(
+                max(range(len(r.reading.sents)), key=lambda i: r.reading.s_prob[i])
+                in {i for i, y in enumerate(r.s_labels) if y}
+            )
+            for r in ans
+            if r.reading.sents and any(r.s_labels)
         ]
         c_hit = [
             int(r.c_labels[max(range(len(r.reading.cands)), key=lambda k: r.reading.c_prob[k])] == 1)
-            for r in ans if r.reading.cands and any(r.c_labels) and r.reading.frame.kind == "factoid"
+            for r in ans
+            if r.reading.cands and any(r.c_labels) and r.reading.frame.kind == "factoid"
         ]
         outs = outcomes(rows, cal)
         t = cal.threshold
@@ -436,9 +484,18 @@ def write_report(report: dict, pts: list[dict], out: Path) -> None:
         "| | training (out-of-fold) | validation |",
         "|---|---|---|",
     ]
-    for k in ("questions", "unanswerable", "sentence_top1", "candidate_top1", "draft_pass", "pass_rate",
-              "false_abstention", "abstention", "risk"):
-        f = (lambda x: f"{x:.3f}" if isinstance(x, float) else str(x))
+    for k in (
+        "questions",
+        "unanswerable",
+        "sentence_top1",
+        "candidate_top1",
+        "draft_pass",
+        "pass_rate",
+        "false_abstention",
+        "abstention",
+        "risk",
+    ):
+        f = lambda x: f"{x:.3f}" if isinstance(x, float) else str(x)
         lines.append(f"| {k} | {f(tr[k])} | {f(v[k])} |")
     lines += ["", "![risk–coverage](risk_coverage.png)", ""]
     (out / "report.md").write_text("\n".join(lines), encoding="utf-8")

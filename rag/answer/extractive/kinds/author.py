@@ -19,9 +19,11 @@ def compose(r: Reading, ctx) -> Draft | None:
         leads = lookup.by_author(people[0])
         if leads:
             cits = [make_citation(i + 1, ScoredChunk(c, 0.0, chunk_ids=[c.id])) for i, c in enumerate(leads)]
-            text = f"{people[0]}署名的报道有：" + "；".join(
-                f"《{c.title}》（{c.date}）[{i + 1}]" for i, c in enumerate(leads)
-            ) + "。"
+            text = (
+                f"{people[0]}署名的报道有："
+                + "；".join(f"《{c.title}》（{c.date}）[{i + 1}]" for i, c in enumerate(leads))
+                + "。"
+            )
             return Draft([], decided=True, value=people[0], answer=Answer("", "", text, False, cits))
     if not r.sents:
         return None
@@ -31,7 +33,7 @@ def compose(r: Reading, ctx) -> Draft | None:
     text = f"《{d.title}》的作者是{d.author}。" if d.author else f"《{d.title}》没有署名作者。"
     return Draft(
         [Piece(lead.doc, lead.start, lead.end, text)],
-        r.confidence_row(r.s_prob[top], 0.0, top),
+        r.confidence_row(top),
         value=d.author,
     )
 

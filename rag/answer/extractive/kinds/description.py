@@ -7,14 +7,16 @@ from ..compose import clipped, window
 from ..reading import Draft, Piece, Reading
 from . import Kind, register
 
-MAX_SENTENCES = 2
-MAX_CHARS = 240
+MAX_SENTENCES = 3
+MAX_CHARS = 300
 RELATIVE = 0.5  # a further sentence needs at least this share of the best one's probability
+OTHER_ARTICLE = 0.8  # … and this share when it comes from another article
 
 
 def sentences_draft(r: Reading, max_sentences: int, max_chars: int) -> Draft | None:
-    """The best sentence and, from the same article, the next best ones with at least
-    ``RELATIVE`` of its probability, within ``max_sentences`` and ``max_chars``; article order."""
+    """The best sentence and the next best ones with at least ``RELATIVE`` of its probability
+    (``OTHER_ARTICLE`` from another article: a question may span two), within
+    ``max_sentences`` and ``max_chars``; in retrieval order of their articles, then article order."""
     if not r.sents:
         return None
     order = r.best_sentences()
@@ -22,19 +24,19 @@ def sentences_draft(r: Reading, max_sentences: int, max_chars: int) -> Draft | N
     doc = r.sents[top].doc
     chosen, size = [top], len(r.sents[top].text)
     for i in order[1:]:
+        need = RELATIVE if r.sents[i].doc == doc else OTHER_ARTICLE
         if len(chosen) >= max_sentences or r.s_prob[i] < RELATIVE * r.s_prob[top]:
             break
-        if r.sents[i].doc != doc or size + len(r.sents[i].text) > max_chars:
+        if r.s_prob[i] < need * r.s_prob[top] or size + len(r.sents[i].text) > max_chars:
             continue
         chosen.append(i)
         size += len(r.sents[i].text)
     pieces = []
-    for i in sorted(chosen):
+    for i in sorted(chosen, key=lambda i: (i != top and r.sents[i].doc != doc, r.sents[i].doc, i)):
         s = r.sents[i]
         span = window(s.text, 0, 0, max_chars) if len(s.text) > max_chars else (0, len(s.text))
         pieces.append(Piece(s.doc, s.start, s.end, clipped(s.text, span)))
-    second = r.s_prob[order[1]] if len(order) > 1 else 0.0
-    return Draft(pieces, r.confidence_row(r.s_prob[top], second, top))
+    return Draft(pieces, r.confidence_row(top))
 
 
 def compose(r: Reading, ctx) -> Draft | None:

@@ -32,8 +32,7 @@ def compose(r: Reading, ctx) -> Draft | None:
         chosen.append((i, (0, len(s.text))))
         size += len(s.text)
     pieces = [Piece(r.sents[i].doc, r.sents[i].start, r.sents[i].end, clipped(r.sents[i].text, sp)) for i, sp in chosen]
-    second = r.s_prob[order[1]] if len(order) > 1 else 0.0
-    return Draft(pieces, r.confidence_row(r.s_prob[top], second, top))
+    return Draft(pieces, r.confidence_row(top))
 
 
 register(Kind("statements", compose))
