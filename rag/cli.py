@@ -8,6 +8,7 @@ from pathlib import Path
 
 import typer
 
+from .answer.citations import answer_lines
 from .errors import RagError
 from .settings import Settings, build_pipeline
 
@@ -203,12 +204,14 @@ def ask(
         return
     if ans.standalone_question != ans.question:
         typer.secho(f"（按“{ans.standalone_question}”检索）", dim=True)
-    typer.echo(ans.text)
+    typer.echo("\n".join(answer_lines(ans.text)))  # one point per line
     if ans.notice:
         typer.secho(ans.notice, fg="yellow")
-    for c in ans.citations:
+    for c in ans.citations:  # one per article, its quoted sentences under it
         meta = " · ".join(x for x in (c.date, c.author, c.source) if x)
         typer.echo(f"[{c.n}] 《{c.title}》 {meta}")
+        for q in c.quotes:
+            typer.secho("    " + " ".join(q["text"].split()), dim=True)
 
 
 @docs_app.command("list")

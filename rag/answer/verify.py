@@ -212,9 +212,10 @@ class SentenceCheck:
 class Verified:
     """A verified answer.
 
-    text: kept sentences with markers renumbered to ``[1]..[k]`` in order of first use.
-    sources: for each new number ``i`` (1-based), ``sources[i-1]`` is the 0-based index of
-        the prompt source it cites.
+    text: kept sentences with markers renumbered to ``[1]..[k]`` in order of first use (one
+        number per group of sources when ``verify_answer`` was given ``groups``).
+    sources: the 0-based indices of the prompt sources cited, in order of first use.
+    numbers: the new number of each of ``sources`` (``1..len(sources)`` without groups).
     abstained: nothing supported remains (the model abstained, or every sentence failed).
     model_abstained: the draft contained the fixed abstention phrase.
     """
@@ -224,6 +225,7 @@ class Verified:
     checks: list[SentenceCheck]
     abstained: bool
     model_abstained: bool = False
+    numbers: list[int] = field(default_factory=list)
 
     @property
     def dropped(self) -> list[SentenceCheck]:
@@ -326,12 +328,16 @@ def verify_answer(
     *,
     key_terms: Iterable[str] = (),
     threshold: float = SUPPORT_THRESHOLD,
+    groups: Sequence[str] | None = None,
 ) -> Verified:
     """Verify every sentence of ``draft`` against ``sources`` (the texts numbered ``[1]..[n]``
     in the prompt, in that order) and renumber the kept citations.
 
     key_terms: person/place names checked exactly (normalised here).
     threshold: see ``SUPPORT_THRESHOLD``.
+    groups: a key per source (its article id): sources with the same key get one number, so
+        that an answer streamed sentence by sentence is already numbered one per article
+        (as ``rag.answer.citations.group_citations`` numbers the final answer).
     """
     keys = {normalize(k) for k in key_terms if k and len(normalize(k)) >= 2}
     checks: list[SentenceCheck] = []
@@ -364,7 +370,9 @@ def verify_answer(
         for m in find_markers(seg.body):
             if 1 <= m <= len(sources) and m not in order:
                 order.append(m)
-    new_number = {old: i + 1 for i, old in enumerate(order)}
+    keys = [groups[m - 1] if groups else m for m in order]
+    first = list(dict.fromkeys(keys))
+    new_number = {old: first.index(k) + 1 for old, k in zip(order, keys)}
 
     def renumber(mm: re.Match) -> str:
         nums = [int(x) for x in re.split(r"\s*[,，、]\s*", mm.group(1))]
@@ -376,4 +384,11 @@ def verify_answer(
         body = re.sub(r"(\[\d+\])(?:\1)+", r"\1", body)  # [1][1] → [1]
         parts.append(seg.prefix + body + (seg.end or ""))
     text = re.sub(r"\n{3,}", "\n\n", "".join(parts)).strip()
-    return Verified(text, [m - 1 for m in order], checks, abstained=not kept, model_abstained=model_abstained)
+    return Verified(
+        text,
+        [m - 1 for m in order],
+        checks,
+        abstained=not kept,
+        model_abstained=model_abstained,
+        numbers=[new_number[m] for m in order],
+    )
