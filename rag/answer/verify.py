@@ -34,6 +34,8 @@ import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
+from ..chunk import URL_PATTERN
+
 # Share of a sentence's content terms (weighted) that must be found in its cited sources.
 # Calibrated on the seed archive and eval/datasets/dev.jsonl by
 # tests/test_llm.py::test_support_threshold_calibration (run it with -s for the table).
@@ -67,7 +69,8 @@ SINGLE_CHAR_WEIGHT = 0.3  # single Han characters carry little meaning alone (as
 # [1]  [1,2]  [1、2]  ［1］  【1】  [来源1]
 MARKER = re.compile(r"[\[［【]\s*(?:来源|资料|source\s*)?(\d{1,3}(?:\s*[,，、]\s*\d{1,3})*)\s*[\]］】]", re.I)
 # A sentence: up to terminal punctuation (plus closing quotes), an English ". ", or a newline.
-_SENTENCE = re.compile(r"(?:[^。！？!?；;…\n.]|\.(?=\S))*(?:[。！？!?；;…]+[”’」』）)\"']*|\.+|\n|$)")
+# a sentence of a draft: web addresses whole (a "?" in one ends nothing), then any other character
+_SENTENCE = re.compile(rf"(?:{URL_PATTERN}|[^。！？!?；;…\n.]|\.(?=\S))*(?:[。！？!?；;…]+[”’」』）)\"']*|\.+|\n|$)")
 _TRAILING_MARKERS = re.compile(r"(?:[ \t]*" + MARKER.pattern + r")+", re.I)
 # "1. " "2、" "（3）" "- " "* " "一、" at the start of a list item.
 _ENUMERATOR = re.compile(
