@@ -38,7 +38,9 @@ URL_PATTERN = r"(?:(?:https?|ftp)://|www\.)[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]
 """A web address: ``http(s)://``, ``ftp://`` or ``www.`` and the URL characters after it (RFC 3986),
 without the ``? ! . , : ;`` that end it (GitHub Flavored Markdown's autolink rule): a ``?`` or
 ``;`` inside an address ends no sentence and cuts no clause."""
-_URL = re.compile(URL_PATTERN)
+# kept whole by the splitter: a Markdown link or image ("![二维码](…)": its "!" ends nothing, nor the
+# "！" that parsing makes of it after a Han character), a web address
+_URL = re.compile(rf"[!！]?\[[^\[\]\n]{{0,200}}\]\([^()\s]{{0,2000}}\)|{URL_PATTERN}")
 
 MIN_MAX_CHARS = 20
 
@@ -56,8 +58,8 @@ def split_sentences(text: str) -> list[Span]:
         dropped. If the next sentence would start with a ``NO_START`` mark (e.g. a
         line that begins with ``，``), the marks go to the end of the previous
         sentence instead; such marks at the very start of ``text`` belong to no
-        sentence and are left out. A web address (``URL_PATTERN``) is never cut:
-        ``http://x.cn/a?u=1`` stays in its sentence.
+        sentence and are left out. A web address (``URL_PATTERN``) or a Markdown link
+        or image is never cut: ``http://x.cn/a?u=1`` and ``![图](a.png)`` stay in their sentence.
     """
     spans: list[Span] = []
     n = len(text)
@@ -205,8 +207,8 @@ def _hard_cut(text: str, start: int, limit: int, e: int) -> Span:
 
 
 def _url_ends(text: str) -> dict[int, int]:
-    """Start offset -> end offset of every web address in ``text`` (``URL_PATTERN``)."""
-    if "://" not in text and "www." not in text:
+    """Start offset -> end offset of every web address (``URL_PATTERN``) and Markdown link in ``text``."""
+    if "://" not in text and "www." not in text and "](" not in text:
         return {}
     return {m.start(): m.end() for m in _URL.finditer(text)}
 

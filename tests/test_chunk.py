@@ -102,6 +102,9 @@ def test_web_addresses_are_never_cut():
     assert sentences(f"平台由{link}负责运营维护。其他内容。") == [f"平台由{link}负责运营维护。", "其他内容。"]
     assert sentences("详见www.example.cn/a;b?c=1！下一句") == ["详见www.example.cn/a;b?c=1！", "下一句"]
     assert sentences("网址是http://a.cn?对吗？是的") == ["网址是http://a.cn?", "对吗？", "是的"]
+    image = "![二维码](http://a.cn/qr.png)"  # the "!" of a Markdown image ends nothing
+    assert sentences(f"群众扫描{image}即可办理。好！") == [f"群众扫描{image}即可办理。", "好！"]
+    assert sentences(f"群众扫描！{image[1:]}即可办理。") == [f"群众扫描！{image[1:]}即可办理。"]
     # a sentence too long for a chunk is cut at commas, never at the comma inside an address
     url = "https://x.cn/q?a=1,2,3,4,5"
     text = "一" * 15 + "，" + url + "一" * 15 + "。"
