@@ -19,6 +19,7 @@ from .answer.citations import group_citations
 from .answer.condense import condense
 from .answer.extractive import ABSTAIN_THRESHOLD, ExtractiveAnswerer, question_types
 from .chunk import chunk_article
+from .corrections import check_changes, correct_article, keep_corrections
 from .errors import NotFoundError, ParseError, QuestionError
 from .keyword import Tokenizer
 from .lookup import StoreLookup
@@ -554,8 +555,9 @@ class Pipeline:
             if other is not None and other != art.source:
                 report.add_duplicate(art.source, other)  # a reprint already stored from another file
                 continue
+            chunks = keep_corrections(chunks, existing)  # a user's corrections survive a re-ingest
             report.articles += 1
-            if not art.date:
+            if not chunks[0].date:
                 report.add_undated(art)
             if art.text == art.title:
                 report.headline_only.append({"file": art.source, "title": art.title})
@@ -718,6 +720,17 @@ class Pipeline:
     def documents(self):
         """Documents (source files) with article and chunk counts; see ``Store.documents``."""
         return self.store.documents()
+
+    def correct_article(
+        self, article_id: str, *, title: str | None = None, date: str | None = None, author: str | None = None
+    ) -> dict:
+        """Correct an article's title, date (``YYYY-MM-DD`` or ``""``) or author (None = keep);
+        see ``rag.corrections``. Returns the article's listing entry. raises NotFoundError (404),
+        RagError(bad_request|bad_date, 422), StoreError."""
+        changes = check_changes(title, date, author)
+        out = correct_article(self.store, self.embedder, article_id, changes)
+        self.keyword.refresh()
+        return out
 
     def delete_document(self, name: str) -> int:
         """Delete every chunk of a document (by source name) or of an article (by article id).

@@ -216,3 +216,11 @@ def delete_document(holder: PipelineHolder, name: str) -> int:
     pipe = holder.get()
     with holder.write_lock:
         return pipe.delete_document(unicodedata.normalize("NFC", name))
+
+
+def correct_article(holder: PipelineHolder, article_id: str, **changes: str | None) -> dict:
+    """Correct an article's ``title``, ``date`` or ``author`` (``Pipeline.correct_article``)
+    under the write lock. Blocking. raises NotFoundError (404), RagError (422), StoreError."""
+    pipe = holder.get()
+    with holder.write_lock:
+        return pipe.correct_article(article_id.strip(), **changes)

@@ -46,7 +46,11 @@ class Article:
 
 @dataclass(frozen=True)
 class Chunk:
-    """A contiguous passage of an article: ``article.text[start:end] == text``."""
+    """A contiguous passage of an article: ``article.text[start:end] == text``.
+
+    corrected: the article's metadata fields (``title``, ``date``, ``author``, comma-separated)
+        a user corrected (``Pipeline.correct_article``): kept when the same file is ingested again.
+    """
 
     id: str
     article_id: str
@@ -58,6 +62,7 @@ class Chunk:
     date: str = ""
     author: str = ""
     source: str = ""
+    corrected: str = ""
 
     @property
     def embed_text(self) -> str:
