@@ -81,7 +81,7 @@ def correct_article(store, embedder, article_id: str, changes: dict[str, str]) -
     """
     chunks = sorted(store.chunks_where({"article_id": article_id}), key=lambda c: c.index)
     if not chunks:
-        raise NotFoundError(f"没有找到文章：{article_id}（文章 id 见 rag docs list 或文档管理）")
+        raise NotFoundError(f"没有找到文章：{article_id}（文章编号见 rag docs list 或文档管理）")
     meta = store.get_metadatas([c.id for c in chunks])
     done = {f for c in chunks for f in c.corrected.split(",") if f}
     done |= {f for f, v in changes.items() if v != getattr(chunks[0], f)}

@@ -48,7 +48,7 @@ def test_chat_endpoint_answers_with_numbered_sources(gclient):
     chat = gclient.predict(Q_INVEST, [], api_name="/chat")
     assert [m["role"] for m in chat] == ["user", "assistant"]
     reply = _text(chat[-1])
-    assert '<a class="rag-ref" data-n="1">[1]</a>' in reply and reply.count('<div class="rag-line">') >= 3
+    assert '<a class="rag-ref">[1]</a>' in reply and reply.count('<div class="rag-line">') >= 3
     assert f"[1] 《{T_INVEST}》 2024-05-10" in html.unescape(reply)
     assert "<details" in reply and "rag-quote" in reply
 
@@ -149,7 +149,7 @@ def test_render_escapes_everything_from_the_archive():
     assert "<script" not in out and "<img" not in out and "<b>" not in out and "<i>" not in out
     assert "&lt;script&gt;window.__xss=1&lt;/script&gt;" in out
     assert "\n" not in out  # one HTML block: no blank line can hand the rest to Markdown
-    assert out.count('<a class="rag-ref" data-n="1">[1]</a>') == 1
+    assert out.count('<a class="rag-ref">[1]</a>') == 1
 
 
 def test_sources_show_the_passage_with_the_quoted_sentences_highlighted():

@@ -47,7 +47,7 @@ from rag.settings import Settings
 from rag.stream import ask_stream
 from rag.types import Answer
 
-from .render import CSS, MONO, PAGE_JS, SANS, esc, render_answer, render_error, render_pending, render_status
+from .render import CSS, MONO, SANS, esc, render_answer, render_error, render_pending, render_status
 
 log = logging.getLogger("rag.ui")
 
@@ -202,7 +202,7 @@ def make_feedback_fn(settings: Settings):
 
 
 # -- documents ------------------------------------------------------------------------------------
-DOC_COLUMNS = ["文档", "日期", "标题", "作者", "文本块数", "已更正", "文章 id"]
+DOC_COLUMNS = ["文档", "日期", "标题", "作者", "文本块数", "已更正", "文章编号"]
 FIELD_NAMES = {"title": "标题", "date": "日期", "author": "作者"}
 
 
@@ -615,5 +615,4 @@ def mount_ui(
         root_path=settings.root_path or None,
         auth=auth,
         auth_message="请输入访问密钥：用户名可以不填，密码为 RAG_API_KEY。",
-        head=PAGE_JS,
     )

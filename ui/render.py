@@ -74,7 +74,8 @@ CSS = """
 #    is Chinese in any browser, so the browser's language is reported as zh-CN to it.
 # 2. Gradio's upload box writes two messages in English in every language (a file type it does
 #    not accept; a file over the size limit): they are rewritten in Chinese as they appear.
-# 3. [n] in an answer opens source n of the same answer and scrolls to it.
+# 3. [n] in an answer opens source n of the same answer (the one whose summary starts with "[n]":
+#    Gradio's sanitizer keeps no data attributes) and scrolls to it.
 # 4. Login (RAG_API_KEY_ALL): an empty user name is sent as "工作人员" (the key alone decides),
 #    and the "凭据不正确" of a failed try is hidden once the user types again.
 PAGE_JS = """<script>
@@ -106,11 +107,13 @@ PAGE_JS = """<script>
     if (!ref) return;
     ev.preventDefault();
     const msg = ref.closest('.rag-message') || ref.closest('.message') || document;
-    const src = msg.querySelector(`.rag-source[data-n="${ref.dataset.n}"]`) ||
-      [...msg.querySelectorAll('.rag-source')].find(d => d.querySelector('summary')?.textContent.startsWith(ref.textContent));
+    const src = [...msg.querySelectorAll('.rag-source')]
+      .find(d => d.querySelector('summary')?.textContent.startsWith(ref.textContent.trim()));
     if (!src) return;
-    src.open = true;
-    src.scrollIntoView({block: 'nearest', behavior: 'smooth'});
+    src.open = true;  // then its title to the top of the chat, once laid out (and again after the chat's own scrolling)
+    const go = () => src.querySelector('summary').scrollIntoView({block: 'start'});
+    setTimeout(go, 50);
+    setTimeout(go, 400);
     src.classList.add('rag-flash');
     setTimeout(() => src.classList.remove('rag-flash'), 1200);
   });
@@ -138,7 +141,7 @@ def esc(text: str | None) -> str:
 def _marked(text: str) -> str:
     """Escaped answer text one point per line (``answer_lines``), its ``[n]`` markers as links
     to their source (``rag-ref``, handled by ``PAGE_JS``)."""
-    lines = [re.sub(r"\[(\d+)\]", r'<a class="rag-ref" data-n="\1">[\1]</a>', esc(line)) for line in answer_lines(text)]
+    lines = [re.sub(r"\[(\d+)\]", r'<a class="rag-ref">[\1]</a>', esc(line)) for line in answer_lines(text)]
     return "".join(f'<div class="rag-line">{line}</div>' for line in lines)
 
 
@@ -210,7 +213,7 @@ def render_answer(answer: Answer) -> str:
             meta = " · ".join(esc(x) for x in (c.date, c.author) if x)
             count = f' <span class="rag-count">（引用 {len(c.quotes)} 处）</span>' if len(c.quotes) > 1 else ""
             items.append(
-                f'<details class="rag-source" data-n="{c.n}"><summary>[{c.n}] 《{esc(c.title)}》'
+                f'<details class="rag-source"><summary>[{c.n}] 《{esc(c.title)}》'
                 f"{' ' + meta if meta else ''}{count}</summary>{render_passage(c)}"
                 f'<div class="rag-file">文件：{esc(c.source)}</div></details>'
             )
