@@ -405,7 +405,9 @@ def build_ui(
     pick_article, save_fix = make_fix_fns(holder, settings)
 
     with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=delete_cache) as demo:
-        gr.Markdown(f"## {TITLE}\n答案摘自本县新闻档案，每句后的 [n] 对应下方来源；档案里没有的内容会明确说明。")
+        gr.Markdown(
+            f"## {TITLE}\n答案摘自本县新闻档案，每句后的 [n] 对应下方来源（点击可查看原文）；档案里没有的内容会明确说明。"
+        )
         with gr.Tabs():
             with gr.Tab("问答", id="chat"):
                 chatbot = gr.Chatbot(
