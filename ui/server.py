@@ -49,6 +49,9 @@ class PageScript:
             if message["type"] == "http.response.start":
                 start.update(message)
                 return
+            if message["type"] != "http.response.body":
+                await send(message)  # e.g. the test client's http.response.debug
+                return
             body.extend(message.get("body", b""))
             if message.get("more_body"):
                 return

@@ -100,6 +100,9 @@ async def chat_completions(body: ChatCompletionRequest, request: Request):
                     yield chunk({"content": full[len(sent) : upto]})
                     sent = full[:upto]
         except Exception as exc:  # noqa: BLE001
+            full = answer_markdown(raw)  # what was held back of the text before the error
+            if full.startswith(sent) and len(full) > len(sent):
+                yield chunk({"content": full[len(sent) :]})
             yield sse(error_event(exc))
         yield "data: [DONE]\n\n"
 
