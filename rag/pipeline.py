@@ -727,10 +727,7 @@ class Pipeline:
         """Correct an article's title, date (``YYYY-MM-DD`` or ``""``) or author (None = keep);
         see ``rag.corrections``. Returns the article's listing entry. raises NotFoundError (404),
         RagError(bad_request|bad_date, 422), StoreError."""
-        changes = check_changes(title, date, author)
-        out = correct_article(self.store, self.embedder, article_id, changes)
-        self.keyword.refresh()
-        return out
+        return correct_article(self.store, self.embedder, article_id, check_changes(title, date, author))
 
     def delete_document(self, name: str) -> int:
         """Delete every chunk of a document (by source name) or of an article (by article id).
