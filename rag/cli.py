@@ -8,6 +8,7 @@ from pathlib import Path
 
 import typer
 
+from .answer.citations import answer_lines
 from .errors import RagError
 from .settings import Settings, build_pipeline
 
@@ -203,12 +204,14 @@ def ask(
         return
     if ans.standalone_question != ans.question:
         typer.secho(f"（按“{ans.standalone_question}”检索）", dim=True)
-    typer.echo(ans.text)
+    typer.echo("\n".join(answer_lines(ans.text)))  # one point per line
     if ans.notice:
         typer.secho(ans.notice, fg="yellow")
-    for c in ans.citations:
+    for c in ans.citations:  # one per article, its quoted sentences under it
         meta = " · ".join(x for x in (c.date, c.author, c.source) if x)
         typer.echo(f"[{c.n}] 《{c.title}》 {meta}")
+        for q in c.quotes:
+            typer.secho("    " + " ".join(q["text"].split()), dim=True)
 
 
 @docs_app.command("list")
@@ -218,7 +221,7 @@ def docs_list(
     chroma_url: str | None = ChromaUrl,
     embedder: str | None = Embedder,
 ) -> None:
-    """列出已导入的文档（文章数、文本块数）。"""
+    """列出已导入的文档和其中每篇文章（日期、标题、作者、文本块数、文章 id）。"""
     try:
         docs = build_pipeline(_settings(data_dir, chroma_url, embedder)).documents()
     except RagError as exc:
@@ -230,6 +233,34 @@ def docs_list(
         typer.echo("（知识库为空，请先运行 rag ingest）")
     for d in docs:
         typer.echo(f"{d.source}\t文章 {d.articles}\t文本块 {d.chunks}")
+        for a in d.article_list:
+            fixed = f"\t（已更正：{'、'.join(FIELD_NAMES[f] for f in a['corrected'])}）" if a["corrected"] else ""
+            typer.echo(
+                f"  {a['date'] or '日期不详'}\t《{a['title']}》\t{a['author'] or '无署名'}"
+                f"\t文本块 {a['chunks']}\t{a['id']}{fixed}"
+            )
+
+
+FIELD_NAMES = {"title": "标题", "date": "日期", "author": "作者"}
+
+
+@docs_app.command("edit")
+def docs_edit(
+    article_id: str = typer.Argument(..., help="文章 id（见 rag docs list）"),
+    title: str | None = typer.Option(None, "--title", help="正确的标题"),
+    date: str | None = typer.Option(None, "--date", help="正确的日期 YYYY-MM-DD（空字符串：日期不详）"),
+    author: str | None = typer.Option(None, "--author", help="正确的作者（空字符串：无署名）"),
+    data_dir: Path | None = DataDir,
+    chroma_url: str | None = ChromaUrl,
+    embedder: str | None = Embedder,
+) -> None:
+    """更正一篇文章的标题、日期或作者：按日期筛选和引用立即使用更正后的值，重新导入同一文件时保留。"""
+    try:
+        pipe = build_pipeline(_settings(data_dir, chroma_url, embedder))
+        a = pipe.correct_article(article_id, title=title, date=date, author=author)
+    except RagError as exc:
+        _fail(exc)
+    typer.echo(f"已更正：{a['date'] or '日期不详'}\t《{a['title']}》\t{a['author'] or '无署名'}\t{a['source']}")
 
 
 @docs_app.command("delete")

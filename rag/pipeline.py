@@ -15,9 +15,11 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+from .answer.citations import group_citations
 from .answer.condense import condense
 from .answer.extractive import ABSTAIN_THRESHOLD, ExtractiveAnswerer, question_types
 from .chunk import chunk_article
+from .corrections import check_changes, correct_article, keep_corrections
 from .errors import NotFoundError, ParseError, QuestionError
 from .keyword import Tokenizer
 from .lookup import StoreLookup
@@ -553,8 +555,9 @@ class Pipeline:
             if other is not None and other != art.source:
                 report.add_duplicate(art.source, other)  # a reprint already stored from another file
                 continue
+            chunks = keep_corrections(chunks, existing)  # a user's corrections survive a re-ingest
             report.articles += 1
-            if not art.date:
+            if not chunks[0].date:
                 report.add_undated(art)
             if art.text == art.title:
                 report.headline_only.append({"file": art.source, "title": art.title})
@@ -631,7 +634,7 @@ class Pipeline:
     def ask(
         self, question: str, history: Sequence[str] = (), *, top_k: int = 5, filters: Filters | None = None
     ) -> Answer:
-        """Answer a question with citations, or abstain.
+        """Answer a question with citations (one per article: ``group_citations``), or abstain.
 
         history: earlier user turns (oldest first) for follow-up questions.
         top_k: passages retrieved (1–20). filters: date range / author / source.
@@ -641,7 +644,7 @@ class Pipeline:
         t0 = time.perf_counter()
         q, standalone, passages, timings = self._prepare(question, history, top_k, filters)
         t2 = time.perf_counter()
-        answer = self.answerer.answer(q, standalone, passages)
+        answer = group_citations(self.answerer.answer(q, standalone, passages))
         timings["answer_ms"] = (time.perf_counter() - t2) * 1000
         timings["total_ms"] = (time.perf_counter() - t0) * 1000
         answer.timings_ms = {**timings, **answer.timings_ms}
@@ -654,16 +657,18 @@ class Pipeline:
         writes them, then exactly one ``Answer``, last and authoritative (an LLM answer is
         verified after streaming, so its final text may differ from the pieces).
 
-        Uses the answerer's ``answer_stream(question, standalone, passages)``; an answerer
-        without one is answered whole and its text cut into pieces. Raises as ``ask``, on
-        the first ``next()``.
+        Uses the answerer's ``answer_stream(question, standalone, passages)`` (the LLM's pieces
+        are numbered one per article as they come: ``verify_answer``'s groups). The extractive
+        answer, or that of an answerer without a stream, is made whole, its citations grouped,
+        and then cut into pieces, so that the pieces add up to the final text. Raises as
+        ``ask``, on the first ``next()``.
         """
         from .stream import text_pieces
 
         t0 = time.perf_counter()
         q, standalone, passages, timings = self._prepare(question, history, top_k, filters)
         t2 = time.perf_counter()
-        stream = getattr(self.answerer, "answer_stream", None)
+        stream = None if self.answerer is self.extractive else getattr(self.answerer, "answer_stream", None)
         items = (
             stream(q, standalone, passages)
             if callable(stream)
@@ -671,6 +676,7 @@ class Pipeline:
         )
         for item in items:
             if isinstance(item, Answer):
+                item = group_citations(item)
                 if not callable(stream):
                     yield from text_pieces(item.text)
                 timings["answer_ms"] = (time.perf_counter() - t2) * 1000
@@ -714,6 +720,14 @@ class Pipeline:
     def documents(self):
         """Documents (source files) with article and chunk counts; see ``Store.documents``."""
         return self.store.documents()
+
+    def correct_article(
+        self, article_id: str, *, title: str | None = None, date: str | None = None, author: str | None = None
+    ) -> dict:
+        """Correct an article's title, date (``YYYY-MM-DD`` or ``""``) or author (None = keep);
+        see ``rag.corrections``. Returns the article's listing entry. raises NotFoundError (404),
+        RagError(bad_request|bad_date, 422), StoreError."""
+        return correct_article(self.store, self.embedder, article_id, check_changes(title, date, author))
 
     def delete_document(self, name: str) -> int:
         """Delete every chunk of a document (by source name) or of an article (by article id).

@@ -12,16 +12,8 @@ import pytest
 from rag.service import PipelineHolder
 from rag.types import Answer, Citation
 from tests.live_server import LiveServer, private_settings_and_pipeline
-from ui.app import (
-    ABSTAIN_HEADING,
-    confirm_delete,
-    make_chat_fn,
-    make_doc_fns,
-    make_feedback_fn,
-    render_answer,
-    render_passage,
-    user_turns,
-)
+from ui.app import confirm_delete, make_chat_fn, make_doc_fns, make_feedback_fn, user_turns
+from ui.render import ABSTAIN_HEADING, render_answer, render_passage
 from ui.server import create_server
 
 pytestmark = [
@@ -56,7 +48,7 @@ def test_chat_endpoint_answers_with_numbered_sources(gclient):
     chat = gclient.predict(Q_INVEST, [], api_name="/chat")
     assert [m["role"] for m in chat] == ["user", "assistant"]
     reply = _text(chat[-1])
-    assert '<sup class="rag-ref">[1]</sup>' in reply
+    assert '<a class="rag-ref">[1]</a>' in reply and reply.count('<div class="rag-line">') >= 3
     assert f"[1] 《{T_INVEST}》 2024-05-10" in html.unescape(reply)
     assert "<details" in reply and "rag-quote" in reply
 
@@ -157,7 +149,7 @@ def test_render_escapes_everything_from_the_archive():
     assert "<script" not in out and "<img" not in out and "<b>" not in out and "<i>" not in out
     assert "&lt;script&gt;window.__xss=1&lt;/script&gt;" in out
     assert "\n" not in out  # one HTML block: no blank line can hand the rest to Markdown
-    assert out.count('<sup class="rag-ref">[1]</sup>') == 1
+    assert out.count('<a class="rag-ref">[1]</a>') == 1
 
 
 def test_sources_show_the_passage_with_the_quoted_sentences_highlighted():
@@ -183,14 +175,25 @@ def test_sources_show_the_passage_with_the_quoted_sentences_highlighted():
     out = render_passage(cit)
     assert out.count("<mark") == 1  # adjacent sentences are one mark
     assert '<mark class="rag-hl">第二句话。第三句话。</mark>第四句话。' in out
-    assert out.startswith("第一句话。&lt;script&gt;") and "<script" not in out and "<img" not in out
+    assert (
+        out.startswith('<div class="rag-quote">第一句话。&lt;script&gt;') and "<script" not in out and "<img" not in out
+    )
     # an article offset passage (passage_start > 0); a quote without highlights is marked from start/end
     shifted = replace(cit, passage=article[5:], passage_start=5, passage_end=len(article), highlights=[])
     assert '<mark class="rag-hl">第二句话。第三句话。</mark>' in render_passage(shifted)
     # the whole passage cited: nothing to mark; no passage: the quote alone
     whole = replace(cit, start=0, end=len(article), quote=article, highlights=[])
     assert "<mark" not in render_passage(whole)
-    assert render_passage(replace(cit, passage="")) == html.escape(article[s1:s3])
+    assert render_passage(replace(cit, passage="")) == f'<div class="rag-quote">{html.escape(article[s1:s3])}</div>'
+    # one citation per article: each of its passages in a box, the quotes marked in each
+    p1, p2 = {"start": 0, "end": s2, "text": article[:s2]}, {"start": s2, "end": len(article), "text": article[s2:]}
+    grouped = replace(cit, passages=[p1, p2], highlights=[[s1, s2], [s3, len(article)]])
+    out = render_passage(grouped)
+    assert out.count('<div class="rag-quote">') == 2 and out.count("<mark") == 2
+    assert (
+        '<mark class="rag-hl">第二句话。</mark></div><div class="rag-quote">第三句话。<mark class="rag-hl">第四句话。</mark>'
+        in out
+    )
     assert "<mark" in render_answer(
         Answer(question="q", standalone_question="q", text="a[1]", abstained=False, citations=[cit])
     )
@@ -199,7 +202,9 @@ def test_sources_show_the_passage_with_the_quoted_sentences_highlighted():
 def test_no_emoji_in_what_the_ui_writes():
     import re
 
-    from ui.app import _report_text, _status, render_error
+    from ui.app import _report_text
+    from ui.render import render_error
+    from ui.render import render_status as _status
 
     class R:
         articles = duplicates = added = updated = unchanged = removed = undated = 0
@@ -232,7 +237,8 @@ def test_doc_tab_upload_list_delete(writable, tmp_path):
     settings, pipe = writable
     refresh, upload, delete = make_doc_fns(PipelineHolder(settings, pipe), settings)
     rows, _, status = refresh()
-    assert rows[0][:3] == ["绛县新闻-2024年4-5月.txt", 5, rows[0][2]] and "共 1 个文档" in status
+    assert [r[0] for r in rows] == ["绛县新闻-2024年4-5月.txt"] * 5 and "共 1 个文档" in status
+    assert rows[0][1:5] == ["2024-04-29", "我县召开一季度经济运行分析会", "张倩倩", 6]  # date, title, author, chunks
     path = _upload_copy(tmp_path, "界面上传.txt", "# 界面上传测试\n\n本报讯 5月21日，界面上传测试会议召开。\n")
     cleared, rows, dropdown, status = upload(path, "")
     assert cleared is None and "已导入 界面上传.txt" in status and "文章 1 篇" in status
