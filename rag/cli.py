@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -165,10 +166,15 @@ def embed_pending(
 @app.command()
 def ask(
     question: str = typer.Argument(..., help="问题"),
-    history: list[str] = typer.Option(None, "--history", help="之前的提问（可重复，按先后顺序）"),
+    history: list[str] = typer.Option(
+        None, "--history", help="之前的对话（可重复，按先后顺序）：提问原样写；以“答：”开头的是对上一个提问的回答"
+    ),
     top_k: int | None = typer.Option(None, "--top-k", min=1, max=20, help="检索的段落数"),
     date_from: str | None = typer.Option(None, "--date-from", help="起始日期 YYYY-MM-DD"),
     date_to: str | None = typer.Option(None, "--date-to", help="截止日期 YYYY-MM-DD"),
+    as_of: str | None = typer.Option(
+        None, "--as-of", help="“今天”是哪一天 YYYY-MM-DD（今年、去年、上个月等按此推算；默认 RAG_TODAY 或系统日期）"
+    ),
     as_json: bool = typer.Option(False, "--json", help="输出一个 JSON 对象"),
     data_dir: Path | None = DataDir,
     chroma_url: str | None = ChromaUrl,
@@ -182,6 +188,7 @@ def ask(
 ) -> None:
     """提问：返回带引用的答案，档案中没有答案时明确说明。"""
     from .retrieve import Filters
+    from .timeref import parse_day
 
     s = _settings(
         data_dir,
@@ -195,8 +202,9 @@ def ask(
     except ValueError as exc:
         _fail(RagError(str(exc), code="bad_date", status=422), as_json)
     try:
+        day = parse_day(as_of)
         pipe = build_pipeline(s)
-        ans = pipe.ask(question, history or [], top_k=top_k or s.top_k, filters=filters)
+        ans = pipe.ask(question, _history(history or []), top_k=top_k or s.top_k, filters=filters, as_of=day)
     except RagError as exc:
         _fail(exc, as_json)
     if as_json:
@@ -212,6 +220,18 @@ def ask(
         typer.echo(f"[{c.n}] 《{c.title}》 {meta}")
         for q in c.quotes:
             typer.secho("    " + " ".join(q["text"].split()), dim=True)
+
+
+def _history(items: list[str]) -> list[dict]:
+    """``--history`` values as messages: "答：…" (or "答:") is the assistant's answer to the
+    question before it, anything else a user question."""
+    out = []
+    for item in items:
+        answer = re.match(r"\s*答[：:]\s*", item)
+        out.append(
+            {"role": "assistant", "content": item[answer.end() :]} if answer else {"role": "user", "content": item}
+        )
+    return out
 
 
 @docs_app.command("list")
