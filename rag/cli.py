@@ -397,7 +397,9 @@ def eval_cmd(
     dataset: Path = typer.Option(
         ..., "--dataset", exists=True, dir_okay=False, help="金标问题集 JSONL，如 eval/datasets/dev.jsonl"
     ),
-    corpus: Path | None = typer.Option(None, "--corpus", exists=True, help="语料文件夹或文件（默认 corpus/）"),
+    corpus: list[Path] = typer.Option(
+        None, "--corpus", exists=True, help="语料文件夹或文件，可重复（默认 corpus/；多轮对话集默认见 eval/README.md）"
+    ),
     distractors: Path | None = typer.Option(
         None, "--distractors", help="干扰文章 JSONL(.gz)（默认 news-crud，RAG_EVAL_DISTRACTORS）"
     ),
@@ -421,6 +423,8 @@ def eval_cmd(
 ) -> None:
     """评测：在临时索引上跑金标问题集，输出 results.jsonl、report.md/json 和图表。"""
     from eval.distractors import DEFAULT_DISTRACTORS
+    from eval.multiturn import is_multiturn, run_multiturn
+    from eval.multiturn import summary_line as multiturn_summary
     from eval.results import failure_lines, summary_line
     from eval.runner import check as check_run
     from eval.runner import config_mismatch, load_thresholds, run_eval
@@ -430,11 +434,28 @@ def eval_cmd(
         embed_cache=embed_cache,
         **_llm_kw(llm, llm_base_url, llm_model, llm_api_key, llm_timeout, llm_context_tokens),
     )
+    if is_multiturn(dataset):  # conversations: scored per turn (eval/multiturn.py)
+        try:
+            result = run_multiturn(
+                s,
+                dataset=dataset,
+                corpora=corpus or None,
+                distractors=distractors or DEFAULT_DISTRACTORS,
+                n_distractors=n_distractors,
+                top_k=top_k,
+                out_dir=out,
+            )
+        except (RagError, FileNotFoundError, ValueError, RuntimeError) as exc:
+            typer.secho(f"错误：{getattr(exc, 'message', exc)}", fg="red", err=True)
+            raise typer.Exit(2) from None
+        typer.echo(multiturn_summary(result))
+        typer.echo(f"报告：{Path(result['out_dir']) / 'report.md'}")
+        return
     try:
         run = run_eval(
             s,
             dataset=dataset,
-            corpus=corpus,
+            corpus=(corpus[0] if len(corpus) == 1 else corpus) if corpus else None,
             distractors=distractors or DEFAULT_DISTRACTORS,
             n_distractors=n_distractors,
             top_k=top_k,
