@@ -314,6 +314,10 @@ def test_chat_conversation_topic_switch_answers_and_dates(server, page, tmp_path
         pipe.today = old_today
         pipe.delete_document("绛县新闻-2025年4月.txt")
         page.click("#new-chat")
+        # leave the documents tab settled (its list refreshed), so the next test's upload status stays
+        page.get_by_role("tab", name="文档管理").click()
+        page.wait_for_function("document.querySelector('#doc-status')?.innerText.startsWith('共 ')")
+        page.get_by_role("tab", name="问答").click()
     assert page.external_requests == []
 
 
