@@ -111,7 +111,8 @@ def prepare(pipe, question: str, history: Sequence, top_k: int, filters, *, as_o
         standalone = hook(nq, [t.question for t in turns])
     else:
         recompute = lambda s: pipe.extractive.answer(s, *search(pipe, s, top_k, filters, today)[:2]).text  # noqa: E731
-        standalone = condense(nq, turns, people, pos_cut=pipe.extractive.pos_cut, answer_of=recompute)
+        cut = getattr(pipe.extractive, "pos_cut", None)  # the answerer's tagger with the archive's names, if it has one
+        standalone = condense(nq, turns, people, pos_cut=cut, answer_of=recompute)
     timings["condense_ms"] = (time.perf_counter() - t0) * 1000
     t1 = time.perf_counter()
     standalone, passages, period = search(pipe, standalone, top_k, filters, today, timings)
