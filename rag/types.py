@@ -147,6 +147,10 @@ class Answer:
     usage: token counts of an LLM call (``prompt_tokens`` as the server reported it,
         ``prompt_tokens_est`` as the prompt budget estimated it, ``completion_tokens``);
         empty for the extractive answerer.
+    period: the period a relative date of the question named, set by the pipeline after the
+        answerer (``rag.timeref.Period.to_dict``: ``expression`` as written, ``label``,
+        ``date_from``/``date_to`` searched, ``as_of`` the day it was resolved against); empty
+        when the question names none.
     """
 
     question: str
@@ -158,6 +162,7 @@ class Answer:
     notice: str = ""
     notice_code: str = ""
     usage: dict[str, int] = field(default_factory=dict)
+    period: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         """The JSON contract of ``rag ask --json`` and ``POST /api/ask``."""
@@ -175,4 +180,6 @@ class Answer:
             d["notice_code"] = self.notice_code
         if self.usage:
             d["usage"] = dict(self.usage)
+        if self.period:
+            d["period"] = dict(self.period)
         return d

@@ -83,7 +83,7 @@ def test_ask_follow_up_with_history_strings_or_messages(client):
     plain = client.post(
         "/api/ask", json={"question": "他强调了什么？", "history": ["李晓军5月份调研了哪些地方？"]}
     ).json()
-    assert plain["standalone_question"] == "李晓军强调了什么？"
+    assert plain["standalone_question"] == "李晓军5月份强调了什么？"
     msgs = client.post(
         "/api/ask",
         json={

@@ -171,7 +171,7 @@ def test_chat_follow_up_and_sources(page, tmp_path):
 
     _ask(page, "李晓军5月份调研了哪些地方？", 2)
     _ask(page, "他强调了什么？", 3)
-    assert page.locator("#chat .rag-standalone").last.inner_text() == "按“李晓军强调了什么？”检索"
+    assert page.locator("#chat .rag-standalone").last.inner_text() == "按“李晓军5月份强调了什么？”检索"
     answer = _last_bot_text(page)
     assert "李晓军" in answer and "[1]" in answer
     sources = page.locator("#chat .rag-sources").last.locator("summary").all_inner_texts()
@@ -252,6 +252,73 @@ def test_correcting_a_date_in_the_documents_tab(page, tmp_path):
     assert "县文化馆举办剪纸培训班" in summary and "2024-05-25" in summary
     page.get_by_role("tab", name="文档管理").click()
     page.get_by_role("tab", name="问答").click()
+
+
+ARTICLE_2025 = (
+    "# 我县召开2025年一季度经济运行分析会\n\n"
+    "本报讯 2025年4月28日，我县召开2025年一季度经济运行分析会。县委副书记孙飞主持会议，"
+    "县发改局、县统计局负责同志通报了一季度全县经济运行情况。\n"
+)
+
+
+def _ask_next(page, question: str) -> None:
+    """Ask and wait for one more final answer than the chat shows now."""
+    n = page.locator("#chat .rag-sources, #chat .rag-abstain, #chat .rag-error").count()
+    _ask(page, question, n + 1)
+
+
+def test_chat_conversation_topic_switch_answers_and_dates(server, page, tmp_path):
+    """Issue 21 through the chat's own path (the chat sends its questions and answers): a new
+    question is searched as asked after another topic, 他 is the person the previous answer
+    named, and 去年/今年 count from the server's today (the pipeline's ``today``, which
+    ``RAG_TODAY`` sets) with the 2025 article uploaded in the documents tab."""
+    import datetime as dt
+
+    pipe = server.app.state.holder.get()
+    old_today, pipe.today = pipe.today, dt.date(2026, 3, 18)
+    upload = tmp_path / "绛县新闻-2025年4月.txt"
+    upload.write_text(ARTICLE_2025, encoding="utf-8")
+    try:
+        page.get_by_role("tab", name="文档管理").click()
+        page.locator("#upload input[type=file]").set_input_files(str(upload))
+        page.wait_for_function(
+            "document.querySelector('#doc-status')?.innerText.includes('已导入 绛县新闻-2025年4月.txt')"
+        )
+        page.get_by_role("tab", name="问答").click()
+        page.click("#new-chat")
+        page.wait_for_function("document.querySelectorAll('#chat .rag-sources, #chat .rag-abstain').length === 0")
+
+        _ask_next(page, "春季义务植树活动栽植了多少株苗木？")
+        grey = page.locator("#chat .rag-standalone").count()
+        _ask_next(page, "县委书记是谁？")
+        assert "解芳" in _last_bot_text(page)
+        assert page.locator("#chat .rag-standalone").count() == grey  # searched as asked: no rewrite shown
+
+        _ask_next(page, "县教育局局长是谁？")
+        assert _last_bot_text(page).startswith("张维华")
+        _ask_next(page, "他是什么职务？")
+        assert page.locator("#chat .rag-standalone").last.inner_text() == "按“张维华是什么职务？”检索"
+        assert "县教育局局长" in _last_bot_text(page)
+
+        _ask_next(page, "去年一季度经济运行分析会由谁主持？")
+        answer = _last_bot_text(page)
+        assert answer.startswith("孙飞") and "（按2025年检索）" in answer
+        _ask_next(page, "那今年呢？")
+        assert page.locator("#chat .rag-standalone").last.inner_text() == "按“2026年一季度经济运行分析会由谁主持？”检索"
+        abstention = page.locator("#chat .rag-abstain").last.inner_text()
+        assert "档案中没有2026年一季度经济运行分析会的报道；最近一次是2025年4月28日。[1]" in abstention
+        source = page.locator("#chat .rag-sources").last.locator("summary").first.inner_text()
+        assert source.startswith("[1] 《我县召开2025年一季度经济运行分析会》 2025-04-28")
+        _assert_chinese_only(page)
+    finally:
+        pipe.today = old_today
+        pipe.delete_document("绛县新闻-2025年4月.txt")
+        page.click("#new-chat")
+        # leave the documents tab settled (its list refreshed), so the next test's upload status stays
+        page.get_by_role("tab", name="文档管理").click()
+        page.wait_for_function("document.querySelector('#doc-status')?.innerText.startsWith('共 ')")
+        page.get_by_role("tab", name="问答").click()
+    assert page.external_requests == []
 
 
 def test_markup_in_an_article_is_shown_as_text_and_never_runs(page, tmp_path):

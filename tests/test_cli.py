@@ -90,7 +90,7 @@ def test_ask_json_abstains_and_history(seed_settings, seed_pipeline):
         ],
     )
     obj = json.loads(r.stdout)
-    assert obj["standalone_question"] == "李晓军强调了什么？"
+    assert obj["standalone_question"] == "李晓军5月份强调了什么？"
     assert obj["citations"] and all("2024-05-01" <= c["date"] <= "2024-05-31" for c in obj["citations"])
 
 

@@ -262,7 +262,7 @@ def test_out_of_archive_questions_abstain(seed_pipeline, question):
 
 def test_follow_up_is_rewritten_and_answered(seed_pipeline):
     ans = seed_pipeline.ask("他强调了什么？", ["李晓军5月份调研了哪些地方？"])
-    assert ans.standalone_question == "李晓军强调了什么？"
+    assert ans.standalone_question == "李晓军5月份强调了什么？"
     assert not ans.abstained and "李晓军强调" in ans.text
     standalone = seed_pipeline.ask("一季度经济运行分析会是哪天召开的？", ["李晓军5月份调研了哪些地方？"])
     assert standalone.standalone_question == "一季度经济运行分析会是哪天召开的？"

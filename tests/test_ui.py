@@ -12,7 +12,7 @@ import pytest
 from rag.service import PipelineHolder
 from rag.types import Answer, Citation
 from tests.live_server import LiveServer, private_settings_and_pipeline
-from ui.app import confirm_delete, make_chat_fn, make_doc_fns, make_feedback_fn, user_turns
+from ui.app import answer_text, chat_turns, confirm_delete, make_chat_fn, make_doc_fns, make_feedback_fn, user_turns
 from ui.render import ABSTAIN_HEADING, render_answer, render_passage
 from ui.server import create_server
 
@@ -61,8 +61,46 @@ def test_chat_history_in_role_content_form(gclient):
     chat = gclient.predict("他强调了什么？", history, 5, "", "", api_name="/chat")
     assert len(chat) == 4 and _text(chat[0]) == "李晓军5月份调研了哪些地方？"
     reply = html.unescape(_text(chat[-1]))
-    assert "按“李晓军强调了什么？”检索" in reply
+    assert "按“李晓军5月份强调了什么？”检索" in reply
     assert "李晓军" in reply and "[1]" in reply
+
+
+def test_chat_sends_its_answers_with_its_questions(gclient, seed_pipeline):
+    """The chat resolves 他 against the answer it showed (not a recomputed one): a previous
+    answer naming 王辨明 makes "他是什么职务？" about 王辨明."""
+    first = gclient.predict("县教育局局长是谁？", [], 5, "", "", api_name="/chat")
+    assert answer_text(_text(first[-1])).startswith("张维华。[1]")
+    chat = gclient.predict("他是什么职务？", first, 5, "", "", api_name="/chat")
+    assert "按“张维华是什么职务？”检索" in html.unescape(_text(chat[-1]))
+    shown = render_answer(replace(seed_pipeline.ask("招商引资工作推进会议由谁主持？"), question="县教育局局长是谁？"))
+    history = [{"role": "user", "content": "县教育局局长是谁？"}, {"role": "assistant", "content": shown}]
+    chat = gclient.predict("他是什么职务？", history, 5, "", "", api_name="/chat")
+    assert "按“王辨明是什么职务？”检索" in html.unescape(_text(chat[-1]))
+
+
+def test_chat_turns_read_the_rendered_answers():
+    ans = Answer(
+        "这次会议由谁主持？",
+        "招商引资工作推进会议由谁主持？",
+        "王辨明。[1]县政府办主任<b>王辨明</b>主持会议。[1]",
+        False,
+    )
+    messages = [
+        {"role": "user", "content": "县里召开了招商引资工作推进会议 &lt;b&gt;"},
+        {"role": "assistant", "content": render_answer(ans)},
+        {"role": "user", "content": "这次会议由谁主持？"},
+        {"role": "assistant", "content": render_answer(Answer("q", "q", "没有找到。", True))},
+        {"role": "user", "content": "再问"},
+        {"role": "assistant", "content": '<div class="rag-error">出错了</div>'},
+    ]
+    assert chat_turns(messages) == [
+        {"role": "user", "content": "县里召开了招商引资工作推进会议 <b>"},
+        {"role": "assistant", "content": ans.text},  # without the searched question and the sources
+        {"role": "user", "content": "这次会议由谁主持？"},
+        {"role": "assistant", "content": "没有找到。"},  # an abstention without its heading
+        {"role": "user", "content": "再问"},
+    ]
+    assert answer_text("张维华。[1]") == "张维华。[1]"  # an API client's plain text
 
 
 def test_chat_streams_progressively(gclient):
@@ -294,7 +332,7 @@ def test_feedback_buttons_store_and_update_one_record(seed_settings, seed_pipeli
     records = FeedbackStore(settings.feedback_path).records()
     assert len(records) == 1 and records[0].id == last["id"] and records[0].comment == "少了殡仪馆的内容"
     assert records[0].vote == "wrong" and records[0].channel == "chat"
-    assert records[0].standalone_question == "李晓军强调了什么？" and records[0].history == [
+    assert records[0].standalone_question == "李晓军5月份强调了什么？" and records[0].history == [
         "李晓军5月份调研了哪些地方？"
     ]
     last, status = give("useful", "", last)

@@ -95,6 +95,34 @@ def user_turns(history: list[dict]) -> list[str]:
     return [html.unescape(m["content"]).strip() for m in history if m["role"] == "user" and m["content"].strip()]
 
 
+def chat_turns(history: list[dict]) -> list[dict]:
+    """The conversation for ``Pipeline.ask``: user questions as typed and the assistant's
+    answers as plain text (``answer_text``), as ``{"role", "content"}`` messages, oldest first."""
+    out = []
+    for m in history:
+        text = html.unescape(m["content"]).strip() if m["role"] == "user" else answer_text(m["content"])
+        if text:
+            out.append({"role": m["role"], "content": text})
+    return out
+
+
+def answer_text(content: str) -> str:
+    """The answer of an assistant message as plain text: the answer or abstention block of a
+    ``render_answer`` message (without the rewritten question, notice and sources), the text
+    of any other message; "" for an error or a pending message."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(content or "", "html.parser")
+    if soup.select_one(".rag-error, .rag-pending"):
+        return ""
+    block = soup.select_one(".rag-answer") or soup.select_one(".rag-abstain")
+    if block is None:
+        return soup.get_text().strip()
+    for head in block.select(".rag-abstain-head"):
+        head.decompose()
+    return block.get_text().strip()
+
+
 def make_turn_fn(holder: PipelineHolder, settings: Settings, delay: float = PIECE_DELAY_S):
     """``turn(message, history, top_k, date_from, date_to)``: one chat turn as a generator of
     ``(messages, answer)``: the whole chat after each streamed piece with ``answer`` None, and
@@ -109,7 +137,7 @@ def make_turn_fn(holder: PipelineHolder, settings: Settings, delay: float = PIEC
         if not question:  # nothing asked: the chat stays as it is
             yield messages, None
             return
-        prior = user_turns(messages)
+        prior = chat_turns(messages)
         messages = messages + [
             {"role": "user", "content": esc(question)},
             {"role": "assistant", "content": render_pending()},
@@ -163,7 +191,7 @@ def make_chat_fn(holder: PipelineHolder, settings: Settings, delay: float = PIEC
         date_to: str = "",
     ) -> Iterator[list[dict]]:
         """Answer a question in a chat. history: the chat so far as ``{"role", "content"}``
-        messages (earlier user turns are used to resolve follow-up questions). top_k: passages
+        messages (earlier questions and answers resolve follow-up questions). top_k: passages
         retrieved (1–20); date_from / date_to: YYYY-MM-DD or "". Yields the whole chat after
         each streamed piece; the last yield's assistant message carries the numbered sources
         (HTML, every archive text escaped)."""
