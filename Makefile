@@ -8,7 +8,7 @@ RAG    := $(VENV)/bin/rag
 HOST   ?= 127.0.0.1
 PORT   ?= 7860
 
-.PHONY: install install-dev llm-server run ingest serve test lint eval bench browser nginx fonts chroma screenshot
+.PHONY: install install-dev llm-server run ingest serve test lint eval eval-multiturn bench browser nginx fonts chroma screenshot
 
 $(VENV)/bin/python:
 	@echo "==> 创建虚拟环境 $(VENV)"
@@ -75,6 +75,10 @@ test: lint browser nginx fonts llm-server
 
 eval: install
 	$(RAG) eval --dataset eval/datasets/dev.jsonl --n-distractors 300
+
+# Multi-turn development set (conversations; eval/README.md "Multi-turn set")
+eval-multiturn: install
+	$(RAG) eval --dataset eval/datasets/multiturn_dev.jsonl --n-distractors 30
 
 # Scale benchmark (eval/reports/bench.md); long the first time, cached embeddings after that
 bench: install

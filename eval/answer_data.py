@@ -126,12 +126,20 @@ def open_group(group: str, *, progress: bool = True):
     return pipe
 
 
-def build_set(name: str, pipe, *, top_k: int = 5) -> list[Item]:
+def corpus_day(pipe) -> str | None:
+    """The day a gold set's questions are asked on (``eval.runner.build_index``'s ``as_of``): the
+    date of the index's latest article, so that their 今年/去年 mean what their writer meant."""
+    return max((c.date for c in pipe.store.iter_chunks() if c.date), default="") or None
+
+
+def build_set(name: str, pipe, *, top_k: int = 5, as_of: str | None = None) -> list[Item]:
     """Retrieve for every question of set ``name`` through ``pipe`` and cache the items."""
     path, _group = SETS[name]
     items = []  # built from the dataset file
     for q in load_dataset(path):
-        _q, standalone, passages, _t = pipe.prepare(q["question"], q.get("history") or [], top_k, None)
+        _q, standalone, passages, _t, _period = pipe.prepare(
+            q["question"], q.get("history") or [], top_k, None, as_of=q.get("as_of") or as_of
+        )
         ids = list(dict.fromkeys(p.chunk.article_id for p in passages))
         articles = pipe.extractive.lookup.article_chunks(ids) if ids else {}
         items.append(Item(name, q, q["question"], standalone, passages, articles))
@@ -142,7 +150,7 @@ def build_set(name: str, pipe, *, top_k: int = 5) -> list[Item]:
     return items
 
 
-def build_false_premises(name: str, pipe, *, top_k: int = 5, seed: int = 7) -> list[Item]:
+def build_false_premises(name: str, pipe, *, top_k: int = 5, seed: int = 7, as_of: str | None = None) -> list[Item]:
     """Unanswerable questions made from the training part of set ``name``: in an answerable
     question, one name (a person, place, organisation or time the tagger finds) is replaced by
     another name of the same tag taken from the set's other questions and absent from the gold
@@ -156,7 +164,9 @@ def build_false_premises(name: str, pipe, *, top_k: int = 5, seed: int = 7) -> l
     pool: dict[str, list[str]] = {}
     named = []
     for it in items:
-        names = [(w, t) for w, t in tagger.tag([it.standalone])[0] if t in ("PER", "LOC", "ORG", "TIME") and len(w) >= 2]
+        names = [
+            (w, t) for w, t in tagger.tag([it.standalone])[0] if t in ("PER", "LOC", "ORG", "TIME") and len(w) >= 2
+        ]
         named.append((it, names))
         for w, t in names:
             pool.setdefault(t, []).append(w)
@@ -170,7 +180,7 @@ def build_false_premises(name: str, pipe, *, top_k: int = 5, seed: int = 7) -> l
         if not options:
             continue
         q = it.standalone.replace(word, rng.choice(options), 1)
-        _q, standalone, passages, _t = pipe.prepare(q, [], top_k, None)
+        _q, standalone, passages, _t, _period = pipe.prepare(q, [], top_k, None, as_of=as_of)
         ids = list(dict.fromkeys(p.chunk.article_id for p in passages))
         articles = pipe.extractive.lookup.article_chunks(ids) if ids else {}
         gold = {
@@ -218,9 +228,10 @@ def main(argv: list[str] | None = None) -> None:
     for group, members in by_group.items():
         print(f"== {group}: {', '.join(members)}", file=sys.stderr, flush=True)
         pipe = open_group(group)
+        day = corpus_day(pipe)
         for n in members:
-            items = build_set(n, pipe)
-            fps = build_false_premises(n, pipe)
+            items = build_set(n, pipe, as_of=day)
+            fps = build_false_premises(n, pipe, as_of=day)
             print(f"   {n}: {len(items)} questions, {len(fps)} false premises", file=sys.stderr, flush=True)
         pipe.store.close() if hasattr(pipe.store, "close") else None
 

@@ -46,7 +46,7 @@ THRESHOLDS = tuple(round(i * 0.04, 2) for i in range(21))  # 0.00 … 0.80
 
 
 def evidence_scores(
-    pipe, questions: Sequence[dict], top_k: int = 5, thresholds: Sequence[float] = THRESHOLDS
+    pipe, questions: Sequence[dict], top_k: int = 5, thresholds: Sequence[float] = THRESHOLDS, as_of=None
 ) -> list[dict]:
     """``{"id", "kind", "answerable", "evidence", "standalone", "abstained": {threshold: bool}}``
     per question: the answerer's decision at every threshold on the passages ``ask()`` would
@@ -58,7 +58,7 @@ def evidence_scores(
     try:
         for q in questions:
             if callable(prepare):
-                qq, sq, passages, _t = prepare(q["question"], q.get("history") or [], top_k, None)
+                qq, sq, passages, *_ = prepare(q["question"], q.get("history") or [], top_k, None, as_of=as_of)
             else:
                 qq, sq = q["question"], standalone_question(pipe, q["question"], q.get("history") or [])
                 passages = pipe.retriever.retrieve(sq, k=top_k)
@@ -144,7 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             n_distractors=args.n_distractors,
             progress=True,
         )
-        scores = evidence_scores(pipe, questions, top_k)
+        scores = evidence_scores(pipe, questions, top_k, as_of=info["as_of"])
         current = pipe.extractive.threshold
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

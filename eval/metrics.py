@@ -141,12 +141,29 @@ def sentence_supported(
     return bool(ns) and ns in normalize(quote)
 
 
+def quoted_runs(citation: Mapping) -> list[str]:
+    """The texts a sentence citing ``citation`` may be found in: its ``quotes`` (one citation
+    per article holds every quoted span), spans that touch joined into one run; without
+    ``quotes`` (answers from before the grouping), its ``quote``."""
+    runs: list[str] = []
+    end = None
+    for q in sorted(citation.get("quotes") or [], key=lambda q: q["start"]):
+        if runs and q["start"] == end:
+            runs[-1] += q["text"]
+        else:
+            runs.append(q["text"])
+        end = q["end"]
+    return runs or [citation.get("quote", "")]
+
+
 def citation_support(answer: str, citations: Sequence[Mapping]) -> tuple[int, int, list[str]]:
     """Check every cited sentence against the quote(s) it cites.
 
-    citations: ``Citation.to_dict()`` objects (keys ``n``, ``quote``, ``author``, ``title``, ``date``).
+    citations: ``Citation.to_dict()`` objects (keys ``n``, ``quotes`` or ``quote``, ``author``,
+        ``title``, ``date``).
     returns: (supported sentences, cited sentences, the unsupported sentences). A sentence
-        citing several passages is supported if any one of them contains it; a marker with
+        is supported when one of its citations holds it within one run of quoted text
+        (``quoted_runs``: a sentence never spans two quotes that do not touch); a marker with
         no matching citation supports nothing.
     """
     by_n = {int(c["n"]): c for c in citations}
@@ -159,13 +176,14 @@ def citation_support(answer: str, citations: Sequence[Mapping]) -> tuple[int, in
             n in by_n
             and sentence_supported(
                 sentence,
-                by_n[n].get("quote", ""),
+                run,
                 author=by_n[n].get("author", ""),
                 title=by_n[n].get("title", ""),
                 date=by_n[n].get("date", ""),
                 claimed_author=claimed,
             )
             for n in ns
+            for run in quoted_runs(by_n.get(n, {}))
         )
         if ok:
             supported += 1
@@ -175,7 +193,8 @@ def citation_support(answer: str, citations: Sequence[Mapping]) -> tuple[int, in
 
 
 def citation_precision(cited_titles: Sequence[str], gold_titles: Iterable[str]) -> float | None:
-    """Share of citations whose article is a gold article; None when nothing is cited."""
+    """Share of citations whose article is a gold article; None when nothing is cited. With
+    one citation per article (``rag.answer.citations``), the share of cited articles."""
     if not cited_titles:
         return None
     gold = set(gold_titles)

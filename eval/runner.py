@@ -86,24 +86,27 @@ def resolve_cache(settings: Settings) -> str:
 # -- index --------------------------------------------------------------------------------------
 def build_index(
     settings: Settings,
-    corpus: Path,
+    corpus: Path | Sequence[Path],
     *,
     distractors: Path | None = DEFAULT_DISTRACTORS,
     n_distractors: int = 0,
     progress: bool = False,
 ):
     """Build the pipeline named by ``settings`` (its data dir should be empty) and ingest the
-    corpus, then ``n_distractors`` articles from ``distractors``.
+    corpus (a folder or file, or several), then ``n_distractors`` articles from ``distractors``.
 
-    returns: (pipeline, info) — info counts articles/chunks and embedding cache hits.
+    returns: (pipeline, info) — info counts articles/chunks and embedding cache hits, and gives
+        ``as_of``: the date of the corpus's latest article, the "today" its questions are asked
+        on (a gold set's 今年/去年 mean the corpus's time, not the day the evaluation runs).
     raises RuntimeError: the corpus did not ingest cleanly (parse errors are listed).
     raises FileNotFoundError: distractor file missing while ``n_distractors > 0``.
     """
     t0 = time.perf_counter()
     pipe = build_pipeline(settings)
-    report = pipe.ingest([Path(corpus)])
+    report = pipe.ingest([Path(c) for c in (corpus if isinstance(corpus, (list, tuple)) else [corpus])])
     if report.errors or report.articles == 0:
         raise RuntimeError(f"corpus {corpus} did not ingest cleanly: {report.errors or 'no articles'}")
+    as_of = max((c.date for c in pipe.store.iter_chunks() if c.date), default="") or None
     # a corpus drawn from the distractor file itself (news_dev_corpus.jsonl) is never drawn again
     own = {d.source.removeprefix("news-crud/") for d in pipe.documents() if d.source.startswith("news-crud/")}
     arts = load_distractors(distractors, n_distractors, exclude=own) if n_distractors > 0 else []
@@ -128,6 +131,7 @@ def build_index(
     warmup_s = time.perf_counter() - t1
     emb = pipe.embedder
     info = {
+        "as_of": as_of,
         "corpus_articles": report.articles,
         "corpus_chunks": report.added + report.unchanged + report.updated,
         "distractor_articles": dreport.articles if dreport else 0,
@@ -144,11 +148,19 @@ def build_index(
 
 # -- questions ----------------------------------------------------------------------------------
 def evaluate(
-    pipe, questions: Sequence[dict], *, top_k: int = 5, mode: str | None = None, progress: bool = False
+    pipe,
+    questions: Sequence[dict],
+    *,
+    top_k: int = 5,
+    mode: str | None = None,
+    progress: bool = False,
+    as_of: str | None = None,
 ) -> ModeResult:
     """Ask every question, retrieve for its standalone form, and score.
 
     mode: set ``pipe.retriever.mode`` for this pass (restored afterwards); None keeps it.
+    as_of: the day relative dates mean (``build_index``'s ``as_of``); a question's own
+        ``as_of`` field wins.
     returns: a ``ModeResult`` whose records are ``Answer.to_dict()`` + the gold fields +
         ``retrieved`` (titles/sources/scores) + ``scores`` (see ``metrics.score_question``).
     """
@@ -168,7 +180,7 @@ def evaluate(
         it = tqdm(questions, unit="题", desc=f"评测 {pipe.retriever.mode}", file=sys.stderr)
     try:
         for q in it:
-            records.append(_ask_one(pipe, q, top_k))
+            records.append(_ask_one(pipe, q, top_k, q.get("as_of") or as_of))
     finally:
         pipe.retriever.mode, pipe.retriever.embedder = old_mode, old_embedder
     scores = [r["scores"] for r in records]
@@ -195,11 +207,11 @@ class _QueryMemo:
         return getattr(self.inner, name)
 
 
-def _ask_one(pipe, q: dict, top_k: int) -> dict:
+def _ask_one(pipe, q: dict, top_k: int, as_of: str | None = None) -> dict:
     gold = {k: q.get(k) for k in ("id", "kind", "subkind", "question", "history", "facts", "min_facts", "articles")}
     t0 = time.perf_counter()
     try:
-        ans = pipe.ask(q["question"], q.get("history") or [], top_k=top_k).to_dict()
+        ans = pipe.ask(q["question"], q.get("history") or [], top_k=top_k, as_of=as_of).to_dict()
         error = None
     except RagError as exc:  # recorded as a failed question, never stops the run
         ans = {
@@ -247,7 +259,7 @@ def run_eval(
     settings: Settings | None = None,
     *,
     dataset: Path | str,
-    corpus: Path | None = None,
+    corpus: Path | Sequence[Path] | None = None,
     distractors: Path | None = DEFAULT_DISTRACTORS,
     n_distractors: int = 300,
     top_k: int | None = None,
@@ -262,7 +274,7 @@ def run_eval(
 
     settings: embedder, chunking, retrieval mode… (``Settings()`` when None); its data dir is
         replaced by a temporary one and an unset embedding cache by ``DEFAULT_CACHE``.
-    corpus: folder or file of the seed corpus (default ``settings.corpus_dir``).
+    corpus: folder or file of the seed corpus, or several (default ``settings.corpus_dir``).
     n_distractors: articles drawn from ``distractors`` (see ``eval.distractors``); 0 = none.
     top_k: passages per question (default ``settings.top_k``).
     ablation: also run every retrieval mode (bm25, dense, hybrid) on the same index.
@@ -278,7 +290,7 @@ def run_eval(
         wanted = set(question_ids)
         questions = [q for q in questions if q["id"] in wanted]
     top_k = int(top_k or base.top_k)
-    corpus = Path(corpus or base.corpus_dir)
+    corpus = [Path(c) for c in corpus] if isinstance(corpus, (list, tuple)) else Path(corpus or base.corpus_dir)
     tmp = Path(tempfile.mkdtemp(prefix="rag-eval-"))
     try:
         s = base.with_overrides(data_dir=tmp / "data", embed_cache=resolve_cache(base))
@@ -288,8 +300,8 @@ def run_eval(
         note = ""
         if ablation:
             for mode in MODES:
-                abl[mode] = evaluate(pipe, questions, top_k=top_k, mode=mode, progress=progress)
-            main = abl.get(main_mode) or evaluate(pipe, questions, top_k=top_k, progress=progress)
+                abl[mode] = evaluate(pipe, questions, top_k=top_k, mode=mode, progress=progress, as_of=index["as_of"])
+            main = abl.get(main_mode) or evaluate(pipe, questions, top_k=top_k, progress=progress, as_of=index["as_of"])
             reranker = getattr(pipe.retriever, "reranker", None) or getattr(pipe, "reranker", None)
             note = (
                 f"reranker configured: {type(reranker).__name__} (included in every row)"
@@ -297,12 +309,12 @@ def run_eval(
                 else "No reranker is configured in this pipeline, so there is no reranker row."
             )
         else:
-            main = evaluate(pipe, questions, top_k=top_k, progress=progress)
+            main = evaluate(pipe, questions, top_k=top_k, progress=progress, as_of=index["as_of"])
         config = {
             "dataset": _rel(Path(dataset)),
             "dataset_sha1": hashlib.sha1(Path(dataset).read_bytes()).hexdigest()[:12],
             "questions": len(questions),
-            "corpus": _rel(corpus),
+            "corpus": ", ".join(_rel(c) for c in corpus) if isinstance(corpus, list) else _rel(corpus),
             "distractors": _rel(Path(distractors)) if (distractors and n_distractors > 0) else None,
             "n_distractors": n_distractors,
             "top_k": top_k,

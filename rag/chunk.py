@@ -16,6 +16,7 @@ moved to the end of the previous piece.
 from __future__ import annotations
 
 import bisect
+import re
 from collections.abc import Iterable, Iterator
 
 from rag.types import Article, Chunk, stable_id
@@ -33,6 +34,14 @@ NO_START = "。！？；，、”）：,.;:!?)"
 
 _CJK_CLOSERS = "”’」』）)》】"  # closers that cannot open a sentence (ASCII quotes can)
 
+URL_PATTERN = r"(?:(?:https?|ftp)://|www\.)[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*[A-Za-z0-9\-_~/#\]@$&'()*+=%]"
+"""A web address: ``http(s)://``, ``ftp://`` or ``www.`` and the URL characters after it (RFC 3986),
+without the ``? ! . , : ;`` that end it (GitHub Flavored Markdown's autolink rule): a ``?`` or
+``;`` inside an address ends no sentence and cuts no clause."""
+# kept whole by the splitter: a Markdown link or image ("![二维码](…)": its "!" ends nothing, nor the
+# "！" that parsing makes of it after a Han character), a web address
+_URL = re.compile(rf"[!！]?\[[^\[\]\n]{{0,200}}\]\([^()\s]{{0,2000}}\)|{URL_PATTERN}")
+
 MIN_MAX_CHARS = 20
 
 Span = tuple[int, int]
@@ -49,13 +58,18 @@ def split_sentences(text: str) -> list[Span]:
         dropped. If the next sentence would start with a ``NO_START`` mark (e.g. a
         line that begins with ``，``), the marks go to the end of the previous
         sentence instead; such marks at the very start of ``text`` belong to no
-        sentence and are left out.
+        sentence and are left out. A web address (``URL_PATTERN``) or a Markdown link
+        or image is never cut: ``http://x.cn/a?u=1`` and ``![图](a.png)`` stay in their sentence.
     """
     spans: list[Span] = []
     n = len(text)
+    urls = _url_ends(text)
     start = i = _skip(text, 0, n, NO_START)
     while i < n:
         ch = text[i]
+        if i in urls:
+            i = urls[i]
+            continue
         if ch in SENTENCE_END:
             cut = _skip(text, i + 1, n, SENTENCE_END + CLOSERS, spaces=False)
         elif ch in LINE_BREAKS:
@@ -159,8 +173,9 @@ def _cut_sentence(text: str, s: int, e: int, max_chars: int) -> list[Span]:
     a ``NO_START`` mark)."""
     # (end of piece, start of next piece) after each clause mark and the marks/closers after it
     clause_cuts = []
+    in_url = {k for a, b in _url_ends(text[s:e]).items() for k in range(s + a, s + b)}
     for k in range(s, e):
-        if text[k] in CLAUSE_END and (not clause_cuts or k >= clause_cuts[-1][1]):
+        if text[k] in CLAUSE_END and k not in in_url and (not clause_cuts or k >= clause_cuts[-1][1]):
             nxt = _skip(text, k + 1, e, CLAUSE_END + NO_START + CLOSERS)
             if nxt < e:
                 clause_cuts.append((_rstrip(text, s, nxt), nxt))
@@ -189,6 +204,13 @@ def _hard_cut(text: str, start: int, limit: int, e: int) -> Span:
         if nxt == e or text[nxt] not in NO_START:
             return _rstrip(text, start, p), nxt
     return _rstrip(text, start, limit), _skip(text, limit, e, NO_START)
+
+
+def _url_ends(text: str) -> dict[int, int]:
+    """Start offset -> end offset of every web address (``URL_PATTERN``) and Markdown link in ``text``."""
+    if "://" not in text and "www." not in text and "](" not in text:
+        return {}
+    return {m.start(): m.end() for m in _URL.finditer(text)}
 
 
 def _skip(text: str, i: int, end: int, chars: str, *, spaces: bool = True) -> int:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
 import typer
 
+from .answer.citations import answer_lines
 from .errors import RagError
 from .settings import Settings, build_pipeline
 
@@ -164,10 +166,15 @@ def embed_pending(
 @app.command()
 def ask(
     question: str = typer.Argument(..., help="问题"),
-    history: list[str] = typer.Option(None, "--history", help="之前的提问（可重复，按先后顺序）"),
+    history: list[str] = typer.Option(
+        None, "--history", help="之前的对话（可重复，按先后顺序）：提问原样写；以“答：”开头的是对上一个提问的回答"
+    ),
     top_k: int | None = typer.Option(None, "--top-k", min=1, max=20, help="检索的段落数"),
     date_from: str | None = typer.Option(None, "--date-from", help="起始日期 YYYY-MM-DD"),
     date_to: str | None = typer.Option(None, "--date-to", help="截止日期 YYYY-MM-DD"),
+    as_of: str | None = typer.Option(
+        None, "--as-of", help="“今天”是哪一天 YYYY-MM-DD（今年、去年、上个月等按此推算；默认 RAG_TODAY 或系统日期）"
+    ),
     as_json: bool = typer.Option(False, "--json", help="输出一个 JSON 对象"),
     data_dir: Path | None = DataDir,
     chroma_url: str | None = ChromaUrl,
@@ -181,6 +188,7 @@ def ask(
 ) -> None:
     """提问：返回带引用的答案，档案中没有答案时明确说明。"""
     from .retrieve import Filters
+    from .timeref import parse_day
 
     s = _settings(
         data_dir,
@@ -194,8 +202,9 @@ def ask(
     except ValueError as exc:
         _fail(RagError(str(exc), code="bad_date", status=422), as_json)
     try:
+        day = parse_day(as_of)
         pipe = build_pipeline(s)
-        ans = pipe.ask(question, history or [], top_k=top_k or s.top_k, filters=filters)
+        ans = pipe.ask(question, _history(history or []), top_k=top_k or s.top_k, filters=filters, as_of=day)
     except RagError as exc:
         _fail(exc, as_json)
     if as_json:
@@ -203,12 +212,26 @@ def ask(
         return
     if ans.standalone_question != ans.question:
         typer.secho(f"（按“{ans.standalone_question}”检索）", dim=True)
-    typer.echo(ans.text)
+    typer.echo("\n".join(answer_lines(ans.text)))  # one point per line
     if ans.notice:
         typer.secho(ans.notice, fg="yellow")
-    for c in ans.citations:
+    for c in ans.citations:  # one per article, its quoted sentences under it
         meta = " · ".join(x for x in (c.date, c.author, c.source) if x)
         typer.echo(f"[{c.n}] 《{c.title}》 {meta}")
+        for q in c.quotes:
+            typer.secho("    " + " ".join(q["text"].split()), dim=True)
+
+
+def _history(items: list[str]) -> list[dict]:
+    """``--history`` values as messages: "答：…" (or "答:") is the assistant's answer to the
+    question before it, anything else a user question."""
+    out = []
+    for item in items:
+        answer = re.match(r"\s*答[：:]\s*", item)
+        out.append(
+            {"role": "assistant", "content": item[answer.end() :]} if answer else {"role": "user", "content": item}
+        )
+    return out
 
 
 @docs_app.command("list")
@@ -218,7 +241,7 @@ def docs_list(
     chroma_url: str | None = ChromaUrl,
     embedder: str | None = Embedder,
 ) -> None:
-    """列出已导入的文档（文章数、文本块数）。"""
+    """列出已导入的文档和其中每篇文章（日期、标题、作者、文本块数、文章 id）。"""
     try:
         docs = build_pipeline(_settings(data_dir, chroma_url, embedder)).documents()
     except RagError as exc:
@@ -230,6 +253,34 @@ def docs_list(
         typer.echo("（知识库为空，请先运行 rag ingest）")
     for d in docs:
         typer.echo(f"{d.source}\t文章 {d.articles}\t文本块 {d.chunks}")
+        for a in d.article_list:
+            fixed = f"\t（已更正：{'、'.join(FIELD_NAMES[f] for f in a['corrected'])}）" if a["corrected"] else ""
+            typer.echo(
+                f"  {a['date'] or '日期不详'}\t《{a['title']}》\t{a['author'] or '无署名'}"
+                f"\t文本块 {a['chunks']}\t{a['id']}{fixed}"
+            )
+
+
+FIELD_NAMES = {"title": "标题", "date": "日期", "author": "作者"}
+
+
+@docs_app.command("edit")
+def docs_edit(
+    article_id: str = typer.Argument(..., help="文章 id（见 rag docs list）"),
+    title: str | None = typer.Option(None, "--title", help="正确的标题"),
+    date: str | None = typer.Option(None, "--date", help="正确的日期 YYYY-MM-DD（空字符串：日期不详）"),
+    author: str | None = typer.Option(None, "--author", help="正确的作者（空字符串：无署名）"),
+    data_dir: Path | None = DataDir,
+    chroma_url: str | None = ChromaUrl,
+    embedder: str | None = Embedder,
+) -> None:
+    """更正一篇文章的标题、日期或作者：按日期筛选和引用立即使用更正后的值，重新导入同一文件时保留。"""
+    try:
+        pipe = build_pipeline(_settings(data_dir, chroma_url, embedder))
+        a = pipe.correct_article(article_id, title=title, date=date, author=author)
+    except RagError as exc:
+        _fail(exc)
+    typer.echo(f"已更正：{a['date'] or '日期不详'}\t《{a['title']}》\t{a['author'] or '无署名'}\t{a['source']}")
 
 
 @docs_app.command("delete")
@@ -346,7 +397,9 @@ def eval_cmd(
     dataset: Path = typer.Option(
         ..., "--dataset", exists=True, dir_okay=False, help="金标问题集 JSONL，如 eval/datasets/dev.jsonl"
     ),
-    corpus: Path | None = typer.Option(None, "--corpus", exists=True, help="语料文件夹或文件（默认 corpus/）"),
+    corpus: list[Path] = typer.Option(
+        None, "--corpus", exists=True, help="语料文件夹或文件，可重复（默认 corpus/；多轮对话集默认见 eval/README.md）"
+    ),
     distractors: Path | None = typer.Option(
         None, "--distractors", help="干扰文章 JSONL(.gz)（默认 news-crud，RAG_EVAL_DISTRACTORS）"
     ),
@@ -370,6 +423,8 @@ def eval_cmd(
 ) -> None:
     """评测：在临时索引上跑金标问题集，输出 results.jsonl、report.md/json 和图表。"""
     from eval.distractors import DEFAULT_DISTRACTORS
+    from eval.multiturn import is_multiturn, run_multiturn
+    from eval.multiturn import summary_line as multiturn_summary
     from eval.results import failure_lines, summary_line
     from eval.runner import check as check_run
     from eval.runner import config_mismatch, load_thresholds, run_eval
@@ -379,11 +434,28 @@ def eval_cmd(
         embed_cache=embed_cache,
         **_llm_kw(llm, llm_base_url, llm_model, llm_api_key, llm_timeout, llm_context_tokens),
     )
+    if is_multiturn(dataset):  # conversations: scored per turn (eval/multiturn.py)
+        try:
+            result = run_multiturn(
+                s,
+                dataset=dataset,
+                corpora=corpus or None,
+                distractors=distractors or DEFAULT_DISTRACTORS,
+                n_distractors=n_distractors,
+                top_k=top_k,
+                out_dir=out,
+            )
+        except (RagError, FileNotFoundError, ValueError, RuntimeError) as exc:
+            typer.secho(f"错误：{getattr(exc, 'message', exc)}", fg="red", err=True)
+            raise typer.Exit(2) from None
+        typer.echo(multiturn_summary(result))
+        typer.echo(f"报告：{Path(result['out_dir']) / 'report.md'}")
+        return
     try:
         run = run_eval(
             s,
             dataset=dataset,
-            corpus=corpus,
+            corpus=(corpus[0] if len(corpus) == 1 else corpus) if corpus else None,
             distractors=distractors or DEFAULT_DISTRACTORS,
             n_distractors=n_distractors,
             top_k=top_k,

@@ -6,28 +6,27 @@ parses, chunks, retrieves or answers on its own.
 
 from __future__ import annotations
 
+import datetime
 import gzip
 import os
-import re
 import time
-import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from .answer.condense import condense
-from .answer.extractive import ExtractiveAnswerer, question_types
+from . import ask as ask_path
+from .answer.extractive import ExtractiveAnswerer
+from .ask import MAX_QUESTION_CHARS, Day, clean_question, clean_question_soft  # noqa: F401 - this module's API
 from .chunk import chunk_article
-from .errors import NotFoundError, ParseError, QuestionError
+from .corrections import check_changes, correct_article, keep_corrections
+from .errors import NotFoundError, ParseError
 from .keyword import Tokenizer
 from .lookup import StoreLookup
-from .normalize import normalize
 from .parse import article_date, iter_corpus_files, iter_jsonl_articles, parse_file, relative_source, year_from_name
 from .retrieve import Filters, HybridRetriever, KeywordIndex, Mode
 from .store import Store, chunk_metadata
 from .types import Answer, Article, Chunk
 
-MAX_QUESTION_CHARS = 500  # longer input is refused: no question needs more, and it would only slow the embedder
 MAX_LISTED = 100  # entries per file in an ingest report's lists (unreadable parts, undated articles)
 
 
@@ -190,25 +189,6 @@ def _parse_and_chunk(
     )
 
 
-def clean_question(question: str) -> str:
-    """Strip control characters and outer whitespace; validate.
-
-    raises QuestionError(empty_question): nothing left, or only punctuation/emoji/symbols.
-    raises QuestionError(question_too_long): more than ``MAX_QUESTION_CHARS`` characters.
-    """
-    q = "".join(ch for ch in (question or "") if unicodedata.category(ch)[0] != "C" or ch in "\n\t")
-    q = re.sub(r"\s+", " ", q).strip()
-    if not q:
-        raise QuestionError("请输入问题。", code="empty_question")
-    if len(q) > MAX_QUESTION_CHARS:
-        raise QuestionError(
-            f"问题太长（{len(q)} 字），请控制在 {MAX_QUESTION_CHARS} 字以内。", code="question_too_long"
-        )
-    if not any(unicodedata.category(ch)[0] in "LN" for ch in q):
-        raise QuestionError("问题里没有文字，请用中文描述您要查找的内容。", code="empty_question")
-    return q
-
-
 class Pipeline:
     """Parse → chunk → embed → Chroma; hybrid retrieval → cited answer.
 
@@ -218,6 +198,7 @@ class Pipeline:
     answerer: defaults to the extractive answerer; an LLM answerer may be passed instead.
     keyword_dir: where the keyword index is saved (see ``KeywordIndex``); None = memory only.
     tag_cache: the tagger's persistent cache (a sqlite file; see ``rag.answer.extractive.tagger.TagStore``).
+    today: the day 今年/上个月… count from when a question gives no ``as_of`` (None: the server's date).
     """
 
     def __init__(
@@ -236,6 +217,7 @@ class Pipeline:
         answerer=None,
         keyword_dir: Path | None = None,
         tag_cache: Path | None = None,
+        today: datetime.date | None = None,
     ):
         self.store = store
         self.embedder = store.embedder
@@ -257,6 +239,7 @@ class Pipeline:
         )
         self.answerer = answerer or self.extractive
         self.known_people = frozenset(known_people)
+        self.today = today
 
     # -- ingest ---------------------------------------------------------------------------
     def ingest(
@@ -556,8 +539,9 @@ class Pipeline:
             if other is not None and other != art.source:
                 report.add_duplicate(art.source, other)  # a reprint already stored from another file
                 continue
+            chunks = keep_corrections(chunks, existing)  # a user's corrections survive a re-ingest
             report.articles += 1
-            if not art.date:
+            if not chunks[0].date:
                 report.add_undated(art)
             if art.text == art.title:
                 report.headline_only.append({"file": art.source, "title": art.title})
@@ -632,99 +616,77 @@ class Pipeline:
 
     # -- ask --------------------------------------------------------------------------------
     def ask(
-        self, question: str, history: Sequence[str] = (), *, top_k: int = 5, filters: Filters | None = None
+        self,
+        question: str,
+        history: Sequence = (),
+        *,
+        top_k: int = 5,
+        filters: Filters | None = None,
+        as_of: Day = None,
     ) -> Answer:
-        """Answer a question with citations, or abstain.
+        """Answer a question with citations (one per article: ``group_citations``), or abstain.
 
-        history: earlier user turns (oldest first) for follow-up questions.
+        history: earlier turns, oldest first: user questions as strings and/or ``{"role":
+            "user"|"assistant", "content"}`` messages (``rag.answer.condense.turns_from_history``).
         top_k: passages retrieved (1–20). filters: date range / author / source.
-        raises QuestionError: empty, symbol-only or over-long question.
+        as_of: the day 今年/去年/上个月… mean (``YYYY-MM-DD`` or a date; default ``today``, else
+            the server's date); the period is searched within ``filters`` (``rag.timeref``).
+        raises QuestionError: empty, symbol-only or over-long question; bad ``as_of``.
         raises StoreError: Chroma unreachable.
         """
-        t0 = time.perf_counter()
-        q, standalone, passages, timings = self._prepare(question, history, top_k, filters)
-        t2 = time.perf_counter()
-        answer = self.answerer.answer(q, standalone, passages)
-        timings["answer_ms"] = (time.perf_counter() - t2) * 1000
-        timings["total_ms"] = (time.perf_counter() - t0) * 1000
-        answer.timings_ms = {**timings, **answer.timings_ms}
-        return answer
+        return next(ask_path.respond(self, question, history, top_k, filters, as_of, stream=False))
 
     def ask_stream(
-        self, question: str, history: Sequence[str] = (), *, top_k: int = 5, filters: Filters | None = None
+        self,
+        question: str,
+        history: Sequence = (),
+        *,
+        top_k: int = 5,
+        filters: Filters | None = None,
+        as_of: Day = None,
     ) -> Iterator[str | Answer]:
         """``ask`` as a stream (the contract of ``rag.stream``): text pieces as the answerer
         writes them, then exactly one ``Answer``, last and authoritative (an LLM answer is
         verified after streaming, so its final text may differ from the pieces).
 
-        Uses the answerer's ``answer_stream(question, standalone, passages)``; an answerer
-        without one is answered whole and its text cut into pieces. Raises as ``ask``, on
-        the first ``next()``.
+        Uses the answerer's ``answer_stream(question, standalone, passages)`` (the LLM's pieces
+        are numbered one per article as they come: ``verify_answer``'s groups). The extractive
+        answer, that of an answerer without a stream, or one about a relative period (which
+        ``timeref.settle`` may replace) is made whole, its citations grouped, and then cut into
+        pieces, so that the pieces add up to the final text. Raises as ``ask``, on the first ``next()``.
         """
-        from .stream import text_pieces
-
-        t0 = time.perf_counter()
-        q, standalone, passages, timings = self._prepare(question, history, top_k, filters)
-        t2 = time.perf_counter()
-        stream = getattr(self.answerer, "answer_stream", None)
-        items = (
-            stream(q, standalone, passages)
-            if callable(stream)
-            else iter([self.answerer.answer(q, standalone, passages)])
-        )
-        for item in items:
-            if isinstance(item, Answer):
-                if not callable(stream):
-                    yield from text_pieces(item.text)
-                timings["answer_ms"] = (time.perf_counter() - t2) * 1000
-                timings["total_ms"] = (time.perf_counter() - t0) * 1000
-                item.timings_ms = {**timings, **item.timings_ms}
-                yield item
-                return
-            yield from text_pieces(item)
+        return ask_path.respond(self, question, history, top_k, filters, as_of, stream=True)
 
     def prepare(
-        self, question: str, history: Sequence[str] = (), top_k: int = 5, filters: Filters | None = None
-    ) -> tuple[str, str, list, dict[str, float]]:
-        """What ``ask`` does before answering: ``(question as typed, standalone question,
-        passages best first, timings in ms)`` (see ``_prepare``). For the answer step's
+        self,
+        question: str,
+        history: Sequence = (),
+        top_k: int = 5,
+        filters: Filters | None = None,
+        *,
+        as_of: Day = None,
+    ):
+        """What ``ask`` does before answering (``rag.ask.prepare``): ``(question as typed, standalone
+        question, passages best first, timings in ms, period or None)``. For the answer step's
         training data (``eval/answer_data.py``). Raises as ``ask``."""
-        return self._prepare(question, history, max(1, min(int(top_k), 20)), filters)
+        return self._prepare(question, history, max(1, min(int(top_k), 20)), filters, as_of=as_of)
 
-    def _prepare(
-        self, question: str, history: Sequence[str], top_k: int, filters: Filters | None
-    ) -> tuple[str, str, list, dict[str, float]]:
-        """Clean the question, make it standalone, retrieve: ``(q, standalone, passages, timings)``.
-
-        ``q`` is the user's question as typed (only control characters and outer whitespace
-        removed: ``Answer.question`` shows it back); the question and the history turns are then
-        normalised like the documents (``rag.normalize.normalize``: invisible characters, width
-        variants, traditional characters, dates in one form), and ``standalone`` — what is
-        searched — is made from the normalised text. It comes from the answerer's
-        ``condense(question, history)`` when it has one (an LLM rewrite), else from the
-        rule-based ``rag.answer.condense.condense``.
-        """
-        t0 = time.perf_counter()
-        q = clean_question(question)
-        nq = normalize(q)
-        hist = [normalize(h) for h in (clean_question_soft(h) for h in history) if h]
-        top_k = max(1, min(int(top_k), 20))
-        timings: dict[str, float] = {}
-        hook = getattr(self.answerer, "condense", None)
-        people = self.known_people | getattr(self.extractive, "people", frozenset())
-        standalone = hook(nq, hist) if callable(hook) and hist else condense(nq, hist, people)
-        timings["condense_ms"] = (time.perf_counter() - t0) * 1000
-        t1 = time.perf_counter()
-        # "哪些活动/会议" questions list articles: look at twice as many passages
-        k = top_k * 2 if "events" in question_types(standalone) else top_k
-        passages = self.retriever.retrieve(standalone, k=k, filters=filters, timings=timings)
-        timings["retrieve_ms"] = (time.perf_counter() - t1) * 1000
-        return q, standalone, passages, timings
+    def _prepare(self, question: str, history: Sequence, top_k: int, filters: Filters | None, *, as_of: Day = None):
+        """``rag.ask.prepare``: ``(q, standalone, passages, timings, period)`` (calibration uses it)."""
+        return ask_path.prepare(self, question, history, top_k, filters, as_of=as_of)
 
     # -- documents --------------------------------------------------------------------------
     def documents(self):
         """Documents (source files) with article and chunk counts; see ``Store.documents``."""
         return self.store.documents()
+
+    def correct_article(
+        self, article_id: str, *, title: str | None = None, date: str | None = None, author: str | None = None
+    ) -> dict:
+        """Correct an article's title, date (``YYYY-MM-DD`` or ``""``) or author (None = keep);
+        see ``rag.corrections``. Returns the article's listing entry. raises NotFoundError (404),
+        RagError(bad_request|bad_date, 422), StoreError."""
+        return correct_article(self.store, self.embedder, article_id, check_changes(title, date, author))
 
     def delete_document(self, name: str) -> int:
         """Delete every chunk of a document (by source name) or of an article (by article id).
@@ -735,11 +697,3 @@ class Pipeline:
         if not ids:
             raise NotFoundError(f"没有找到文档或文章：{name}")
         return self.store.delete_ids(ids)
-
-
-def clean_question_soft(text: str) -> str:
-    """History turns: same cleaning as questions, but bad turns are dropped, not raised."""
-    try:
-        return clean_question(text)
-    except QuestionError:
-        return ""

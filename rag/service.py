@@ -19,7 +19,6 @@ from typing import Any
 
 from .errors import RagError, StoreError
 from .settings import Settings, build_pipeline
-from .types import Answer
 
 log = logging.getLogger("rag.service")
 
@@ -219,13 +218,9 @@ def delete_document(holder: PipelineHolder, name: str) -> int:
         return pipe.delete_document(unicodedata.normalize("NFC", name))
 
 
-def citation_lines(answer: Answer) -> str:
-    """The reference list appended to OpenAI-style answers ("" when there are no citations):
-    ``\\n\\n参考来源：\\n[1] 《title》 date author``."""
-    if not answer.citations:
-        return ""
-    lines = []
-    for c in answer.citations:
-        meta = " ".join(x for x in (c.date, c.author) if x)
-        lines.append(f"[{c.n}] 《{c.title}》 {meta}".rstrip())
-    return "\n\n参考来源：\n" + "\n".join(lines)
+def correct_article(holder: PipelineHolder, article_id: str, **changes: str | None) -> dict:
+    """Correct an article's ``title``, ``date`` or ``author`` (``Pipeline.correct_article``)
+    under the write lock. Blocking. raises NotFoundError (404), RagError (422), StoreError."""
+    pipe = holder.get()
+    with holder.write_lock:
+        return pipe.correct_article(article_id.strip(), **changes)

@@ -32,7 +32,8 @@ def _env_num(name: str, default, kind=int):
 class Settings:
     """Every setting with its environment variable (see the README's configuration table).
 
-    raises ConfigError(bad_config): a numeric variable that is not a number (on construction).
+    raises ConfigError(bad_config): a numeric variable that is not a number, or ``RAG_TODAY`` that
+        is not a ``YYYY-MM-DD`` day (on construction).
     ``collection`` may be any name (``绛县新闻``): the store maps it to a Chroma name.
     """
 
@@ -61,6 +62,8 @@ class Settings:
     max_upload_mb: float = field(default_factory=lambda: _env_num("RAG_MAX_UPLOAD_MB", 20, float))
     # public path prefix behind a reverse proxy, e.g. "/rag" for http://oa.example/rag/ ("" = none)
     root_path: str = field(default_factory=lambda: _env("RAG_ROOT_PATH", ""))
+    # the day 今年/去年/上个月… mean (rag.timeref), YYYY-MM-DD; "" = the server's date at each question
+    today: str = field(default_factory=lambda: _env("RAG_TODAY", ""))
     # LLM answers (rag.answer.llm): "none" keeps the extractive answerer
     llm: str = field(default_factory=lambda: _env("RAG_LLM", "none"))  # none | openai | ollama
     llm_base_url: str | None = field(default_factory=lambda: _env("RAG_LLM_BASE_URL"))  # e.g. http://10.0.0.5:8000/v1
@@ -76,6 +79,22 @@ class Settings:
         # "rag", "/rag/" and " /rag " all mean "/rag"; "/" and "" mean no prefix
         root = (self.root_path or "").strip().strip("/")
         object.__setattr__(self, "root_path", f"/{root}" if root else "")
+        from .errors import ConfigError, QuestionError
+
+        try:
+            _ = self.today_date
+        except QuestionError:
+            raise ConfigError(
+                f"RAG_TODAY={self.today!r} 无效：应为 YYYY-MM-DD 格式的真实日期，如 2026-03-18。"
+            ) from None
+
+    @property
+    def today_date(self):
+        """``RAG_TODAY`` as a ``datetime.date``; None when unset (the server's date).
+        raises QuestionError(bad_date): not a real ``YYYY-MM-DD`` day."""
+        from .timeref import parse_day
+
+        return parse_day(self.today)
 
     def with_overrides(self, **kw) -> Settings:
         """A copy with the given non-None values replaced (CLI options)."""
@@ -149,6 +168,7 @@ def build_pipeline(s: Settings):
         keyword_dir=keyword_index_dir(s),
         tag_cache=s.data_dir / "tag_cache.sqlite",
         entities={w: pos for w, _freq, pos in entries if pos in ("nr", "ns", "nt")},
+        today=s.today_date,
     )
     llm = build_llm_answerer(s, pipe, key_terms=[w for w, _freq, pos in entries if pos in ("nr", "ns")])
     if llm is not None:

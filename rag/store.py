@@ -33,7 +33,7 @@ import unicodedata
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -153,6 +153,7 @@ def chunk_metadata(c: Chunk) -> dict:
             "date_int": c.date_int,
             "author": c.author,
             "source": c.source,
+            "corrected": c.corrected or None,
         }
     )
 
@@ -169,17 +170,24 @@ def chunk_from_record(chunk_id: str, text: str, meta: dict) -> Chunk:
         date=meta.get("date", ""),
         author=meta.get("author", ""),
         source=meta.get("source", ""),
+        corrected=meta.get("corrected", ""),
     )
 
 
 @dataclass
 class DocumentInfo:
-    """One source file (document) in the store: its articles and chunk count."""
+    """One source file (document) in the store: its articles and chunk count.
+
+    titles: the articles' titles, sorted.
+    article_list: per article ``{"id", "title", "date", "author", "chunks", "corrected"}``
+        (``corrected``: the fields a user corrected, a list), undated first, then by date and title.
+    """
 
     source: str
     articles: int
     chunks: int
     titles: list[str]
+    article_list: list[dict] = field(default_factory=list)
 
 
 def _guard(method):
@@ -579,22 +587,36 @@ class Store:
 
     @_guard
     def documents(self) -> list[DocumentInfo]:
-        """Documents (source files) with article and chunk counts, sorted by source."""
-        arts: dict[str, set[str]] = defaultdict(set)
-        chunks: dict[str, int] = defaultdict(int)
-        titles: dict[str, dict[str, str]] = defaultdict(dict)
+        """Documents (source files) with their articles (title, date, author, chunk count), sorted
+        by source; see ``DocumentInfo``."""
+        arts: dict[str, dict[str, dict]] = defaultdict(dict)
         offset, page = 0, 5000
         while True:
             res = self.col.get(include=["metadatas"], limit=page, offset=offset)
             for meta in res["metadatas"]:
-                src = meta.get("source", "")
-                arts[src].add(meta.get("article_id", ""))
-                titles[src][meta.get("article_id", "")] = meta.get("title", "")
-                chunks[src] += 1
+                aid = meta.get("article_id", "")
+                art = arts[meta.get("source", "")].setdefault(
+                    aid,
+                    {
+                        "id": aid,
+                        "title": meta.get("title", ""),
+                        "date": meta.get("date", ""),
+                        "author": meta.get("author", ""),
+                        "chunks": 0,
+                        "corrected": [f for f in meta.get("corrected", "").split(",") if f],
+                    },
+                )
+                art["chunks"] += 1
             if len(res["ids"]) < page:
                 break
             offset += page
-        return [DocumentInfo(s, len(arts[s]), chunks[s], sorted(titles[s].values())) for s in sorted(arts)]
+        docs = []
+        for src in sorted(arts):
+            items = sorted(arts[src].values(), key=lambda a: (a["date"], a["title"]))
+            docs.append(
+                DocumentInfo(src, len(items), sum(a["chunks"] for a in items), sorted(a["title"] for a in items), items)
+            )
+        return docs
 
     def article_count(self) -> int:
         return sum(d.articles for d in self.documents())

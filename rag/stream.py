@@ -7,7 +7,7 @@ citations after its text was streamed, so the pieces need not add up to the fina
 
 The extractive answerer is not token-streaming: its answer is computed whole and cut into
 pieces at clause punctuation and ``[n]`` markers. An answerer that can stream (an LLM) plugs
-in by giving the pipeline an ``ask_stream(question, history, *, top_k, filters)`` method
+in by giving the pipeline an ``ask_stream(question, history, *, top_k, filters, as_of)`` method
 with the contract above; ``ask_stream`` below then uses it unchanged.
 """
 
@@ -38,19 +38,21 @@ def text_pieces(text: str, max_chars: int = MAX_PIECE_CHARS) -> Iterator[str]:
 
 
 def ask_stream(
-    pipeline, question: str, history: Sequence[str] = (), *, top_k: int = 5, filters=None
+    pipeline, question: str, history: Sequence = (), *, top_k: int = 5, filters=None, as_of=None
 ) -> Iterator[str | Answer]:
     """Answer like ``pipeline.ask`` but as a stream: text pieces, then the final ``Answer``.
 
     Uses ``pipeline.ask_stream`` when the pipeline provides one (a streaming answerer);
     otherwise calls ``pipeline.ask`` and cuts its text with ``text_pieces``.
+    as_of: the day relative dates mean (``Pipeline.ask``); passed only when given.
     The work starts on the first ``next()``; closing the generator early stops it.
     raises QuestionError / StoreError: as ``Pipeline.ask`` (on the first ``next()``).
     """
     native = getattr(pipeline, "ask_stream", None)
+    kw = {"as_of": as_of} if as_of is not None else {}  # pipelines without dates take no as_of
     if callable(native):
-        yield from native(question, list(history), top_k=top_k, filters=filters)
+        yield from native(question, list(history), top_k=top_k, filters=filters, **kw)
         return
-    answer = pipeline.ask(question, list(history), top_k=top_k, filters=filters)
+    answer = pipeline.ask(question, list(history), top_k=top_k, filters=filters, **kw)
     yield from text_pieces(answer.text)
     yield answer

@@ -46,7 +46,11 @@ class Article:
 
 @dataclass(frozen=True)
 class Chunk:
-    """A contiguous passage of an article: ``article.text[start:end] == text``."""
+    """A contiguous passage of an article: ``article.text[start:end] == text``.
+
+    corrected: the article's metadata fields (``title``, ``date``, ``author``, comma-separated)
+        a user corrected (``Pipeline.correct_article``): kept when the same file is ingested again.
+    """
 
     id: str
     article_id: str
@@ -58,6 +62,7 @@ class Chunk:
     date: str = ""
     author: str = ""
     source: str = ""
+    corrected: str = ""
 
     @property
     def embed_text(self) -> str:
@@ -88,15 +93,23 @@ class ScoredChunk:
 
 @dataclass
 class Citation:
-    """A numbered source of an answer.
+    """A numbered source of an answer: one article (``rag.answer.citations.group_citations``
+    gives every answer one citation per article; an answerer may make one per passage).
 
-    quote: the cited sentence(s), ``article.text[start:end]`` (character offsets into the
-        stored article text); when several sentences of one passage are cited, from the first
-        to the last of them. An answerer that cites a whole passage quotes the passage.
-    highlights: ``[start, end]`` article offsets of each cited sentence, in article order
-        (each within ``start``/``end``); empty when the whole passage is cited.
-    passage: the retrieved passage the quote comes from, ``article.text[passage_start:passage_end]``.
-    score: the passage's fused retrieval score (RRF units).
+    All offsets are characters into the stored article text (``article.text``).
+    quotes: every quoted span, ``{"start", "end", "text"}`` with ``text == article.text[start:end]``,
+        in article order (set by the grouping; an answerer may leave it empty).
+    passages: the retrieved passages the quotes come from, same shape, in article order
+        (touching or overlapping passages merged).
+    quote: the quoted text: the quotes joined, with ``……`` between spans that do not touch
+        (one span: ``article.text[start:end]``). An answerer that cites a whole passage
+        quotes the passage.
+    start / end: from the first quote's start to the last quote's end.
+    highlights: ``[start, end]`` of each quote (the spans of ``quotes``); empty when whole
+        passages are cited.
+    passage / passage_start / passage_end: the first of ``passages``,
+        ``article.text[passage_start:passage_end]``; chunk_id: the first cited chunk.
+    score: the best fused retrieval score of its passages (RRF units).
     """
 
     n: int
@@ -114,6 +127,8 @@ class Citation:
     passage_start: int = 0
     passage_end: int = 0
     highlights: list[list[int]] = field(default_factory=list)
+    quotes: list[dict] = field(default_factory=list)
+    passages: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -139,6 +154,10 @@ class Answer:
         stored article text (None without a value).
     confidence: the answerer's probability that the answer is right, in [0, 1] (the calibrated
         score it abstains on; None when the answerer gives none).
+    period: the period a relative date of the question named, set by the pipeline after the
+        answerer (``rag.timeref.Period.to_dict``: ``expression`` as written, ``label``,
+        ``date_from``/``date_to`` searched, ``as_of`` the day it was resolved against); empty
+        when the question names none.
     """
 
     question: str
@@ -154,6 +173,7 @@ class Answer:
     value: str = ""
     span: dict | None = None
     confidence: float | None = None
+    period: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         """The JSON contract of ``rag ask --json`` and ``POST /api/ask``."""
@@ -175,4 +195,6 @@ class Answer:
             d["notice_code"] = self.notice_code
         if self.usage:
             d["usage"] = dict(self.usage)
+        if self.period:
+            d["period"] = dict(self.period)
         return d

@@ -95,6 +95,23 @@ def test_leading_marks_go_to_the_previous_sentence():
     assert sentences("。，开头的标点不成句。") == ["开头的标点不成句。"]
 
 
+def test_web_addresses_are_never_cut():
+    """A "?" or ";" inside a URL ends no sentence (it used to give "u=staff)负责运营维护。" as a
+    sentence of its own); one at the end of an address still ends its sentence."""
+    link = "[县医保中心信息科](http://ybj.example.cn/page.html?u=staff&id=3)"
+    assert sentences(f"平台由{link}负责运营维护。其他内容。") == [f"平台由{link}负责运营维护。", "其他内容。"]
+    assert sentences("详见www.example.cn/a;b?c=1！下一句") == ["详见www.example.cn/a;b?c=1！", "下一句"]
+    assert sentences("网址是http://a.cn?对吗？是的") == ["网址是http://a.cn?", "对吗？", "是的"]
+    image = "![二维码](http://a.cn/qr.png)"  # the "!" of a Markdown image ends nothing
+    assert sentences(f"群众扫描{image}即可办理。好！") == [f"群众扫描{image}即可办理。", "好！"]
+    assert sentences(f"群众扫描！{image[1:]}即可办理。") == [f"群众扫描！{image[1:]}即可办理。"]
+    # a sentence too long for a chunk is cut at commas, never at the comma inside an address
+    url = "https://x.cn/q?a=1,2,3,4,5"
+    text = "一" * 15 + "，" + url + "一" * 15 + "。"
+    pieces = [c.text for c in chunk_article(make_article(text), max_chars=50, overlap_sentences=0)]
+    assert any(url in p for p in pieces), pieces
+
+
 def test_seed_sentences_cover_the_text():
     text = SEED.read_text(encoding="utf-8")
     spans = split_sentences(text)

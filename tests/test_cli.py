@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from typer.testing import CliRunner
 
@@ -28,6 +29,8 @@ CITATION = {
     "passage_start",
     "passage_end",
     "highlights",
+    "quotes",
+    "passages",
 }
 
 
@@ -44,8 +47,25 @@ def test_ask_json_contract(seed_settings, seed_pipeline):
     obj = json.loads(lines[0])
     assert set(obj) == CONTRACT and obj["abstained"] is False
     assert obj["citations"] and all(set(c) == CITATION for c in obj["citations"])
-    assert {c["title"] for c in obj["citations"]} == {"我县召开2024年招商引资工作推进会议"}
+    # one citation per article, every quoted sentence under it with its offsets
+    assert [c["title"] for c in obj["citations"]] == ["我县召开2024年招商引资工作推进会议"]
+    assert set(re.findall(r"\[(\d+)\]", obj["answer"])) == {"1"}
+    quotes = obj["citations"][0]["quotes"]
+    assert len(quotes) >= 3 and all(set(q) == {"start", "end", "text"} for q in quotes)
+    assert all(len(q["text"]) == q["end"] - q["start"] for q in quotes)
     assert all(isinstance(v, (int, float)) for v in obj["timings_ms"].values())
+
+
+def test_ask_shows_one_point_per_line_and_the_quotes_under_their_article(seed_settings, seed_pipeline):
+    r = runner.invoke(app, ["ask", "县长在招商引资工作推进会议上强调了什么？", *_args(seed_settings)])
+    assert r.exit_code == 0, r.output
+    lines = r.stdout.splitlines()
+    points = [line for line in lines if line.endswith("[1]")]
+    assert len(points) >= 3 and points[0].startswith("李晓军强调") and points[1].startswith("要")
+    (head,) = [i for i, line in enumerate(lines) if line.startswith("[1] 《")]
+    assert "我县召开2024年招商引资工作推进会议" in lines[head] and "2024-05-10 · 刘岚涛" in lines[head]
+    quotes = lines[head + 1 :]
+    assert len(quotes) >= 3 and all(q.startswith("    ") for q in quotes) and "提高政治站位" in quotes[0]
 
 
 def test_ask_json_abstains_and_history(seed_settings, seed_pipeline):
@@ -70,7 +90,7 @@ def test_ask_json_abstains_and_history(seed_settings, seed_pipeline):
         ],
     )
     obj = json.loads(r.stdout)
-    assert obj["standalone_question"] == "李晓军强调了什么？"
+    assert obj["standalone_question"] == "李晓军5月份强调了什么？"
     assert obj["citations"] and all("2024-05-01" <= c["date"] <= "2024-05-31" for c in obj["citations"])
 
 

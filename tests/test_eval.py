@@ -80,6 +80,19 @@ def test_citation_support_true_false():
     assert M.citation_support("县委书记解芳出席会议并讲话。[2]", cits)[:2] == (0, 1)
 
 
+def test_citation_support_with_one_citation_per_article():
+    """A grouped citation holds every quoted span: a sentence is found in one of them, or in
+    spans that touch; never across two spans that do not touch."""
+    s1, s2, s3 = "县委书记解芳出席会议并讲话。", "县委副书记、县长李晓军主持会议。", "会议要求抓好安全稳定。"
+    quotes = [{"start": 10, "end": 24, "text": s1}, {"start": 24, "end": 40, "text": s2}]
+    quotes.append({"start": 90, "end": 101, "text": s3})
+    cits = [{"n": 1, "quote": s1 + s2 + "……" + s3, "quotes": quotes, "author": "", "title": "T"}]
+    assert M.citation_support(f"{s1}[1]{s3}[1]", cits)[:2] == (2, 2)
+    assert M.citation_support(f"{s1}{s2}[1]", cits)[:2] == (1, 1)  # touching spans: one run
+    assert M.citation_support("李晓军主持会议。会议要求抓好安全稳定。[1]", cits)[:2] == (0, 1)  # across a gap
+    assert M.quoted_runs({"quote": "旧格式"}) == ["旧格式"]
+
+
 def test_citation_support_author_answers():
     cits = [{"n": 1, "quote": "……正文……", "author": "刘岚涛", "title": "李晓军调研农业农村工作"}]
     assert M.citation_support("《李晓军调研农业农村工作》的作者是刘岚涛。[1]", cits)[:2] == (1, 1)

@@ -5,6 +5,7 @@ with the key rule. The browser click that starts it all is in ``tests/test_proxy
 from __future__ import annotations
 
 import json
+import re
 import threading
 from dataclasses import replace
 
@@ -153,7 +154,7 @@ def test_api_feedback_round_trip_with_the_key_rule(tmp_path, seed_pipeline, answ
 @pytest.mark.parametrize(
     "body,code,text",
     [
-        ({"question": Q_SCHOOLS, "answer": "x", "vote": "meh"}, "bad_request", "vote"),
+        ({"question": Q_SCHOOLS, "answer": "x", "vote": "meh"}, "bad_request", "vote：取值应为以下之一：useful、wrong"),
         ({"question": Q_SCHOOLS, "answer": "x"}, "bad_request", "vote：缺少此字段"),
         ({"question": "  ", "answer": "x", "vote": "wrong"}, "bad_feedback", "缺少问题"),
     ],
@@ -162,3 +163,4 @@ def test_api_feedback_errors_are_chinese_json(tmp_path, seed_pipeline, body, cod
     c = TestClient(create_app(make_settings(tmp_path / "data"), seed_pipeline))
     r = c.post("/api/feedback", json=body)
     assert r.status_code == 422 and r.json()["error"]["code"] == code and text in r.json()["error"]["message"]
+    assert not re.search(r"\b(or|and|Input|should)\b", r.json()["error"]["message"])  # no English words

@@ -119,6 +119,11 @@ def test_split_answer_keeps_markers_with_their_sentence():
     assert [s.prefix for s in segs] == ["", "", "1. ", "- "]
 
 
+def test_split_answer_keeps_web_addresses_whole():
+    segs = split_answer("平台由http://a.cn/x?u=staff负责运营维护。[1]下一句。[2]")
+    assert [s.body for s in segs] == ["平台由http://a.cn/x?u=staff负责运营维护。[1]", "下一句。[2]"]
+
+
 def test_numbers_are_exact_values():
     assert numbers("2024-04-29") >= {"2024", "4", "29"}
     assert numbers("4月29日") == {"4月", "29日"}

@@ -194,15 +194,20 @@ def test_meeting_question_answers_with_instructions_cited_to_the_meeting(seed_pi
     assert _cited_titles(ans) == {T_MEETING}
     for fact in ["提高政治站位", "锚定目标重点", "强化组织领导"]:
         assert fact in ans.text
-    markers = re.findall(r"\[(\d+)\]", ans.text)
-    assert markers and {int(m) for m in markers} == {c.n for c in ans.citations}  # every point cites its own passage
-    c = ans.citations[0]
+    # the points come from several passages of one article: one number, every quote under it
+    assert set(re.findall(r"\[(\d+)\]", ans.text)) == {"1"} and len(ans.citations) == 1
+    (c,) = ans.citations
+    assert len(c.quotes) >= 3 and [q["start"] for q in c.quotes] == sorted(q["start"] for q in c.quotes)
     first_chunk = seed_pipeline.store.col.get(ids=[c.chunk_id])["documents"][0]
     assert c.passage.startswith(first_chunk) and len(c.passage) == c.passage_end - c.passage_start
-    assert c.passage_start <= c.start < c.end <= c.passage_end
-    assert c.quote == c.passage[c.start - c.passage_start : c.end - c.passage_start]
-    assert c.highlights and all(c.start <= s < e <= c.end for s, e in c.highlights)
-    assert c.quote.startswith(c.passage[c.highlights[0][0] - c.passage_start : c.highlights[0][1] - c.passage_start])
+    assert (c.passage, c.passage_start, c.passage_end) == tuple(c.passages[0][k] for k in ("text", "start", "end"))
+    for q in c.quotes:  # each quote is the article text at its offsets, inside one of the passages
+        p = next(p for p in c.passages if p["start"] <= q["start"] < q["end"] <= p["end"])
+        assert q["text"] == p["text"][q["start"] - p["start"] : q["end"] - p["start"]]
+        assert q["text"] in c.quote
+    assert c.highlights == [[q["start"], q["end"]] for q in c.quotes]
+    assert (c.start, c.end) == (c.quotes[0]["start"], c.quotes[-1]["end"])
+    assert any("提高政治站位" in q["text"] for q in c.quotes)
 
 
 @pytest.mark.parametrize(
@@ -257,7 +262,7 @@ def test_out_of_archive_questions_abstain(seed_pipeline, question):
 
 def test_follow_up_is_rewritten_and_answered(seed_pipeline):
     ans = seed_pipeline.ask("他强调了什么？", ["李晓军5月份调研了哪些地方？"])
-    assert ans.standalone_question == "李晓军强调了什么？"
+    assert ans.standalone_question == "李晓军5月份强调了什么？"
     assert not ans.abstained and "李晓军强调" in ans.text
     standalone = seed_pipeline.ask("一季度经济运行分析会是哪天召开的？", ["李晓军5月份调研了哪些地方？"])
     assert standalone.standalone_question == "一季度经济运行分析会是哪天召开的？"

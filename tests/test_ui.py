@@ -12,16 +12,8 @@ import pytest
 from rag.service import PipelineHolder
 from rag.types import Answer, Citation
 from tests.live_server import LiveServer, private_settings_and_pipeline
-from ui.app import (
-    ABSTAIN_HEADING,
-    confirm_delete,
-    make_chat_fn,
-    make_doc_fns,
-    make_feedback_fn,
-    render_answer,
-    render_passage,
-    user_turns,
-)
+from ui.app import answer_text, chat_turns, confirm_delete, make_chat_fn, make_doc_fns, make_feedback_fn, user_turns
+from ui.render import ABSTAIN_HEADING, render_answer, render_passage
 from ui.server import create_server
 
 pytestmark = [
@@ -56,7 +48,7 @@ def test_chat_endpoint_answers_with_numbered_sources(gclient):
     chat = gclient.predict(Q_INVEST, [], api_name="/chat")
     assert [m["role"] for m in chat] == ["user", "assistant"]
     reply = _text(chat[-1])
-    assert '<sup class="rag-ref">[1]</sup>' in reply
+    assert '<a class="rag-ref">[1]</a>' in reply and reply.count('<div class="rag-line">') >= 3
     assert f"[1] 《{T_INVEST}》 2024-05-10" in html.unescape(reply)
     assert "<details" in reply and "rag-quote" in reply
 
@@ -69,8 +61,46 @@ def test_chat_history_in_role_content_form(gclient):
     chat = gclient.predict("他强调了什么？", history, 5, "", "", api_name="/chat")
     assert len(chat) == 4 and _text(chat[0]) == "李晓军5月份调研了哪些地方？"
     reply = html.unescape(_text(chat[-1]))
-    assert "按“李晓军强调了什么？”检索" in reply
+    assert "按“李晓军5月份强调了什么？”检索" in reply
     assert "李晓军" in reply and "[1]" in reply
+
+
+def test_chat_sends_its_answers_with_its_questions(gclient, seed_pipeline):
+    """The chat resolves 他 against the answer it showed (not a recomputed one): a previous
+    answer naming 王辨明 makes "他是什么职务？" about 王辨明."""
+    first = gclient.predict("县教育局局长是谁？", [], 5, "", "", api_name="/chat")
+    assert answer_text(_text(first[-1])).startswith("张维华。[1]")
+    chat = gclient.predict("他是什么职务？", first, 5, "", "", api_name="/chat")
+    assert "按“张维华是什么职务？”检索" in html.unescape(_text(chat[-1]))
+    shown = render_answer(replace(seed_pipeline.ask("招商引资工作推进会议由谁主持？"), question="县教育局局长是谁？"))
+    history = [{"role": "user", "content": "县教育局局长是谁？"}, {"role": "assistant", "content": shown}]
+    chat = gclient.predict("他是什么职务？", history, 5, "", "", api_name="/chat")
+    assert "按“王辨明是什么职务？”检索" in html.unescape(_text(chat[-1]))
+
+
+def test_chat_turns_read_the_rendered_answers():
+    ans = Answer(
+        "这次会议由谁主持？",
+        "招商引资工作推进会议由谁主持？",
+        "王辨明。[1]县政府办主任<b>王辨明</b>主持会议。[1]",
+        False,
+    )
+    messages = [
+        {"role": "user", "content": "县里召开了招商引资工作推进会议 &lt;b&gt;"},
+        {"role": "assistant", "content": render_answer(ans)},
+        {"role": "user", "content": "这次会议由谁主持？"},
+        {"role": "assistant", "content": render_answer(Answer("q", "q", "没有找到。", True))},
+        {"role": "user", "content": "再问"},
+        {"role": "assistant", "content": '<div class="rag-error">出错了</div>'},
+    ]
+    assert chat_turns(messages) == [
+        {"role": "user", "content": "县里召开了招商引资工作推进会议 <b>"},
+        {"role": "assistant", "content": ans.text},  # without the searched question and the sources
+        {"role": "user", "content": "这次会议由谁主持？"},
+        {"role": "assistant", "content": "没有找到。"},  # an abstention without its heading
+        {"role": "user", "content": "再问"},
+    ]
+    assert answer_text("张维华。[1]") == "张维华。[1]"  # an API client's plain text
 
 
 def test_chat_streams_progressively(gclient):
@@ -157,7 +187,7 @@ def test_render_escapes_everything_from_the_archive():
     assert "<script" not in out and "<img" not in out and "<b>" not in out and "<i>" not in out
     assert "&lt;script&gt;window.__xss=1&lt;/script&gt;" in out
     assert "\n" not in out  # one HTML block: no blank line can hand the rest to Markdown
-    assert out.count('<sup class="rag-ref">[1]</sup>') == 1
+    assert out.count('<a class="rag-ref">[1]</a>') == 1
 
 
 def test_sources_show_the_passage_with_the_quoted_sentences_highlighted():
@@ -183,14 +213,25 @@ def test_sources_show_the_passage_with_the_quoted_sentences_highlighted():
     out = render_passage(cit)
     assert out.count("<mark") == 1  # adjacent sentences are one mark
     assert '<mark class="rag-hl">第二句话。第三句话。</mark>第四句话。' in out
-    assert out.startswith("第一句话。&lt;script&gt;") and "<script" not in out and "<img" not in out
+    assert (
+        out.startswith('<div class="rag-quote">第一句话。&lt;script&gt;') and "<script" not in out and "<img" not in out
+    )
     # an article offset passage (passage_start > 0); a quote without highlights is marked from start/end
     shifted = replace(cit, passage=article[5:], passage_start=5, passage_end=len(article), highlights=[])
     assert '<mark class="rag-hl">第二句话。第三句话。</mark>' in render_passage(shifted)
     # the whole passage cited: nothing to mark; no passage: the quote alone
     whole = replace(cit, start=0, end=len(article), quote=article, highlights=[])
     assert "<mark" not in render_passage(whole)
-    assert render_passage(replace(cit, passage="")) == html.escape(article[s1:s3])
+    assert render_passage(replace(cit, passage="")) == f'<div class="rag-quote">{html.escape(article[s1:s3])}</div>'
+    # one citation per article: each of its passages in a box, the quotes marked in each
+    p1, p2 = {"start": 0, "end": s2, "text": article[:s2]}, {"start": s2, "end": len(article), "text": article[s2:]}
+    grouped = replace(cit, passages=[p1, p2], highlights=[[s1, s2], [s3, len(article)]])
+    out = render_passage(grouped)
+    assert out.count('<div class="rag-quote">') == 2 and out.count("<mark") == 2
+    assert (
+        '<mark class="rag-hl">第二句话。</mark></div><div class="rag-quote">第三句话。<mark class="rag-hl">第四句话。</mark>'
+        in out
+    )
     assert "<mark" in render_answer(
         Answer(question="q", standalone_question="q", text="a[1]", abstained=False, citations=[cit])
     )
@@ -199,7 +240,9 @@ def test_sources_show_the_passage_with_the_quoted_sentences_highlighted():
 def test_no_emoji_in_what_the_ui_writes():
     import re
 
-    from ui.app import _report_text, _status, render_error
+    from ui.app import _report_text
+    from ui.render import render_error
+    from ui.render import render_status as _status
 
     class R:
         articles = duplicates = added = updated = unchanged = removed = undated = 0
@@ -232,7 +275,8 @@ def test_doc_tab_upload_list_delete(writable, tmp_path):
     settings, pipe = writable
     refresh, upload, delete = make_doc_fns(PipelineHolder(settings, pipe), settings)
     rows, _, status = refresh()
-    assert rows[0][:3] == ["绛县新闻-2024年4-5月.txt", 5, rows[0][2]] and "共 1 个文档" in status
+    assert [r[0] for r in rows] == ["绛县新闻-2024年4-5月.txt"] * 5 and "共 1 个文档" in status
+    assert rows[0][1:5] == ["2024-04-29", "我县召开一季度经济运行分析会", "张倩倩", 6]  # date, title, author, chunks
     path = _upload_copy(tmp_path, "界面上传.txt", "# 界面上传测试\n\n本报讯 5月21日，界面上传测试会议召开。\n")
     cleared, rows, dropdown, status = upload(path, "")
     assert cleared is None and "已导入 界面上传.txt" in status and "文章 1 篇" in status
@@ -288,7 +332,7 @@ def test_feedback_buttons_store_and_update_one_record(seed_settings, seed_pipeli
     records = FeedbackStore(settings.feedback_path).records()
     assert len(records) == 1 and records[0].id == last["id"] and records[0].comment == "少了殡仪馆的内容"
     assert records[0].vote == "wrong" and records[0].channel == "chat"
-    assert records[0].standalone_question == "李晓军强调了什么？" and records[0].history == [
+    assert records[0].standalone_question == "李晓军5月份强调了什么？" and records[0].history == [
         "李晓军5月份调研了哪些地方？"
     ]
     last, status = give("useful", "", last)

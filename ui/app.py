@@ -4,13 +4,13 @@ Two tabs: 问答 (streaming cited answers, follow-up questions, filters, 有用 
 each answer) and 文档管理 (upload, list, delete after a confirmation). A thin layer over the
 same ``Pipeline`` as the CLI and the HTTP API; feedback goes to ``rag.feedback``.
 
-Everything that comes from the archive or from a user (titles, quotes, answers, file names,
-questions) is escaped with ``html.escape`` before it goes into a message: article text is
-shown as text, never rendered or run. Gradio's own sanitizer is a second layer only.
+What a message looks like (escaping, one point per line, sources per article, the page
+script that makes ``[n]`` open its source) is ``ui.render``.
 
-Every visible string is Chinese in a Chinese browser (Gradio's own strings come from its
-zh-CN translations, completed by ``I18N``); status marks are CSS, not emoji (servers and
-older office PCs often have no emoji font).
+Every visible string is Chinese, in any browser (Gradio's own strings come from its zh-CN
+translations, completed by ``I18N``; ``PAGE_JS`` makes Gradio use them whatever the browser's
+language and rewrites the upload box's two English messages); status marks are CSS, not emoji
+(servers and older office PCs often have no emoji font).
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from __future__ import annotations
 import html
 import logging
 import os
-import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,6 +33,7 @@ from rag.service import (
     UPLOAD_SUFFIXES,
     PipelineHolder,
     check_upload_suffix,
+    correct_article,
     delete_document,
     ingest_upload,
     key_matches,
@@ -45,7 +45,9 @@ from rag.service import (
 )
 from rag.settings import Settings
 from rag.stream import ask_stream
-from rag.types import Answer, Citation
+from rag.types import Answer
+
+from .render import CSS, MONO, SANS, esc, render_answer, render_error, render_pending, render_status
 
 log = logging.getLogger("rag.ui")
 
@@ -56,7 +58,6 @@ EXAMPLES = [
     "调研组到了哪些学校？",
     "一季度经济运行分析会是哪天召开的？",
 ]
-ABSTAIN_HEADING = "档案中没有找到答案"
 UPLOAD_ROUTE = "/gradio_api/upload"  # Gradio's own upload route: ui.server puts it behind the key rule
 # Gradio keeps uploads in its temp folder: every DELETE_CACHE[0] s, files older than
 # DELETE_CACHE[1] s are deleted (and all of them at shutdown); an ingested upload is deleted at once.
@@ -66,137 +67,6 @@ DELETE_CACHE = (600, 900)
 # token) is never delayed, and the added pauses of one answer never exceed PACING_CAP_S.
 PIECE_DELAY_S = 0.02
 PACING_CAP_S = 0.8
-
-# System fonts only: the page must render on an intranet without reaching any font CDN.
-SANS = [
-    "system-ui",
-    "-apple-system",
-    "PingFang SC",
-    "Microsoft YaHei",
-    "Noto Sans CJK SC",
-    "Source Han Sans SC",
-    "WenQuanYi Micro Hei",
-    "sans-serif",
-]
-MONO = ["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "Noto Sans Mono CJK SC", "monospace"]
-
-CSS = """
-.rag-standalone { color: #8a8f98; font-size: 0.8em; margin-bottom: 0.35em; }
-.rag-pending { color: #8a8f98; }
-.rag-answer { line-height: 1.75; }
-.rag-ref { color: #2563eb; font-size: 0.75em; margin: 0 1px; }
-.rag-abstain { border-left: 4px solid #d97706; background: #fffbeb; color: #78350f; padding: 0.5em 0.75em; border-radius: 4px; }
-.rag-abstain-head { font-weight: 600; margin-bottom: 0.25em; }
-.rag-error { border-left: 4px solid #dc2626; background: #fef2f2; color: #7f1d1d; padding: 0.5em 0.75em; border-radius: 4px; }
-.rag-ok { border-left: 4px solid #16a34a; background: #f0fdf4; color: #14532d; padding: 0.5em 0.75em; border-radius: 4px; }
-/* marks drawn with CSS (a round badge with an ASCII "!", a rotated border as a tick): no emoji font needed */
-.rag-abstain-head::before, .rag-error::before { content: "!"; display: inline-block; width: 1.25em; height: 1.25em;
-  line-height: 1.25em; border-radius: 50%; text-align: center; font-weight: 700; color: #fff; margin-right: 0.4em; }
-.rag-abstain-head::before { background: #d97706; }
-.rag-error::before { background: #dc2626; }
-.rag-ok::before { content: ""; display: inline-block; width: 0.35em; height: 0.75em; margin: 0 0.6em 0.1em 0.2em;
-  border: solid #16a34a; border-width: 0 0.18em 0.18em 0; transform: rotate(45deg); }
-.rag-notice { color: #92400e; font-size: 0.85em; margin-top: 0.4em; }
-.rag-sources { margin-top: 0.75em; border-top: 1px solid #e5e7eb; padding-top: 0.4em; font-size: 0.9em; }
-.rag-sources-head { color: #6b7280; font-size: 0.85em; margin-bottom: 0.2em; }
-.rag-source summary { cursor: pointer; }
-.rag-quote { color: #374151; background: #f9fafb; border-left: 3px solid #d1d5db; padding: 0.4em 0.6em; margin: 0.3em 0 0.5em; white-space: pre-wrap; }
-.rag-quote mark.rag-hl { background: #fde68a; color: #111827; padding: 0 1px; border-radius: 2px; }
-#feedback { align-items: center; gap: 0.5em; }
-/* Gradio writes its notices' titles ("Error", "Warning", "Info") in English whatever the locale */
-.toast-title { visibility: hidden; font-size: 0; }
-.toast-title::before { visibility: visible; font-size: var(--text-md); }
-.toast-title.error::before { content: "错误"; }
-.toast-title.warning::before { content: "注意"; }
-.toast-title.info::before, .toast-title.success::before { content: "提示"; }
-.rag-file { color: #9ca3af; font-size: 0.8em; }
-"""
-
-
-# -- rendering (every dynamic string goes through esc) -----------------------------------------------
-def esc(text: str | None) -> str:
-    """HTML-escape text for a chat message; newlines become ``<br>`` so a message never
-    contains a blank line (which would end its HTML block and let Markdown parse the rest)."""
-    return html.escape(text or "", quote=True).replace("\r\n", "\n").replace("\n", "<br>")
-
-
-def _marked(text: str) -> str:
-    """Escaped answer text with its ``[n]`` markers styled as references."""
-    return re.sub(r"\[(\d+)\]", r'<sup class="rag-ref">[\1]</sup>', esc(text))
-
-
-def render_pending(text: str = "") -> str:
-    if not text:
-        return '<div class="rag-pending">正在检索档案…</div>'
-    return f'<div class="rag-answer">{_marked(text)}</div>'
-
-
-def render_passage(c: Citation) -> str:
-    """The retrieved passage of a citation with the quoted sentence(s) in ``<mark class="rag-hl">``.
-
-    Highlights are ``c.highlights`` (article offsets; the quote's ``start``/``end`` when there
-    are none and the quote is not the whole passage), moved into the passage and merged when
-    adjacent. Every piece of text is escaped separately: only our own ``<mark>`` tags are HTML.
-    Without a passage (an answer from before the field existed), the quote alone is shown.
-    """
-    text, base = c.passage, c.passage_start
-    if not text:
-        return esc(c.quote)
-    spans = [tuple(h) for h in c.highlights]
-    if not spans and (c.start, c.end) != (c.passage_start, c.passage_end):
-        spans = [(c.start, c.end)]
-    merged: list[list[int]] = []
-    for s, e in sorted((max(s - base, 0), min(e - base, len(text))) for s, e in spans):
-        if s >= e:
-            continue
-        if merged and s <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], e)
-        else:
-            merged.append([s, e])
-    out, pos = [], 0
-    for s, e in merged:
-        out.append(f'{esc(text[pos:s])}<mark class="rag-hl">{esc(text[s:e])}</mark>')
-        pos = e
-    return "".join(out) + esc(text[pos:])
-
-
-def render_answer(answer: Answer) -> str:
-    """The final assistant message: standalone question (when rewritten), the answer or a
-    distinct abstention, a notice, and the numbered sources, each opening on its passage
-    with the quoted sentence(s) highlighted (``render_passage``)."""
-    parts = []
-    if answer.standalone_question and answer.standalone_question != answer.question:
-        parts.append(f'<div class="rag-standalone">按“{esc(answer.standalone_question)}”检索</div>')
-    if answer.abstained:
-        parts.append(
-            f'<div class="rag-abstain"><div class="rag-abstain-head">{ABSTAIN_HEADING}</div>{esc(answer.text)}</div>'
-        )
-    else:
-        parts.append(f'<div class="rag-answer">{_marked(answer.text)}</div>')
-    if answer.notice:
-        parts.append(f'<div class="rag-notice">{esc(answer.notice)}</div>')
-    if answer.citations:
-        items = []
-        for c in answer.citations:
-            meta = " · ".join(esc(x) for x in (c.date, c.author) if x)
-            items.append(
-                f'<details class="rag-source"><summary>[{c.n}] 《{esc(c.title)}》'
-                f"{' ' + meta if meta else ''}</summary>"
-                f'<div class="rag-quote">{render_passage(c)}</div>'
-                f'<div class="rag-file">文件：{esc(c.source)}</div></details>'
-            )
-        parts.append(
-            f'<div class="rag-sources"><div class="rag-sources-head">来源（{len(items)}）</div>{"".join(items)}</div>'
-        )
-    return "".join(parts)
-
-
-def render_error(message: str) -> str:
-    return f'<div class="rag-error">{esc(message)}</div>'
-
-
-def _status(message: str, ok: bool = True) -> str:
-    return f'<div class="{"rag-ok" if ok else "rag-error"}">{esc(message)}</div>'
 
 
 # -- chat -----------------------------------------------------------------------------------------
@@ -225,6 +95,34 @@ def user_turns(history: list[dict]) -> list[str]:
     return [html.unescape(m["content"]).strip() for m in history if m["role"] == "user" and m["content"].strip()]
 
 
+def chat_turns(history: list[dict]) -> list[dict]:
+    """The conversation for ``Pipeline.ask``: user questions as typed and the assistant's
+    answers as plain text (``answer_text``), as ``{"role", "content"}`` messages, oldest first."""
+    out = []
+    for m in history:
+        text = html.unescape(m["content"]).strip() if m["role"] == "user" else answer_text(m["content"])
+        if text:
+            out.append({"role": m["role"], "content": text})
+    return out
+
+
+def answer_text(content: str) -> str:
+    """The answer of an assistant message as plain text: the answer or abstention block of a
+    ``render_answer`` message (without the rewritten question, notice and sources), the text
+    of any other message; "" for an error or a pending message."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(content or "", "html.parser")
+    if soup.select_one(".rag-error, .rag-pending"):
+        return ""
+    block = soup.select_one(".rag-answer") or soup.select_one(".rag-abstain")
+    if block is None:
+        return soup.get_text().strip()
+    for head in block.select(".rag-abstain-head"):
+        head.decompose()
+    return block.get_text().strip()
+
+
 def make_turn_fn(holder: PipelineHolder, settings: Settings, delay: float = PIECE_DELAY_S):
     """``turn(message, history, top_k, date_from, date_to)``: one chat turn as a generator of
     ``(messages, answer)``: the whole chat after each streamed piece with ``answer`` None, and
@@ -239,7 +137,7 @@ def make_turn_fn(holder: PipelineHolder, settings: Settings, delay: float = PIEC
         if not question:  # nothing asked: the chat stays as it is
             yield messages, None
             return
-        prior = user_turns(messages)
+        prior = chat_turns(messages)
         messages = messages + [
             {"role": "user", "content": esc(question)},
             {"role": "assistant", "content": render_pending()},
@@ -293,7 +191,7 @@ def make_chat_fn(holder: PipelineHolder, settings: Settings, delay: float = PIEC
         date_to: str = "",
     ) -> Iterator[list[dict]]:
         """Answer a question in a chat. history: the chat so far as ``{"role", "content"}``
-        messages (earlier user turns are used to resolve follow-up questions). top_k: passages
+        messages (earlier questions and answers resolve follow-up questions). top_k: passages
         retrieved (1–20); date_from / date_to: YYYY-MM-DD or "". Yields the whole chat after
         each streamed piece; the last yield's assistant message carries the numbered sources
         (HTML, every archive text escaped)."""
@@ -315,7 +213,7 @@ def make_feedback_fn(settings: Settings):
     def give(vote: str | None, comment: str, last: dict | None):
         vote = vote or (last or {}).get("vote")
         if not last or not vote:
-            return last, _status("请先点击“有用”或“有误”。" if last else "请先提问，再评价回答。", ok=False)
+            return last, render_status("请先点击“有用”或“有误”。" if last else "请先提问，再评价回答。", ok=False)
         try:
             fb = store.add(
                 make_feedback(
@@ -323,32 +221,85 @@ def make_feedback_fn(settings: Settings):
                 )
             )
         except RagError as exc:
-            return last, _status(exc.message, ok=False)
+            return last, render_status(exc.message, ok=False)
         thanks = "谢谢！这个问题会交给评测人员补充标准答案。" if vote == "wrong" else "谢谢！"
         more = "" if fb.comment else "可在右侧补充说明后按回车保存。"
-        return {**last, "id": fb.id, "vote": vote}, _status(f"已记录：{VOTES[vote]}。{thanks}{more}")
+        return {**last, "id": fb.id, "vote": vote}, render_status(f"已记录：{VOTES[vote]}。{thanks}{more}")
 
     return give
 
 
 # -- documents ------------------------------------------------------------------------------------
+DOC_COLUMNS = ["文档", "日期", "标题", "作者", "文本块数", "已更正", "文章编号"]
+FIELD_NAMES = {"title": "标题", "date": "日期", "author": "作者"}
+
+
 def _doc_rows(holder: PipelineHolder) -> tuple[list[list], list[str], str]:
-    """(table rows, document names, status): the status is an error message when the store
-    is unavailable."""
+    """(table rows, document names, status): one row per article (``DOC_COLUMNS``: its document,
+    date, title, author, chunk count, corrected fields and id); the status is an error message
+    when the store is unavailable."""
     try:
         docs = holder.get().documents()
     except RagError as exc:
-        return [], [], _status(exc.message, ok=False)
+        return [], [], render_status(exc.message, ok=False)
     rows = [
-        [d.source, d.articles, d.chunks, "；".join(d.titles[:3]) + ("…" if len(d.titles) > 3 else "")] for d in docs
+        [
+            d.source,
+            a["date"] or "日期不详",
+            a["title"],
+            a["author"],
+            a["chunks"],
+            "、".join(FIELD_NAMES[f] for f in a["corrected"]),
+            a["id"],
+        ]
+        for d in docs
+        for a in d.article_list
     ]
     total = f"共 {len(docs)} 个文档，{sum(d.articles for d in docs)} 篇文章，{sum(d.chunks for d in docs)} 个文本块。"
     return rows, [d.source for d in docs], esc(total)
 
 
+# -- correcting an article's title, date or author ------------------------------------------------------
+def article_choices(rows) -> Any:
+    """The 要更正的文章 dropdown for the documents table's rows (a list or a DataFrame):
+    ``《title》 date · document`` → article id."""
+    values = rows.values.tolist() if hasattr(rows, "values") else list(rows or [])
+    choices = [(f"《{r[2]}》 {r[1]} · {r[0]}", r[6]) for r in values if len(r) == len(DOC_COLUMNS)]
+    return gr.Dropdown(choices=choices, value=None)
+
+
+def make_fix_fns(holder: PipelineHolder, settings: Settings):
+    """``(pick, save)`` of the 更正文章信息 panel: ``pick(article id) -> (title, date, author)``
+    fills the inputs with the stored values; ``save(id, title, date, author, key) -> status html``
+    stores the correction (``rag.service.correct_article``; the key rule of the other writes)."""
+
+    def pick(article_id: str | None):
+        for d in holder.get().documents() if article_id else []:
+            for a in d.article_list:
+                if a["id"] == article_id:
+                    return a["title"], a["date"], a["author"]
+        return "", "", ""
+
+    def save(article_id: str | None, title: str, date: str, author: str, key: str) -> str:
+        if not article_id:
+            return render_status("请先选择要更正的文章。", ok=False)
+        try:
+            _check_ui_key(settings, key)
+            a = correct_article(holder, article_id, title=title, date=date, author=author)
+        except RagError as exc:
+            return render_status(exc.message, ok=False)
+        except Exception:  # noqa: BLE001
+            log.exception("correction failed")
+            return render_status(INTERNAL_ERROR_MESSAGE, ok=False)
+        meta = " · ".join(x for x in (a["date"] or "日期不详", a["author"] or "无署名") if x)
+        return render_status(f"已更正《{a['title']}》：{meta}。按日期筛选和引用已使用更正后的信息。")
+
+    return pick, save
+
+
 def _check_ui_key(settings: Settings, key: str | None) -> None:
     if settings.api_key and not key_matches(key or None, settings.api_key):
-        raise RagError("管理密钥不正确：上传和删除文档需要填写 RAG_API_KEY。", code="forbidden", status=403)
+        raise RagError("管理密钥不正确：上传、删除和更正文档需要填写 RAG_API_KEY。", code="forbidden", status=403)
 
 
 def _report_text(name: str, r) -> str:
@@ -379,12 +330,12 @@ def make_doc_fns(holder: PipelineHolder, settings: Settings):
                 raise too_large_error(settings.max_upload_mb)
             report = ingest_upload(holder, Path(path), name, parse_year(year))
             ok = bool(report.articles + report.duplicates) or not report.errors
-            status = _status(_report_text(name, report), ok=ok)
+            status = render_status(_report_text(name, report), ok=ok)
         except RagError as exc:
-            status = _status(exc.message, ok=False)
+            status = render_status(exc.message, ok=False)
         except Exception:  # noqa: BLE001
             log.exception("upload failed")
-            status = _status(INTERNAL_ERROR_MESSAGE, ok=False)
+            status = render_status(INTERNAL_ERROR_MESSAGE, ok=False)
         finally:
             try:
                 os.unlink(path)  # Gradio's cached copy; the archive keeps only the chunks
@@ -396,16 +347,16 @@ def make_doc_fns(holder: PipelineHolder, settings: Settings):
     def delete(name: str | None, key: str):
         if not name:
             rows, dropdown, listing = refresh()
-            return rows, dropdown, _status("请先选择要删除的文档。", ok=False) + listing
+            return rows, dropdown, render_status("请先选择要删除的文档。", ok=False) + listing
         try:
             _check_ui_key(settings, key)
             n = delete_document(holder, name)
-            status = _status(f"已删除 {name}（{n} 个文本块）。")
+            status = render_status(f"已删除 {name}（{n} 个文本块）。")
         except RagError as exc:
-            status = _status(exc.message, ok=False)
+            status = render_status(exc.message, ok=False)
         except Exception:  # noqa: BLE001
             log.exception("delete failed")
-            status = _status(INTERNAL_ERROR_MESSAGE, ok=False)
+            status = render_status(INTERNAL_ERROR_MESSAGE, ok=False)
         rows, dropdown, listing = refresh()
         return rows, dropdown, f"{status}{listing}"
 
@@ -418,7 +369,7 @@ def confirm_delete(holder: PipelineHolder, name: str | None):
     question names the document and its counts; "确定删除" then deletes the pending name (not
     whatever the dropdown shows by then). Nothing selected: the row stays hidden, the status asks."""
     if not name:
-        return None, gr.Row(visible=False), "", _status("请先选择要删除的文档。", ok=False)
+        return None, gr.Row(visible=False), "", render_status("请先选择要删除的文档。", ok=False)
     counts = ""
     try:
         doc = next((d for d in holder.get().documents() if d.source == name), None)
@@ -479,9 +430,12 @@ def build_ui(
     turn = make_turn_fn(holder, settings, piece_delay)
     give = make_feedback_fn(settings)
     refresh, upload, delete = make_doc_fns(holder, settings)
+    pick_article, save_fix = make_fix_fns(holder, settings)
 
     with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=delete_cache) as demo:
-        gr.Markdown(f"## {TITLE}\n答案摘自本县新闻档案，每句后的 [n] 对应下方来源；档案里没有的内容会明确说明。")
+        gr.Markdown(
+            f"## {TITLE}\n答案摘自本县新闻档案，每句后的 [n] 对应下方来源（点击可查看原文）；档案里没有的内容会明确说明。"
+        )
         with gr.Tabs():
             with gr.Tab("问答", id="chat"):
                 chatbot = gr.Chatbot(
@@ -554,8 +508,8 @@ def build_ui(
                 )
                 status = gr.Markdown(elem_id="doc-status")
                 table = gr.Dataframe(
-                    headers=["文档", "文章数", "文本块数", "文章标题"],
-                    datatype=["str", "number", "number", "str"],
+                    headers=DOC_COLUMNS,
+                    datatype=["str", "str", "str", "str", "number", "str", "str"],
                     interactive=False,
                     elem_id="doc-table",
                     wrap=True,
@@ -571,6 +525,13 @@ def build_ui(
                     question = gr.Markdown(elem_id="confirm-text")
                     yes = gr.Button("确定删除", variant="stop", scale=0, min_width=100, elem_id="confirm-yes")
                     no = gr.Button("取消", scale=0, min_width=80, elem_id="confirm-no")
+                with gr.Accordion("更正文章信息（日期、标题、作者）", open=False, elem_id="fix-panel"):
+                    fix_pick = gr.Dropdown(label="要更正的文章", choices=[], elem_id="fix-pick")
+                    with gr.Row():
+                        fix_date = gr.Textbox(label="日期", placeholder="YYYY-MM-DD；不详时留空", elem_id="fix-date")
+                        fix_title = gr.Textbox(label="标题", elem_id="fix-title", scale=2)
+                        fix_author = gr.Textbox(label="作者", placeholder="没有署名时留空", elem_id="fix-author")
+                    fix_save = gr.Button("保存更正", variant="primary", elem_id="fix-save")
         gr.HTML('<div class="rag-file"><a href="docs" target="_blank">接口说明（API）</a></div>')
 
         # the UI's events are private; the same function is the public "/chat" endpoint with
@@ -623,6 +584,11 @@ def build_ui(
             )
         comment.submit(lambda c, s: give(None, c, s), [comment, last], [last, fb_status], api_visibility="private")
 
+        table.change(article_choices, [table], [fix_pick], queue=False, api_visibility="private")
+        fix_pick.change(pick_article, [fix_pick], [fix_title, fix_date, fix_author], api_visibility="private")
+        fix_save.click(
+            save_fix, [fix_pick, fix_title, fix_date, fix_author, key], [status], api_visibility="private"
+        ).then(lambda: refresh()[:2], None, [table, pick], api_visibility="private")
         docs_tab.select(refresh, None, [table, pick, status], api_visibility="private")
         reload.click(refresh, None, [table, pick, status], api_visibility="private")
         key.change(
@@ -678,5 +644,5 @@ def mount_ui(
         footer_links=[],
         root_path=settings.root_path or None,
         auth=auth,
-        auth_message="请输入访问密钥（用户名任意，密码为 RAG_API_KEY）。",
+        auth_message="请输入访问密钥：用户名可以不填，密码为 RAG_API_KEY。",
     )

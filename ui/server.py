@@ -15,6 +15,55 @@ from rag.api.middleware import WriteKeyGuard
 from rag.settings import Settings, build_pipeline
 
 from .app import DELETE_CACHE, UPLOAD_ROUTE, mount_ui
+from .render import PAGE_JS
+
+
+class PageScript:
+    """Puts ``script`` first in the ``<head>`` of the chat page (``GET /`` under the root path),
+    before Gradio's own code: Gradio reads the browser's language as it starts, earlier than
+    anything its ``head`` option adds. The page is asked for uncompressed (its HTML is a few
+    kB) so that it can be edited; every other request passes untouched."""
+
+    def __init__(self, app, *, script: str, root_path: str = ""):
+        self.app, self.script, self.root_path = app, script.encode("utf-8"), root_path
+
+    def _is_page(self, scope) -> bool:
+        if scope["type"] != "http" or scope["method"] != "GET":
+            return False
+        path = scope["path"]
+        for root in {scope.get("root_path", ""), self.root_path}:
+            if root and path.startswith(root):
+                path = path[len(root) :]
+        return path in ("", "/")
+
+    async def __call__(self, scope, receive, send):
+        if not self._is_page(scope):
+            await self.app(scope, receive, send)
+            return
+        headers = [(k, v) for k, v in scope["headers"] if k.lower() != b"accept-encoding"]
+        scope = {**scope, "headers": headers}
+        start: dict = {}
+        body = bytearray()
+
+        async def capture(message):
+            if message["type"] == "http.response.start":
+                start.update(message)
+                return
+            if message["type"] != "http.response.body":
+                await send(message)  # e.g. the test client's http.response.debug
+                return
+            body.extend(message.get("body", b""))
+            if message.get("more_body"):
+                return
+            page = bytes(body)
+            kind = dict(start.get("headers", [])).get(b"content-type", b"")
+            if kind.startswith(b"text/html") and b"<head>" in page:
+                page = page.replace(b"<head>", b"<head>" + self.script, 1)
+            out = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+            await send({**start, "headers": out + [(b"content-length", str(len(page)).encode())]})
+            await send({"type": "http.response.body", "body": page})
+
+        await self.app(scope, receive, capture)
 
 
 def create_server(
@@ -27,11 +76,13 @@ def create_server(
     """``rag.api.create_app`` (same arguments) with the chat mounted at ``/`` after the API
     routes, all under ``settings.root_path``. With ``RAG_API_KEY`` set, the chat's upload
     route needs the key like every other write (``WriteKeyGuard``, before Gradio reads the
-    file). delete_cache: see ``ui.app.DELETE_CACHE``."""
+    file). The chat page gets ``ui.render.PAGE_JS`` first in its head (``PageScript``).
+    delete_cache: see ``ui.app.DELETE_CACHE``."""
     app = create_app(settings, pipeline, builder=builder)
     settings = app.state.settings
     mount_ui(app, app.state.holder, settings, path="/", delete_cache=delete_cache)
     app.add_middleware(WriteKeyGuard, settings=settings, paths=[UPLOAD_ROUTE])
+    app.add_middleware(PageScript, script=PAGE_JS, root_path=settings.root_path)
     return app
 
 

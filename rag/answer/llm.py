@@ -257,7 +257,10 @@ class LLMAnswerer:
     def verify(self, draft: str, prompt: Prompt) -> Verified:
         """Verify ``draft`` against the prompt's sources (see ``rag.answer.verify``)."""
         sources = [verification_text(s.chunk, s.text) for s in prompt.sources]
-        return verify_answer(draft, sources, self.tokenize, key_terms=self.key_terms, threshold=self.threshold)
+        groups = [s.chunk.article_id for s in prompt.sources]  # one number per article
+        return verify_answer(
+            draft, sources, self.tokenize, key_terms=self.key_terms, threshold=self.threshold, groups=groups
+        )
 
     def finish(
         self,
@@ -289,7 +292,7 @@ class LLMAnswerer:
             if base.abstained:
                 return replace(base, timings_ms=timings)
             raise LLMError("llm_abstained" if v.model_abstained or is_abstention(draft) else "llm_unverified")
-        citations = [make_citation(i + 1, passages[prompt.sources[idx].passage]) for i, idx in enumerate(v.sources)]
+        citations = [make_citation(n, passages[prompt.sources[idx].passage]) for n, idx in zip(v.numbers, v.sources)]
         n = len(v.dropped)
         notice, code = (DROPPED_NOTICE.format(n=n), DROPPED_CODE) if n else ("", "")
         return Answer(question, standalone, v.text, False, citations, timings, notice, code)

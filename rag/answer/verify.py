@@ -34,6 +34,8 @@ import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
+from ..chunk import URL_PATTERN
+
 # Share of a sentence's content terms (weighted) that must be found in its cited sources.
 # Calibrated on the seed archive and eval/datasets/dev.jsonl by
 # tests/test_llm.py::test_support_threshold_calibration (run it with -s for the table).
@@ -67,7 +69,8 @@ SINGLE_CHAR_WEIGHT = 0.3  # single Han characters carry little meaning alone (as
 # [1]  [1,2]  [1、2]  ［1］  【1】  [来源1]
 MARKER = re.compile(r"[\[［【]\s*(?:来源|资料|source\s*)?(\d{1,3}(?:\s*[,，、]\s*\d{1,3})*)\s*[\]］】]", re.I)
 # A sentence: up to terminal punctuation (plus closing quotes), an English ". ", or a newline.
-_SENTENCE = re.compile(r"(?:[^。！？!?；;…\n.]|\.(?=\S))*(?:[。！？!?；;…]+[”’」』）)\"']*|\.+|\n|$)")
+# a sentence of a draft: web addresses whole (a "?" in one ends nothing), then any other character
+_SENTENCE = re.compile(rf"(?:{URL_PATTERN}|[^。！？!?；;…\n.]|\.(?=\S))*(?:[。！？!?；;…]+[”’」』）)\"']*|\.+|\n|$)")
 _TRAILING_MARKERS = re.compile(r"(?:[ \t]*" + MARKER.pattern + r")+", re.I)
 # "1. " "2、" "（3）" "- " "* " "一、" at the start of a list item.
 _ENUMERATOR = re.compile(
@@ -212,9 +215,10 @@ class SentenceCheck:
 class Verified:
     """A verified answer.
 
-    text: kept sentences with markers renumbered to ``[1]..[k]`` in order of first use.
-    sources: for each new number ``i`` (1-based), ``sources[i-1]`` is the 0-based index of
-        the prompt source it cites.
+    text: kept sentences with markers renumbered to ``[1]..[k]`` in order of first use (one
+        number per group of sources when ``verify_answer`` was given ``groups``).
+    sources: the 0-based indices of the prompt sources cited, in order of first use.
+    numbers: the new number of each of ``sources`` (``1..len(sources)`` without groups).
     abstained: nothing supported remains (the model abstained, or every sentence failed).
     model_abstained: the draft contained the fixed abstention phrase.
     """
@@ -224,6 +228,7 @@ class Verified:
     checks: list[SentenceCheck]
     abstained: bool
     model_abstained: bool = False
+    numbers: list[int] = field(default_factory=list)
 
     @property
     def dropped(self) -> list[SentenceCheck]:
@@ -326,12 +331,16 @@ def verify_answer(
     *,
     key_terms: Iterable[str] = (),
     threshold: float = SUPPORT_THRESHOLD,
+    groups: Sequence[str] | None = None,
 ) -> Verified:
     """Verify every sentence of ``draft`` against ``sources`` (the texts numbered ``[1]..[n]``
     in the prompt, in that order) and renumber the kept citations.
 
     key_terms: person/place names checked exactly (normalised here).
     threshold: see ``SUPPORT_THRESHOLD``.
+    groups: a key per source (its article id): sources with the same key get one number, so
+        that an answer streamed sentence by sentence is already numbered one per article
+        (as ``rag.answer.citations.group_citations`` numbers the final answer).
     """
     keys = {normalize(k) for k in key_terms if k and len(normalize(k)) >= 2}
     checks: list[SentenceCheck] = []
@@ -364,7 +373,9 @@ def verify_answer(
         for m in find_markers(seg.body):
             if 1 <= m <= len(sources) and m not in order:
                 order.append(m)
-    new_number = {old: i + 1 for i, old in enumerate(order)}
+    keys = [groups[m - 1] if groups else m for m in order]
+    first = list(dict.fromkeys(keys))
+    new_number = {old: first.index(k) + 1 for old, k in zip(order, keys)}
 
     def renumber(mm: re.Match) -> str:
         nums = [int(x) for x in re.split(r"\s*[,，、]\s*", mm.group(1))]
@@ -376,4 +387,11 @@ def verify_answer(
         body = re.sub(r"(\[\d+\])(?:\1)+", r"\1", body)  # [1][1] → [1]
         parts.append(seg.prefix + body + (seg.end or ""))
     text = re.sub(r"\n{3,}", "\n\n", "".join(parts)).strip()
-    return Verified(text, [m - 1 for m in order], checks, abstained=not kept, model_abstained=model_abstained)
+    return Verified(
+        text,
+        [m - 1 for m in order],
+        checks,
+        abstained=not kept,
+        model_abstained=model_abstained,
+        numbers=[new_number[m] for m in order],
+    )

@@ -4,6 +4,7 @@ two; nothing here imports the UI.
 
 - ``POST /api/ask``, ``POST /api/ask/stream``: ``routers/ask.py``
 - ``GET/POST /api/documents``, ``DELETE /api/documents/{name}``: ``routers/documents.py``
+- ``PATCH /api/articles/{id}``: ``routers/articles.py`` (correct a title, date or author)
 - ``POST /api/feedback``: ``routers/feedback.py`` (有用 / 有误 on an answer)
 - ``GET /api/health``: ``routers/health.py``
 - ``POST /v1/chat/completions``, ``GET /v1/models``: ``routers/openai.py``
@@ -33,7 +34,7 @@ from ..service import PipelineHolder, make_filters, normalise_upload_name
 from ..settings import Settings, build_pipeline
 from .errors import install_error_handlers
 from .middleware import RootPathMiddleware, check_root_path
-from .routers import ask, documents, feedback, health, openai
+from .routers import articles, ask, documents, feedback, health, openai
 from .routers.openai import MODEL_ID
 
 log = logging.getLogger("rag.api")
@@ -89,7 +90,15 @@ def create_app(
     app.state.holder = holder
     app.state.settings = settings
     install_error_handlers(app)
-    for router in (health.router, ask.router, documents.router, feedback.router, openai.router, _fallback):
+    for router in (
+        health.router,
+        ask.router,
+        documents.router,
+        articles.router,
+        feedback.router,
+        openai.router,
+        _fallback,
+    ):
         app.include_router(router)
     if settings.root_path:
         app.add_middleware(RootPathMiddleware, root_path=check_root_path(settings.root_path))

@@ -6,6 +6,7 @@ with no traceback in the body (it is logged)."""
 from __future__ import annotations
 
 import logging
+import re
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -47,7 +48,7 @@ _VALIDATION_TEXT = {
     "float_type": "应为数字",
     "float_parsing": "应为数字",
     "string_too_long": "太长（最多 {max_length} 字）",
-    "literal_error": "取值应为 {expected}",
+    "literal_error": "取值应为以下之一：{expected}",
     "extra_forbidden": "不认识此字段",
 }
 
@@ -55,8 +56,11 @@ _VALIDATION_TEXT = {
 def validation_text(err: dict) -> str:
     """A Chinese phrase for a pydantic validation error (never pydantic's English text)."""
     template = _VALIDATION_TEXT.get(err.get("type", ""), "取值不合法")
+    ctx = dict(err.get("ctx") or {})
+    if "expected" in ctx:  # pydantic writes "'useful' or 'wrong'"
+        ctx["expected"] = "、".join(re.findall(r"'([^']*)'", str(ctx["expected"]))) or ctx["expected"]
     try:
-        return template.format(**(err.get("ctx") or {}))
+        return template.format(**ctx)
     except (KeyError, IndexError):
         return "取值不合法"
 

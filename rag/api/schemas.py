@@ -8,7 +8,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class HistoryMessage(BaseModel):
-    role: str
+    """One earlier message: ``user`` (a question) or ``assistant`` (the answer to the question
+    before it, as returned in ``answer``; citation markers may stay). Other roles are ignored."""
+
+    role: str = Field(description="user 或 assistant")
     content: str | list[dict[str, Any]] | None = None
 
 
@@ -18,11 +21,22 @@ class AskRequest(BaseModel):
     question: str = Field(description="问题（1–500 字）")
     history: list[str | HistoryMessage] = Field(
         default_factory=list,
-        description="之前的提问，按先后顺序；字符串或 OpenAI 形式的 {role, content}（只用 user 的内容）",
+        description=(
+            "之前的对话，按先后顺序：字符串为用户的提问；或 OpenAI 形式的 {role, content}，"
+            "role 为 user（提问）或 assistant（对上一个提问的回答，用于解析“他”“那里”等指代）"
+        ),
+        examples=[
+            ["县教育局局长是谁？"],
+            [{"role": "user", "content": "县教育局局长是谁？"}, {"role": "assistant", "content": "张维华。[1]"}],
+        ],
     )
     top_k: int | None = Field(default=None, ge=1, le=20, description="检索的段落数（默认 RAG_TOP_K）")
     date_from: str | None = Field(default=None, description="起始日期 YYYY-MM-DD（含）")
     date_to: str | None = Field(default=None, description="截止日期 YYYY-MM-DD（含）")
+    as_of: str | None = Field(
+        default=None,
+        description="“今天”是哪一天 YYYY-MM-DD：今年、去年、上个月等按此推算（默认服务器日期或 RAG_TODAY）",
+    )
 
 
 class FeedbackRequest(BaseModel):
@@ -74,3 +88,13 @@ def history_texts(items: list[str | HistoryMessage]) -> list[str]:
         elif item.role == "user":
             out.append(content_text(item.content))
     return out
+
+
+def history_turns(items: list[str | HistoryMessage]) -> list[str | dict]:
+    """A ``history`` list for ``Pipeline.ask``: strings (user questions) as they are, messages
+    as ``{"role", "content": str}`` (user and assistant; other roles dropped)."""
+    return [
+        item if isinstance(item, str) else {"role": item.role, "content": content_text(item.content)}
+        for item in items
+        if isinstance(item, str) or item.role in ("user", "assistant")
+    ]

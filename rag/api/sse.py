@@ -13,8 +13,9 @@ from starlette.concurrency import run_in_threadpool
 from ..service import make_filters
 from ..settings import Settings
 from ..stream import ask_stream
+from ..timeref import parse_day
 from .deps import pipeline, settings_of
-from .schemas import AskRequest, history_texts
+from .schemas import AskRequest, history_turns
 
 log = logging.getLogger("rag.api")
 
@@ -30,11 +31,13 @@ def sse(data: Any, event: str | None = None) -> str:
 
 
 def ask_args(body: AskRequest, settings: Settings) -> dict:
-    """``Pipeline.ask`` keyword arguments of an ask body. raises RagError(bad_date, 422)."""
+    """``Pipeline.ask`` keyword arguments of an ask body. raises RagError(bad_date, 422): a bad
+    ``date_from``/``date_to``/``as_of``."""
     return {
-        "history": history_texts(body.history),
+        "history": history_turns(body.history),
         "top_k": body.top_k or settings.top_k,
         "filters": make_filters(body.date_from, body.date_to),
+        "as_of": parse_day(body.as_of),
     }
 
 
@@ -43,7 +46,7 @@ async def open_stream(request: Request, body: AskRequest) -> tuple[Iterator, Any
     ordinary JSON error response, not an error inside an open stream."""
     args = ask_args(body, settings_of(request))
     pipe = await pipeline(request)
-    gen = ask_stream(pipe, body.question, args["history"], top_k=args["top_k"], filters=args["filters"])
+    gen = ask_stream(pipe, body.question, args.pop("history"), **args)
     try:
         first = await run_in_threadpool(next, gen, END)
     except BaseException:

@@ -20,9 +20,7 @@ async def ask(body: AskRequest, request: Request) -> dict:
     """Returns exactly ``Answer.to_dict()``: the same JSON as ``rag ask --json``."""
     args = ask_args(body, settings_of(request))
     pipe = await pipeline(request)
-    answer = await run_in_threadpool(
-        lambda: pipe.ask(body.question, args["history"], top_k=args["top_k"], filters=args["filters"])
-    )
+    answer = await run_in_threadpool(lambda: pipe.ask(body.question, args.pop("history"), **args))
     return answer.to_dict()
 
 

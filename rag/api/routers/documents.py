@@ -36,7 +36,9 @@ _UPLOAD_BODY = {
 
 @router.get("", dependencies=read_access, summary="已导入的文档")
 async def list_documents(request: Request) -> list[dict]:
-    """Same JSON as ``rag docs list --json``: ``source``, ``articles``, ``chunks``, ``titles``."""
+    """Same JSON as ``rag docs list --json``: ``source``, ``articles``, ``chunks``, ``titles``, and
+    ``article_list``: each article's ``id``, ``title``, ``date``, ``author``, ``chunks`` and
+    ``corrected`` (fields a user corrected: ``PATCH /api/articles/{id}``)."""
     pipe = await pipeline(request)
     docs = await run_in_threadpool(pipe.documents)
     return [dict(d.__dict__) for d in docs]
