@@ -9,15 +9,11 @@ each question's standalone form, passages and whole evidence articles are kept i
 ``.cache/answer-data/<set>.pkl``, so that fitting and measuring the answer step never
 re-retrieves.
 
-Split (by article, so that no article's sentences are both trained on and validated on): a
-question belongs to the validation part when ``sha1("answer-split-1:" + key)`` falls in the
-lowest 30 % of its range, where ``key`` is its first gold article's title (an unanswerable
-question: its ``near_article``, else its id).
+Each item knows its part of the split by article (``eval/split.py``).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import pickle
 import sys
@@ -29,13 +25,12 @@ from rag.types import Chunk, ScoredChunk
 
 from .distractors import DEFAULT_DISTRACTORS
 from .runner import DEFAULT_CACHE, build_index, load_dataset
+from .split import split_of
 
 CACHE = PROJECT_DIR / ".cache"
 DATASETS = PROJECT_DIR / "eval" / "datasets"
 CRUD_DIR = DEFAULT_DISTRACTORS.parent.parent / "crud-dev"
 N_DISTRACTORS = 300
-VALIDATION_SHARE = 0.3
-SPLIT_SALT = "answer-split-1:"
 
 #: index group -> corpus (file or folder)
 GROUPS: dict[str, Path] = {
@@ -82,13 +77,6 @@ class Item:
     def split(self) -> str:
         """``"train"`` or ``"val"`` (see the module docstring)."""
         return split_of(self.gold)
-
-
-def split_of(gold: dict) -> str:
-    """``"val"`` for the validation part, ``"train"`` otherwise (by article; module docstring)."""
-    key = (gold.get("articles") or [gold.get("near_article") or gold["id"]])[0]
-    h = int(hashlib.sha1((SPLIT_SALT + key).encode("utf-8")).hexdigest()[:8], 16) / 0xFFFFFFFF
-    return "val" if h < VALIDATION_SHARE else "train"
 
 
 class _Lookup:
@@ -200,6 +188,50 @@ def build_false_premises(name: str, pipe, *, top_k: int = 5, seed: int = 7, as_o
     return out
 
 
+def build_unstated(name: str, pipe, *, top_k: int = 5, seed: int = 11, as_of: str | None = None) -> list[Item]:
+    """Unanswerable questions of the unstated-attribute kind, from the training part of set
+    ``name``: an answerable question's focus noun (what its interrogative asks about: 什么**奖项**,
+    哪个**品牌**) is replaced by the focus of another question of the set whose last character
+    the gold article never uses — the article still discusses the thing, but never states that.
+    Cached as ``<name>_ua``."""
+    import random
+
+    from rag.answer.extractive.lexicon import load_lexicon
+
+    rng = random.Random(f"{seed}:{name}")
+    ex = pipe.extractive
+    items = [it for it in load_set(name) if it.split == "train" and it.gold.get("kind") not in ("unanswerable",)]
+    frames = [(it, ex.analyze(it.standalone)) for it in items]
+    foci = sorted({f.focus for _, f in frames if len(f.focus) >= 2})
+    generic = load_lexicon().generic
+    out = []
+    for it, f in frames:
+        if len(f.focus) < 2 or f.focus in generic or f.focus not in it.standalone:
+            continue
+        gold_text = "".join(c.title + c.text for cs in it.articles.values() for c in cs)
+        options = [x for x in foci if x != f.focus and x[-1] not in gold_text and x not in generic]
+        if not options:
+            continue
+        q = it.standalone.replace(f.focus, rng.choice(options), 1)
+        _q, standalone, passages, _t, _period = pipe.prepare(q, [], top_k, None, as_of=as_of)
+        ids = list(dict.fromkeys(p.chunk.article_id for p in passages))
+        articles = pipe.extractive.lookup.article_chunks(ids) if ids else {}
+        gold = {
+            "id": f"{it.gold['id']}-ua",
+            "question": q,
+            "facts": [],
+            "articles": [],
+            "kind": "unanswerable",
+            "subkind": "unstated_attribute",
+            "near_article": (it.gold.get("articles") or [it.gold["id"]])[0],
+            "synthetic": True,
+        }
+        out.append(Item(f"{name}_ua", gold, q, standalone, passages, articles))
+    with open(CACHE / "answer-data" / f"{name}_ua.pkl", "wb") as fh:
+        pickle.dump(out, fh)
+    return out
+
+
 def load_set(name: str) -> list[Item]:
     """The cached items of set ``name`` (build them first with ``python -m eval.answer_data``).
 
@@ -232,7 +264,12 @@ def main(argv: list[str] | None = None) -> None:
         for n in members:
             items = build_set(n, pipe, as_of=day)
             fps = build_false_premises(n, pipe, as_of=day)
-            print(f"   {n}: {len(items)} questions, {len(fps)} false premises", file=sys.stderr, flush=True)
+            uas = build_unstated(n, pipe, as_of=day)
+            print(
+                f"   {n}: {len(items)} questions, {len(fps)} false premises, {len(uas)} unstated attributes",
+                file=sys.stderr,
+                flush=True,
+            )
         pipe.store.close() if hasattr(pipe.store, "close") else None
 
 

@@ -46,10 +46,11 @@ from rag.settings import PROJECT_DIR
 
 from . import metrics as M
 from .answer_data import SETS, Item, load_set, lookup_for, open_group
+from .split import split_key
 
 SEED = 20261202
 FOLDS = 5
-TARGET_RISK = 0.12
+TARGET_RISK = 0.30
 REPORT_DIR = PROJECT_DIR / "eval" / "reports" / "answer_step"
 LGB_PARAMS = {
     "objective": "binary",
@@ -150,8 +151,7 @@ def read_items(names: Sequence[str], progress: bool = True):
                     continue  # crud-dev's "无法推断" questions: noisy, to look at, never a target
                 ans.lookup = lookup_for(it)
                 r = ans.read(it.standalone, it.passages)
-                key = (it.gold.get("articles") or [it.gold.get("near_article") or it.gold["id"]])[0]
-                rows.append(Row(it, r, sentence_labels(r, it.gold), f"{n}:{key}"))
+                rows.append(Row(it, r, sentence_labels(r, it.gold), f"{n}:{split_key(it.gold)}"))
             if progress:
                 print(f"   read {n} ({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
         tagger = ans.tagger
@@ -160,11 +160,15 @@ def read_items(names: Sequence[str], progress: bool = True):
 
 
 def _false_premises(name: str) -> list[Item]:
-    """The set's synthetic false premises (``answer_data.build_false_premises``), if built."""
-    try:
-        return load_set(f"{name}_fp")
-    except FileNotFoundError:
-        return []
+    """The set's synthetic unanswerable questions (``answer_data.build_false_premises`` and
+    ``build_unstated``), those that were built."""
+    out = []
+    for suffix in ("_fp", "_ua"):
+        try:
+            out += load_set(name + suffix)
+        except FileNotFoundError:
+            pass
+    return out
 
 
 # -- models ---------------------------------------------------------------------------------------
@@ -262,8 +266,10 @@ def _compare_calibrators(train: list[Row], val: list[Row], cal: Calibrator) -> N
     lr = np.asarray([cal.prob(r.draft_row) for r in va])
     params = dict(LGB_PARAMS, num_leaves=7, min_data_in_leaf=30, learning_rate=0.05)
     gbt = lgb.train(params, lgb.Dataset(xt, yt), num_boost_round=150).predict(xv)
-    print(f"calibrator AUROC on validation: logistic {roc_auc_score(yv, lr):.3f}, trees {roc_auc_score(yv, gbt):.3f}",
-          file=sys.stderr)
+    print(
+        f"calibrator AUROC on validation: logistic {roc_auc_score(yv, lr):.3f}, trees {roc_auc_score(yv, gbt):.3f}",
+        file=sys.stderr,
+    )
 
 
 # -- selective answering ------------------------------------------------------------------------
@@ -454,6 +460,10 @@ def summarize(train: list[Row], val: list[Row], cal: Calibrator, pts: list[dict]
     return {"threshold": cal.threshold, "training": part(train), "validation": part(val)}
 
 
+def _cell(x) -> str:
+    return f"{x:.3f}" if isinstance(x, float) else str(x)
+
+
 def write_report(report: dict, pts: list[dict], out: Path) -> None:
     """report.json, report.md and risk_coverage.png in ``out``."""
     out.mkdir(parents=True, exist_ok=True)
@@ -495,8 +505,7 @@ def write_report(report: dict, pts: list[dict], out: Path) -> None:
         "abstention",
         "risk",
     ):
-        f = lambda x: f"{x:.3f}" if isinstance(x, float) else str(x)
-        lines.append(f"| {k} | {f(tr[k])} | {f(v[k])} |")
+        lines.append(f"| {k} | {_cell(tr[k])} | {_cell(v[k])} |")
     lines += ["", "![risk–coverage](risk_coverage.png)", ""]
     (out / "report.md").write_text("\n".join(lines), encoding="utf-8")
 

@@ -113,7 +113,7 @@ def test_candidates_of_every_type(tagger, lex):
 def test_table_row_cells_are_candidates_with_their_header(tagger, lex):
     row = "乡镇：南樊镇，项目：樱桃冷链仓储中心，完成投资（万元）：1450。"
     cands = value_candidates(0, row, tagger.tag([row])[0], lex)
-    cells = {c.text: c.head for c in cands if c.type == "CELL"}
+    cells = {c.text: c.head for c in cands if c.head}
     assert cells.get("1450") == "完成投资（万元）" and cells.get("南樊镇") == "乡镇"
 
 

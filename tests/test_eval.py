@@ -94,12 +94,19 @@ def test_citation_support_with_one_citation_per_article():
 
 
 def test_citation_support_author_answers():
+    """Byline answers are checked with their structured fields (kind ``author``, value = the
+    author stated), never by parsing their wording."""
     cits = [{"n": 1, "quote": "……正文……", "author": "刘岚涛", "title": "李晓军调研农业农村工作"}]
-    assert M.citation_support("《李晓军调研农业农村工作》的作者是刘岚涛。[1]", cits)[:2] == (1, 1)
-    assert M.citation_support("《李晓军调研农业农村工作》的作者是张倩倩。[1]", cits)[:2] == (0, 1)
+    text = "《李晓军调研农业农村工作》的作者是刘岚涛。[1]"
+    assert M.citation_support(text, cits, kind="author", value="刘岚涛")[:2] == (1, 1)
+    assert M.citation_support(text, cits, kind="author", value="张倩倩")[:2] == (0, 1)
+    assert M.citation_support(text, cits)[:2] == (0, 1)  # not a byline answer: the quote must hold it
     anon = [{"n": 1, "quote": "……", "author": "", "title": "李晓军调研部分重点民生项目建设情况"}]
-    assert M.citation_support("《李晓军调研部分重点民生项目建设情况》没有署名作者。[1]", anon)[:2] == (1, 1)
-    assert M.citation_support("《李晓军调研农业农村工作》没有署名作者。[1]", cits)[:2] == (0, 1)
+    assert M.citation_support("《李晓军调研部分重点民生项目建设情况》没有署名作者。[1]", anon, kind="author")[:2] == (
+        1,
+        1,
+    )
+    assert M.citation_support("《李晓军调研农业农村工作》没有署名作者。[1]", cits, kind="author")[:2] == (0, 1)
 
 
 def test_citation_support_byline_lists():
@@ -114,13 +121,12 @@ def test_citation_support_byline_lists():
         {"n": 2, "quote": "……", "author": "刘岚涛", "title": "李晓军调研农业农村工作", "date": "2024-05-07"},
     ]
     ok = "刘岚涛署名的报道有：《我县召开2024年招商引资工作推进会议》（2024-05-10）[1]；《李晓军调研农业农村工作》（2024-05-07）[2]。"
-    assert M.citation_support(ok, cits)[:2] == (2, 2)
+    assert M.citation_support(ok, cits, kind="author", value="刘岚涛")[:2] == (2, 2)
     wrong_date = ok.replace("2024-05-07", "2024-05-08")
-    assert M.citation_support(wrong_date, cits)[:2] == (1, 2)
-    wrong_author = ok.replace("刘岚涛", "张倩倩")
-    assert M.citation_support(wrong_author, cits)[:2] == (0, 2)
+    assert M.citation_support(wrong_date, cits, kind="author", value="刘岚涛")[:2] == (1, 2)
+    assert M.citation_support(ok, cits, kind="author", value="张倩倩")[:2] == (0, 2)
     swapped = ok.replace("[1]", "[x]").replace("[2]", "[1]").replace("[x]", "[2]")
-    assert M.citation_support(swapped, cits)[:2] == (0, 2)
+    assert M.citation_support(swapped, cits, kind="author", value="刘岚涛")[:2] == (0, 2)
 
 
 def test_citation_precision():

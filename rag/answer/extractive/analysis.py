@@ -120,7 +120,12 @@ def analyze(
 def _interrogative(q: str, lex: Lexicon) -> tuple[str, int, int]:
     """The interrogative that decides the category: a specific one (谁, 多少, 哪天…) before a
     generic one (什么, 哪些); ``("none", -1, -1)`` when there is none."""
-    found = [(m.start(), m.end(), lex.wh_category[m.group()]) for m in lex.wh_re.finditer(q)]
+    found = []
+    for i in range(len(q)):  # every match, overlapping ones too ("出现在哪些": 在哪 and 哪些)
+        m = lex.wh_re.match(q, i)
+        # "在哪/去哪" + 些/几/个 is the 哪 of 哪些/哪几/哪个: that longer interrogative decides
+        if m and not (m.group().endswith("哪") and q[m.end() : m.end() + 1] in ("些", "几", "个")):
+            found.append((m.start(), m.end(), lex.wh_category[m.group()]))
     if not found:
         return "none", -1, -1
     rank = {c: i for i, c in enumerate(("who", "when", "where", "howmany", "which", "why", "how", "what", "yesno"))}

@@ -31,6 +31,7 @@ from .scorer import Scorer
 from .tagger import LacTagger, Tagger, TagStore
 
 VALUE_SENTENCES = 20  # the best sentences (by the sentence model) whose values are read
+_JIEBA_TAGS = {"PER": "nr", "LOC": "ns", "ORG": "nt", "TIME": "t"}
 CHECK_SENTENCES = 3  # sentences read for the names they hold when the answer is not a value
 
 
@@ -99,6 +100,12 @@ class ExtractiveAnswerer:
     @threshold.setter
     def threshold(self, value: float) -> None:
         self._threshold = value
+
+    def pos_cut(self, text: str) -> list[tuple[str, str]]:
+        """``[(word, jieba-style tag)]`` of ``text`` from the tagger, for the follow-up rewrite
+        (``rag.answer.condense``): ``PER`` → ``nr``, ``LOC`` → ``ns``, ``ORG`` → ``nt``, ``TIME``
+        → ``t``; the POS tags are jieba's already."""
+        return [(w, _JIEBA_TAGS.get(t, t)) for w, t in self.tagger.tag([text])[0]]
 
     # -- reading --------------------------------------------------------------------------------
     def analyze(self, question: str) -> Frame:

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from .lexicon import Lexicon
 from .tagger import Tagged
 
-TYPES = ("PER", "LOC", "ORG", "TIME", "NUM", "NZ", "NW", "NP", "QUOTE", "TITLE", "ENUM", "CLAUSE", "CELL")
+# in order of preference when two kinds of candidate cover the same span
+TYPES = ("PER", "LOC", "ORG", "TIME", "QUOTE", "TITLE", "NUM", "CELL", "NZ", "NW", "ENUM", "NP", "CLAUSE")
 MAX_CLAUSE = 60  # characters; a longer clause is no value
 _QUOTED = re.compile(r"“([^”]{1,25})”|\"([^\"]{1,25})\"|「([^」]{1,25})」")
 _TITLED = re.compile(r"《([^》]{1,40})》")
@@ -62,8 +63,11 @@ def value_candidates(sent: int, text: str, tagged: Tagged, lex: Lexicon) -> list
         if e - s < 1 or (e - s == 1 and typ not in ("NUM",)):
             return
         key = (s, e)
-        if key not in out or TYPES.index(typ) < TYPES.index(out[key].type):
-            out[key] = Candidate(sent, s, e, text[s:e], typ, head)
+        old = out.get(key)
+        if old is None or TYPES.index(typ) < TYPES.index(old.type):
+            out[key] = Candidate(sent, s, e, text[s:e], typ, head or (old.head if old else ""))
+        elif head and (not old.head or typ == "CELL"):  # a cell's column header names what the value is
+            out[key] = Candidate(sent, s, e, old.text, old.type, head)
 
     entity_map = {"PER": "PER", "LOC": "LOC", "ORG": "ORG", "TIME": "TIME", "nz": "NZ", "nw": "NW"}
     i = 0

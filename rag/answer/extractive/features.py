@@ -93,6 +93,8 @@ CANDIDATE_FEATURES = SENTENCE_FEATURES + (
     "c_adj_order",
     "c_slot_left",
     "c_slot_right",
+    "c_verb_slot",
+    "c_role_before",
 )
 CATEGORICAL = ("kind", "wh", "c_type")
 
@@ -249,6 +251,12 @@ def candidate_features(
         per_sent.setdefault(c.sent, []).append(k)
     best_s = max(s_prob, default=0.0) or 1.0
     max_w = max(f.terms.values(), default=1.0) or 1.0
+    # the question's verbs and which side of each the interrogative stands on ("由谁主持": before)
+    verbs, p = [], 0
+    for w, t in f.tagged:
+        if t in ("v", "vn", "vd") and len(w) >= 2 and f.wh_start >= 0:
+            verbs.append((w, 1 if f.wh_start < p else -1))
+        p += len(w)
     q_left = _plain(q[: f.wh_start]) if f.wh_start >= 0 else ""
     q_right = _plain(q[f.wh_end :]) if f.wh_start >= 0 else ""
     rows = []
@@ -298,6 +306,18 @@ def candidate_features(
             and any(cands[j].type == "PER" and cands[j].start == c.end for j in per_sent.get(c.sent, ()))
         ):
             before_per = 1.0
+        verb_slot = 0.0
+        right, left = text[c.end : c.end + 8], text[max(0, c.start - 8) : c.start]
+        for w, side in verbs:
+            if (side > 0 and w in right[: len(w) + 2]) or (side < 0 and w in left[-len(w) - 2 :]):
+                verb_slot = 1.0
+            elif w in right[: len(w) + 2] or w in left[-len(w) - 2 :]:
+                verb_slot = min(verb_slot, -1.0) if verb_slot <= 0 else verb_slot
+        role_before = 0.0
+        if c.type == "PER":
+            role_before = float(
+                any(cands[j].type == "NP" and cands[j].end == c.start for j in per_sent.get(c.sent, ()))
+            )
         cue_near = -1.0
         if cue_res:
             ctx = text[max(0, c.start - 8) : c.end + 8]
@@ -336,6 +356,8 @@ def candidate_features(
                 adj_order,
                 float(_common_suffix(q_left, _plain(text[max(0, c.start - 12) : c.start]))),
                 float(_common_prefix(q_right, _plain(text[c.end : c.end + 12]))),
+                verb_slot,
+                role_before,
             ]
         )
     return rows

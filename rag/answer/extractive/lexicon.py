@@ -28,6 +28,7 @@ class Lexicon:
     speech_verbs_re: re.Pattern
     events_re: re.Pattern
     author_re: re.Pattern
+    author_list_re: re.Pattern
     units: tuple[str, ...]
     unit_re: re.Pattern
     cues: dict[str, re.Pattern]
@@ -60,6 +61,7 @@ def load_lexicon(path: Path = LEXICON_PATH) -> Lexicon:
         speech_verbs_re=re.compile(verbs),
         events_re=_alternation(k["events"]),
         author_re=_alternation(k["author"]),
+        author_list_re=_alternation(k["author_list"]),
         units=tuple(sorted(set(d["measure"]["units"]), key=len, reverse=True)),
         unit_re=_alternation(d["measure"]["units"]),
         cues={name: _alternation(words) for name, words in d["cues"].items()},

@@ -80,6 +80,10 @@ class Reading:
         order = self.best_sentences(2) if self.s_prob else []
         s_top = self.s_prob[order[0]] if order else 0.0
         s_second = self.s_prob[order[1]] if len(order) > 1 else 0.0
+        names_in = self.s_feature(sent, "s_names")
+        window_in = self.s_feature(sent, "win_names")
+        d = self.docs[self.sents[sent].doc]
+        article = f"{d.title}\n{d.text}"
         row: dict[str, float | str] = {
             "kind": f.kind,
             "wh": f.wh,
@@ -93,11 +97,12 @@ class Reading:
             "sentence_margin": s_top - s_second,
             "s_cov": self.s_feature(sent, "s_cov"),
             "a_cov": self.s_feature(sent, "a_cov"),
-            "a_names": self.s_feature(sent, "a_names"),
             "a_names_missing": self.s_feature(sent, "a_names_missing"),
-            "s_names": self.s_feature(sent, "s_names"),
-            "win_names": self.s_feature(sent, "win_names"),
-            "focus": self.s_feature(sent, "a_focus"),
+            "s_names": 1.0 if names_in < 0 else names_in,
+            "win_names": 1.0 if window_in < 0 else window_in,
+            "focus_missing": float(bool(f.focus) and len(f.focus) >= 2 and f.focus not in article),
+            "focus_head_missing": float(bool(f.focus) and f.focus[-1] not in article),
+            "measure_missing": float(bool(f.measure) and f.measure not in article),
             "q_unknown": f.unknown_share,
             "n_values": float(len(self.cands)),
             "competing": float(self.competing(sent, value)),

@@ -7,15 +7,13 @@ from ..evidence import make_citation
 from ..reading import Draft, Piece, Reading
 from . import Kind, register
 
-_WROTE = ("写了", "写过", "写的", "哪几篇", "哪些")
-
 
 def compose(r: Reading, ctx) -> Draft | None:
     """ "X写了哪些稿子": the articles with byline X (``ctx.lookup.by_author``), newest first,
     each cited; else the byline of the best sentence's article: "《T》的作者是X。"."""
     people = [n.text for n in r.frame.names if n.tag == "PER"]
     lookup = getattr(ctx, "lookup", None)
-    if people and lookup is not None and any(w in r.frame.text for w in _WROTE):
+    if people and lookup is not None and ctx.lex.author_list_re.search(r.frame.text):
         leads = lookup.by_author(people[0])
         if leads:
             cits = [make_citation(i + 1, ScoredChunk(c, 0.0, chunk_ids=[c.id])) for i, c in enumerate(leads)]
