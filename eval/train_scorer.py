@@ -143,6 +143,7 @@ def read_items(names: Sequence[str], progress: bool = True):
         by_group.setdefault(SETS[n][1], []).append(n)
     for group, members in by_group.items():
         pipe = open_group(group, progress=False)
+        pipe.keyword.refresh()  # idf and df come from the keyword index, loaded at first search
         ans = pipe.extractive  # the pipeline's own answerer: its tokenizer, idf and tagger
         for n in members:
             t0 = time.perf_counter()
@@ -246,7 +247,7 @@ def fit_calibrator(rows: list[Row]) -> Calibrator:
     x = np.asarray([cal.vector(r.draft_row) for r in data], float)
     y = np.asarray([int(r.draft_pass) for r in data])
     mean, scale = x.mean(axis=0), x.std(axis=0)
-    scale[scale == 0] = 1.0
+    scale[scale < 1e-9] = 1.0  # a constant column (sklearn's StandardScaler does the same)
     lr = LogisticRegression(C=1.0, max_iter=2000, random_state=SEED).fit((x - mean) / scale, y)
     return Calibrator(names, mean.tolist(), scale.tolist(), lr.coef_[0].tolist(), float(lr.intercept_[0]), 0.5)
 
