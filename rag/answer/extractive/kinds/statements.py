@@ -9,15 +9,21 @@ from ..reading import Draft, Piece, Reading
 from . import Kind, register
 
 MAX_CHARS = 420
+POINT_CHARS = 100  # at most this much of each point (its first clauses)
+SPEECH_SENTENCES = 3  # the model's best sentences searched for a speech verb
 
 
 def compose(r: Reading, ctx) -> Draft | None:
-    """The best sentence's paragraph (from its first sentence), then the following sentences of
-    the article while they fit and no other paragraph starts with a speaker."""
+    """The paragraph (from its first sentence) of the best sentence — the first of the
+    ``SPEECH_SENTENCES`` best that has a speech verb, if any — then the following sentences of
+    the article while they fit (``POINT_CHARS`` of each) and no other paragraph starts with a
+    speaker."""
     if not r.sents:
         return None
     order = r.best_sentences()
-    top = order[0]
+    # a speaker's points are reported with a speech verb (强调/指出/要求…): start at the best of
+    # the first few sentences that has one, when one does
+    top = next((i for i in order[:SPEECH_SENTENCES] if r.s_feature(i, "s_speech") > 0), order[0])
     s0 = r.sents[top]
     first = top - (s0.index - s0.para_first)
     chosen, size = [], 0
@@ -25,12 +31,11 @@ def compose(r: Reading, ctx) -> Draft | None:
         s = r.sents[i]
         if s.doc != s0.doc or (i > top and s.para != s0.para and r.s_feature(i, "head_speaker") <= 0):
             break
-        if size + len(s.text) > MAX_CHARS:
-            if not chosen:
-                chosen.append((i, window(s.text, 0, 0, MAX_CHARS)))
+        span = window(s.text, 0, 0, POINT_CHARS)  # a point's first clauses: more points fit
+        if size + span[1] - span[0] > MAX_CHARS:
             break
-        chosen.append((i, (0, len(s.text))))
-        size += len(s.text)
+        chosen.append((i, span))
+        size += span[1] - span[0]
     pieces = [Piece(r.sents[i].doc, r.sents[i].start, r.sents[i].end, clipped(r.sents[i].text, sp)) for i, sp in chosen]
     return Draft(pieces, r.confidence_row(top))
 
