@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from eval import metrics as M
-from eval.calibrate import best_threshold, sweep
+from eval.train_scorer import choose_threshold, risk_coverage
 from eval.distractors import load_distractors, make_title
 from tests.conftest import CORPUS, ROOT, make_settings
 
@@ -215,18 +215,16 @@ def test_thresholds_file_is_valid():
 
 
 # -- calibration ----------------------------------------------------------------------------------
-def test_calibration_sweep_picks_middle_of_best_interval():
-    ts = [0.0, 0.2, 0.4, 0.5, 0.6, 0.8]
-    # a decision per threshold; here as if the answerer abstained exactly when evidence < threshold
-    scores = [{"answerable": True, "abstained": {t: e < t for t in ts}} for e in (0.6, 0.7, 0.9)] + [
-        {"answerable": False, "abstained": {t: e < t for t in ts}} for e in (0.1, 0.3)
-    ]
-    rows = sweep(scores, ts)
-    by_t = {r["threshold"]: r for r in rows}
-    assert by_t[0.0]["balanced_accuracy"] == 0.5
-    assert by_t[0.4]["abstention_accuracy"] == 1.0 and by_t[0.4]["answer_rate"] == 1.0
-    thr, best, lo, hi = best_threshold(rows)
-    assert best == 1.0 and (lo, hi) == (0.4, 0.6) and thr == 0.5
+def test_risk_coverage_and_the_threshold_for_a_target_risk():
+    # (confidence, answerable, the answer passes): two right answers, one wrong, two unanswerable
+    outs = [(0.9, True, True), (0.7, True, True), (0.5, True, False), (0.4, False, False), (0.1, False, False)]
+    pts = {round(p["threshold"], 2): p for p in risk_coverage(outs)}
+    assert pts[0.0]["coverage"] == 1.0 and pts[0.0]["risk"] == 3 / 5 and pts[0.0]["pass_rate"] == 2 / 5
+    assert pts[0.45]["risk"] == 1 / 3 and pts[0.45]["abstention"] == 1.0 and pts[0.45]["false_abstention"] == 0.0
+    assert pts[0.6]["risk"] == 0.0 and pts[0.6]["false_abstention"] == 1 / 3 and pts[0.6]["pass_rate"] == 4 / 5
+    assert choose_threshold(list(pts.values()), 0.34) == 0.41  # the lowest threshold with risk ≤ 0.34
+    assert choose_threshold(list(pts.values()), 0.0) == 0.51
+    assert choose_threshold([{"threshold": 0.2, "risk": 0.5, "coverage": 1.0}], 0.1) == 0.2  # none reaches it
 
 
 # -- distractors ----------------------------------------------------------------------------------
