@@ -15,15 +15,15 @@ SPEECH_SENTENCES = 3  # the model's best sentences searched for a speech verb
 
 def compose(r: Reading, ctx) -> Draft | None:
     """The paragraph (from its first sentence) of the best sentence — the first of the
-    ``SPEECH_SENTENCES`` best that has a speech verb, if any — then the following sentences of
+    ``SPEECH_SENTENCES`` best whose paragraph opens with a speech verb or that has one, if any — then the following sentences of
     the article while they fit (``POINT_CHARS`` of each) and no other paragraph starts with a
     speaker."""
     if not r.sents:
         return None
     order = r.best_sentences()
     # a speaker's points are reported with a speech verb (强调/指出/要求…): start at the best of
-    # the first few sentences that has one, when one does
-    top = next((i for i in order[:SPEECH_SENTENCES] if r.s_feature(i, "s_speech") > 0), order[0])
+    # the first few sentences whose paragraph opens with one (or that has one), when one does
+    top = next((i for i in order[:SPEECH_SENTENCES] if _spoken(r, i)), order[0])
     s0 = r.sents[top]
     first = top - (s0.index - s0.para_first)
     chosen, size = [], 0
@@ -38,6 +38,12 @@ def compose(r: Reading, ctx) -> Draft | None:
         size += span[1] - span[0]
     pieces = [Piece(r.sents[i].doc, r.sents[i].start, r.sents[i].end, clipped(r.sents[i].text, sp)) for i, sp in chosen]
     return Draft(pieces, r.confidence_row(top))
+
+
+def _spoken(r: Reading, i: int) -> bool:
+    """Sentence ``i`` or the first sentence of its paragraph has a speech verb."""
+    s = r.sents[i]
+    return r.s_feature(i, "s_speech") > 0 or r.s_feature(i - (s.index - s.para_first), "s_speech") > 0
 
 
 register(Kind("statements", compose))
