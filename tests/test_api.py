@@ -826,12 +826,14 @@ def test_chat_documents_tab_uses_the_year_and_never_shows_a_duplicate_as_importe
     from ui.app import make_doc_fns
 
     settings, pipe = writable
-    _refresh, upload, _delete = make_doc_fns(PipelineHolder(settings, pipe), settings)
+    received: set[str] = set()  # Gradio's upload_file_set: what its upload route received
+    _refresh, upload, _delete = make_doc_fns(PipelineHolder(settings, pipe), settings, received)
     text = "县里召开春耕备耕会\n本报讯 3月20日，县里召开春耕备耕会，安排部署春耕生产。\n"
 
     def put(name: str, year: str = "") -> str:
         p = tmp_path / name
         p.write_text(text, encoding="utf-8")
+        received.add(str(p))
         return upload(str(p), "", year)[3]
 
     status = put("春耕.txt")

@@ -18,6 +18,7 @@ from __future__ import annotations
 import html
 import logging
 import os
+import stat
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -312,7 +313,29 @@ def _report_text(name: str, r) -> str:
     return text
 
 
-def make_doc_fns(holder: PipelineHolder, settings: Settings):
+UPLOAD_NOT_RECEIVED = "只能导入本页面上传的文件：服务器没有收到过这个文件，未导入。请重新选择文件上传。"
+
+
+def claim_upload(received: set[str], path: str) -> bool:
+    """True, once, when ``path`` is a regular file that this server's own upload route received
+    (``received``: Gradio's ``Blocks.upload_file_set``, the paths its ``/gradio_api/upload``
+    wrote); the path is then taken out of ``received``. Any other path (one a client names in
+    the upload event's ``FileData``, e.g. ``/etc/passwd`` or another user's upload already
+    taken) is False and is never opened, ingested or deleted."""
+    wanted = os.path.abspath(path)
+    match = path if path in received else next((r for r in list(received) if os.path.abspath(r) == wanted), None)
+    if match is None:
+        return False
+    received.discard(match)
+    try:
+        return stat.S_ISREG(os.lstat(wanted).st_mode)  # never through a symlink
+    except OSError:
+        return False
+
+
+def make_doc_fns(holder: PipelineHolder, settings: Settings, received: set[str]):
+    """``(refresh, upload, delete)`` of the 文档管理 tab. received: the paths the server's upload
+    route received (``claim_upload``); the upload event ingests only those."""
     max_bytes = int(settings.max_upload_mb * 1024 * 1024)
 
     def refresh():
@@ -322,6 +345,10 @@ def make_doc_fns(holder: PipelineHolder, settings: Settings):
     def upload(path: str | None, key: str, year: str = ""):
         if not path:
             return (None, *refresh())
+        if not claim_upload(received, path):
+            log.warning("upload event refused %r: not a file this server's upload route received", path)
+            rows, dropdown, listing = refresh()
+            return None, rows, dropdown, _status(UPLOAD_NOT_RECEIVED, ok=False) + listing
         try:
             _check_ui_key(settings, key)
             name = normalise_upload_name(Path(path).name)
@@ -429,10 +456,10 @@ def build_ui(
     chat = make_chat_fn(holder, settings, piece_delay)
     turn = make_turn_fn(holder, settings, piece_delay)
     give = make_feedback_fn(settings)
-    refresh, upload, delete = make_doc_fns(holder, settings)
     pick_article, save_fix = make_fix_fns(holder, settings)
 
     with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=delete_cache) as demo:
+        refresh, upload, delete = make_doc_fns(holder, settings, received=demo.upload_file_set)
         gr.Markdown(
             f"## {TITLE}\n答案摘自本县新闻档案，每句后的 [n] 对应下方来源（点击可查看原文）；档案里没有的内容会明确说明。"
         )
@@ -625,16 +652,23 @@ def mount_ui(
     behind a proxy. System fonts only; Gradio strings completed in Chinese (``I18N``); no
     Gradio footer (its API page is English; ``/docs`` is linked instead); uploads capped at
     ``settings.max_upload_mb`` and deleted per ``delete_cache``; with ``RAG_API_KEY_ALL`` the
-    page asks for the key (any user name, the key as password)."""
+    page asks for the key (any user name, the key as password).
+
+    Gradio checks that a file named in an event was uploaded (lies in its upload folder) only
+    once its app has "launched"; a mounted app never does, so the check would be skipped and a
+    client could name any server file. ``has_launched`` is set (as Gradio's own reload does)
+    so that check runs before Gradio copies anything; the upload event then also takes only
+    a file the upload route received (``claim_upload``)."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     theme = gr.themes.Default(font=SANS, font_mono=MONO)
     auth = None
     if settings.api_key and settings.api_key_all:
         key = settings.api_key
         auth = lambda _user, password: key_matches(password or "", key)  # noqa: E731
-    return gr.mount_gradio_app(
+    demo = build_ui(holder, settings, delete_cache=delete_cache)
+    mounted = gr.mount_gradio_app(
         app,
-        build_ui(holder, settings, delete_cache=delete_cache),
+        demo,
         path=path,
         theme=theme,
         css=CSS,
@@ -646,3 +680,5 @@ def mount_ui(
         auth=auth,
         auth_message="请输入访问密钥：用户名可以不填，密码为 RAG_API_KEY。",
     )
+    demo.has_launched = True  # gradio.processing_utils._check_allowed: only uploaded files
+    return mounted
