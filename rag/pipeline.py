@@ -175,18 +175,15 @@ def _parse_and_chunk(
     ``("error", [], [(code, message)], [], [])``, errors and unreadable parts as ``(code, message)``
     lists, skipped parts as ``(code, message, text)``; plain tuples, since they cross a process boundary.
     """
+    name = source or relative_source(Path(path), root)
     try:
-        result = parse_file(Path(path), root=root, year=year, source=source)
+        result = parse_file(Path(path), root=root, year=year, source=name)
     except (ParseError, NotFoundError) as exc:
         return "error", [], [(exc.code, exc.message)], [], []
-    pairs = [(a, chunk_article(a, max_chars=chunk_chars, overlap_sentences=chunk_overlap)) for a in result.articles]
-    return (
-        "ok",
-        pairs,
-        [(e.code, e.message) for e in result.errors],
-        [(e.code, e.message) for e in result.unreadable],
-        [(k.code, k.message, k.text) for k in result.skipped],
-    )
+    arts = [replace(a, source=name) for a in result.articles]  # a document is named by its file, never by a field
+    pairs = [(a, chunk_article(a, max_chars=chunk_chars, overlap_sentences=chunk_overlap)) for a in arts]
+    errors, unreadable = [(e.code, e.message) for e in result.errors], [(e.code, e.message) for e in result.unreadable]
+    return ("ok", pairs, errors, unreadable, [(k.code, k.message, k.text) for k in result.skipped])
 
 
 class Pipeline:
@@ -338,9 +335,8 @@ class Pipeline:
             return
         payload = self._keep_dates(payload)
         tracker.add_total(len(payload))
-        self._ingest_chunked(
-            payload, report, replace_source=payload[0][0].source, keyword_first=keyword_first, tracker=tracker
-        )
+        doc = source or relative_source(path, root)  # the stale chunks to replace are this file's own
+        self._ingest_chunked(payload, report, replace_source=doc, keyword_first=keyword_first, tracker=tracker)
 
     def _keep_dates(self, payload: list[tuple[Article, list[Chunk]]]) -> list[tuple[Article, list[Chunk]]]:
         """A document ingested again keeps its dates: an article that comes without a date (its
@@ -384,7 +380,8 @@ class Pipeline:
         try:
             arts = iter_jsonl_articles(_open_lines(path), source=src, year=year, errors=errors)
             pairs = (
-                (a, chunk_article(a, max_chars=self.chunk_chars, overlap_sentences=self.chunk_overlap)) for a in arts
+                (a, chunk_article(a, max_chars=self.chunk_chars, overlap_sentences=self.chunk_overlap))
+                for a in (replace(a, source=src) for a in arts)  # named by the file, never by a field
             )
             n = self._ingest_chunked(
                 pairs, report, replace_source=None, keyword_first=keyword_first, tracker=tracker, keep=(keep := set())

@@ -141,3 +141,86 @@ def test_claim_upload_takes_only_received_regular_files_once(tmp_path):
     assert claim_upload(received, f"{tmp_path}/./a.txt")  # the same file, spelled differently
     assert not claim_upload(received, str(real))  # once
     assert received == set()
+
+
+# -- 2. a document is named by its file, never by a field inside it ----------------------------------------
+BULLETIN = "绛县新闻-2024年4-5月.txt"
+Q_HOST = "招商引资工作推进会议由谁主持？"
+
+
+def _impostor_line(what: str = "一篇") -> str:
+    """One .jsonl line claiming to belong to the bulletin (the issue's ``harmless.jsonl``)."""
+    return json.dumps(
+        {"title": "假文章", "text": f"本报讯 5月30日，{what}冒名的假文章，内容与招商引资无关。", "source": BULLETIN},
+        ensure_ascii=False,
+    )
+
+
+def _assert_bulletin_intact(pipe, bulletin_ids: list[str], url: str | None = None) -> None:
+    assert sorted(pipe.store.ids_where({"source": BULLETIN})) == bulletin_ids
+    assert {d.source: d.articles for d in pipe.documents()}[BULLETIN] == 5
+    answer = (
+        httpx.post(f"{url}/api/ask", json={"question": Q_HOST}, timeout=60).json()
+        if url
+        else pipe.ask(Q_HOST).to_dict()
+    )
+    assert not answer["abstained"] and answer["answer"].startswith("王辨明"), answer["answer"]
+
+
+def test_a_jsonl_line_never_renames_or_replaces_another_document(live, tmp_path):
+    """The issue's attack through the API and the chat: the line's ``source`` is ignored, the
+    upload is its own document, nothing of the bulletin is removed, the question still answers."""
+    srv, pipe = live
+    bulletin_ids = sorted(pipe.store.ids_where({"source": BULLETIN}))
+    line = _impostor_line().encode("utf-8")
+
+    r = httpx.post(f"{srv.url}/api/documents", files={"file": ("harmless.jsonl", line)}, timeout=120)
+    assert r.status_code == 200, r.text
+    assert r.json()["source"] == "harmless.jsonl" and r.json()["removed"] == 0 and r.json()["articles"] == 1
+    assert {d.source: d.articles for d in pipe.documents()}["harmless.jsonl"] == 1
+    _assert_bulletin_intact(pipe, bulletin_ids, srv.url)
+
+    line = _impostor_line("聊天界面上传的").encode("utf-8")
+    r = httpx.post(f"{srv.url}/gradio_api/upload", files={"files": ("chat.jsonl", line)})
+    status = _status_html(
+        _run_event(srv.url, _upload_fn_index(srv.url), [_file_data(r.json()[0], "chat.jsonl"), "", ""])
+    )
+    assert "chat.jsonl" in status and "删除 0" in status, status
+    _assert_bulletin_intact(pipe, bulletin_ids, srv.url)
+    for name in ("harmless.jsonl", "chat.jsonl"):
+        assert httpx.delete(f"{srv.url}/api/documents/{name}").json()["deleted"] > 0
+    _assert_bulletin_intact(pipe, bulletin_ids, srv.url)
+
+
+def test_rag_ingest_names_documents_by_their_files(tmp_path, embed_cache):
+    """The same through ``rag ingest``, for a parsed .jsonl and a streamed .jsonl.gz."""
+    import gzip
+
+    from typer.testing import CliRunner
+
+    from rag.cli import app
+    from rag.settings import build_pipeline
+    from tests.conftest import CORPUS, SEED, make_settings
+
+    env = {
+        "RAG_DATA_DIR": str(tmp_path / "data"),
+        "RAG_EMBED_CACHE": str(embed_cache),
+        "RAG_DICT": str(CORPUS / "dict.txt"),
+    }
+    runner = CliRunner()
+    assert runner.invoke(app, ["ingest", str(SEED)], env=env).exit_code == 0
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "harmless.jsonl").write_text(_impostor_line() + "\n", encoding="utf-8")
+    with gzip.open(tmp_path / "in" / "archive.jsonl.gz", "wt", encoding="utf-8") as f:
+        f.write(_impostor_line("压缩包里") + "\n")
+    files = [str(tmp_path / "in" / "harmless.jsonl"), str(tmp_path / "in" / "archive.jsonl.gz")]  # .gz: streamed
+    r = runner.invoke(app, ["ingest", *files, "--json", "--workers", "1"], env=env)
+    assert r.exit_code == 0, r.output
+    report = json.loads(r.stdout.strip().splitlines()[-1])
+    assert report["removed"] == 0 and report["articles"] == 2
+    docs = {
+        d["source"]: d["articles"] for d in json.loads(runner.invoke(app, ["docs", "list", "--json"], env=env).stdout)
+    }
+    assert docs == {BULLETIN: 5, "harmless.jsonl": 1, "archive.jsonl.gz": 1}
+    pipe = build_pipeline(make_settings(tmp_path / "data", embed_cache))
+    _assert_bulletin_intact(pipe, sorted(pipe.store.ids_where({"source": BULLETIN})))
