@@ -11,8 +11,11 @@ from __future__ import annotations
 import errno
 import hmac
 import logging
+import math
 import threading
+import time
 import unicodedata
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -114,6 +117,62 @@ def check_upload_suffix(name: str) -> str:
             status=415,
         )
     return suffix
+
+
+class KeyAttempts:
+    """Failed key attempts (API key, the chat's login and key box) per client address, in a
+    sliding window: after ``max_failures`` failures within ``window_s`` seconds the client is
+    refused (429 ``too_many_attempts``, before its key is compared) until the oldest of them is
+    ``window_s`` old. Throttling per source as the OWASP Authentication Cheat Sheet advises
+    ("protect against automated attacks"); 10 per minute leaves staff who mistype room and
+    makes guessing a key hopeless. At most ``max_clients`` addresses are remembered (the
+    oldest forgotten first). Thread-safe.
+    """
+
+    def __init__(self, max_failures: int = 10, window_s: float = 60.0, max_clients: int = 10_000, clock=time.monotonic):
+        self.max_failures, self.window_s, self.max_clients, self.clock = max_failures, window_s, max_clients, clock
+        self._failures: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def wait(self, client: str) -> float:
+        """Seconds until ``client`` may try a key again (0.0: now)."""
+        with self._lock:
+            times = self._recent(client)
+            if len(times) < self.max_failures:
+                return 0.0
+            return max(times[-self.max_failures] + self.window_s - self.clock(), 0.001)
+
+    def failed(self, client: str) -> None:
+        """Count one failed attempt of ``client``."""
+        with self._lock:
+            times = self._recent(client)
+            times.append(self.clock())
+            self._failures[client] = times
+            while len(self._failures) > self.max_clients:
+                self._failures.pop(next(iter(self._failures)))
+
+    def _recent(self, client: str) -> deque[float]:
+        times = self._failures.pop(client, deque())
+        cutoff = self.clock() - self.window_s
+        while times and times[0] <= cutoff:
+            times.popleft()
+        if times:
+            self._failures[client] = times  # re-inserted: most recently seen last
+        return times
+
+    def error(self, wait_s: float) -> RagError:
+        """The 429 ``too_many_attempts`` error; ``retry_after`` (whole seconds) on it."""
+        seconds = max(1, math.ceil(wait_s))
+        err = RagError(f"密钥错误次数过多，请 {seconds} 秒后再试。", code="too_many_attempts", status=429)
+        err.retry_after = seconds
+        return err
+
+
+def client_address(scope) -> str:
+    """The client's address of an ASGI scope (behind a reverse proxy on this machine, uvicorn
+    has already put the ``X-Forwarded-For`` address there); ``""`` when unknown."""
+    client = scope.get("client") if isinstance(scope, dict) else None
+    return client[0] if client else ""
 
 
 def key_matches(supplied: str | None, expected: str) -> bool:

@@ -60,6 +60,8 @@ class Settings:
     api_key: str | None = field(default_factory=lambda: _env("RAG_API_KEY"))
     api_key_all: bool = field(default_factory=lambda: _env("RAG_API_KEY_ALL", "0") in ("1", "true", "yes"))
     max_upload_mb: float = field(default_factory=lambda: _env_num("RAG_MAX_UPLOAD_MB", 20, float))
+    # host names accepted in the Host header besides what `rag serve --host` implies ("*" = any)
+    allowed_hosts: str = field(default_factory=lambda: _env("RAG_ALLOWED_HOSTS", ""))
     # public path prefix behind a reverse proxy, e.g. "/rag" for http://oa.example/rag/ ("" = none)
     root_path: str = field(default_factory=lambda: _env("RAG_ROOT_PATH", ""))
     # the day 今年/去年/上个月… mean (rag.timeref), YYYY-MM-DD; "" = the server's date at each question

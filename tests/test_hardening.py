@@ -129,7 +129,7 @@ def test_upload_event_never_ingests_a_server_file_a_client_names(live, tmp_path)
 
 
 def test_claim_upload_takes_only_received_regular_files_once(tmp_path):
-    from ui.app import claim_upload
+    from ui.access import claim_upload
 
     real = tmp_path / "a.txt"
     real.write_text("x", encoding="utf-8")
@@ -224,3 +224,204 @@ def test_rag_ingest_names_documents_by_their_files(tmp_path, embed_cache):
     assert docs == {BULLETIN: 5, "harmless.jsonl": 1, "archive.jsonl.gz": 1}
     pipe = build_pipeline(make_settings(tmp_path / "data", embed_cache))
     _assert_bulletin_intact(pipe, sorted(pipe.store.ids_where({"source": BULLETIN})))
+
+
+# -- 3. docs behind the key, throttled guessing, Host header, no key in the log ----------------------------
+KEY = "s3cret-key-20"
+
+
+@pytest.fixture(scope="module")
+def keyed(seed_settings, seed_pipeline):
+    """The seed store served with a key on every route (``RAG_API_KEY_ALL=1``)."""
+    from dataclasses import replace
+
+    return replace(seed_settings, api_key=KEY, api_key_all=True), seed_pipeline
+
+
+def test_docs_and_openapi_need_the_key_when_every_route_does(keyed):
+    """``/docs``, ``/redoc``, ``/openapi.json`` (also under the root path) ask a browser for the key
+    (HTTP Basic: any user name, the key as password) and take the usual headers too."""
+    from dataclasses import replace
+
+    from fastapi.testclient import TestClient
+
+    from rag.api import create_app
+
+    settings, pipe = keyed
+    for root in ("", "/rag"):
+        c = TestClient(create_app(replace(settings, root_path=root), pipe))
+        for path in (f"{root}/docs", f"{root}/redoc", f"{root}/openapi.json", "/openapi.json"):
+            r = c.get(path)
+            assert r.status_code == 401 and r.headers["www-authenticate"].startswith("Basic"), (path, r.text)
+            assert r.json()["error"]["code"] == "unauthorized" and "密码填 RAG_API_KEY" in r.json()["error"]["message"]
+            assert c.get(path, auth=("任意", "wrong")).status_code == 403
+            assert c.get(path, auth=("anyone", KEY)).status_code == 200
+            assert c.get(path, headers={"X-API-Key": KEY}).status_code == 200
+        assert KEY not in c.get(f"{root}/openapi.json", auth=("x", KEY)).text
+        assert c.get("/api/health", auth=("x", KEY)).status_code == 200  # Basic works on the API too
+    open_settings = replace(settings, api_key_all=False)  # without RAG_API_KEY_ALL the docs stay open
+    assert TestClient(create_app(open_settings, pipe)).get("/docs").status_code == 200
+
+
+def test_wrong_keys_are_throttled_per_client(keyed):
+    """200 wrong keys: from the 11th on the client gets 429 ``too_many_attempts`` with
+    Retry-After, even with the right key, while another client is unaffected; the window passes."""
+    from fastapi.testclient import TestClient
+
+    from rag.api import create_app
+
+    settings, pipe = keyed
+    app = create_app(settings, pipe)
+    app.state.key_attempts.window_s = 2.0  # the default 10 failures per 60 s, with a shorter window
+    guesser = TestClient(app, client=("10.0.0.66", 50000))
+    codes = [guesser.get("/api/health", headers={"X-API-Key": f"guess-{i}"}).status_code for i in range(200)]
+    assert codes[:10] == [403] * 10 and set(codes[10:]) == {429}
+    r = guesser.get("/api/health", headers={"X-API-Key": KEY})
+    assert r.status_code == 429 and r.json()["error"]["code"] == "too_many_attempts"
+    assert "秒后再试" in r.json()["error"]["message"] and 1 <= int(r.headers["retry-after"]) <= 2
+    assert (
+        guesser.post("/api/ask", json={"question": "x"}, headers={"Authorization": f"Bearer {KEY}"}).status_code == 429
+    )
+    assert guesser.get("/docs", auth=("x", "guess")).status_code == 429
+    staff = TestClient(app, client=("10.0.0.7", 50000))
+    assert staff.get("/api/health", headers={"X-API-Key": KEY}).status_code == 200
+    import time
+
+    time.sleep(2.1)
+    assert guesser.get("/api/health", headers={"X-API-Key": KEY}).status_code == 200
+
+
+def test_chat_login_upload_route_and_key_box_are_throttled(keyed, tmp_path):
+    """The other places a key is typed: Gradio's login form (``RAG_API_KEY_ALL``), the chat's
+    upload route (key in a cookie) and the documents tab's key box (upload, delete, unlock)."""
+    from rag.errors import StoreError
+    from rag.service import KeyAttempts, PipelineHolder
+    from ui.access import unlock_upload
+    from ui.app import make_doc_fns
+
+    settings, pipe = keyed
+    app = create_server(settings, pipe)
+    app.state.key_attempts.max_failures = 3
+    with LiveServer(app) as srv:
+        login = [
+            httpx.post(f"{srv.url}/login", data={"username": "a", "password": f"g{i}"}).status_code for i in range(5)
+        ]
+        assert login[:3] == [400] * 3 and login[3:] == [429, 429]
+        r = httpx.post(f"{srv.url}/login", data={"username": "a", "password": KEY})
+        assert r.status_code == 429 and "秒后再试" in r.text and int(r.headers["retry-after"]) >= 1
+        up = httpx.post(f"{srv.url}/gradio_api/upload", files={"files": ("a.txt", b"x")}, cookies={"rag_key": KEY})
+        assert up.status_code == 429  # the same client address (127.0.0.1) is throttled everywhere
+
+    def no_store(_settings):  # the key is checked first: a throttled call never reaches the store
+        raise StoreError("测试：不应打开向量库。")
+
+    attempts = KeyAttempts(max_failures=3)
+    received: set[str] = set()
+    _refresh, upload, delete = make_doc_fns(PipelineHolder(settings, None, no_store), settings, received, attempts)
+    assert not unlock_upload(settings, KEY[:5], attempts, "").interactive  # a prefix while typing: not counted
+    assert attempts.wait("") == 0 and unlock_upload(settings, KEY, attempts, "").interactive
+    assert not unlock_upload(settings, KEY[:-1] + "x", attempts, "").interactive  # counted
+    for _ in range(2):  # request None in a direct call: client ""
+        assert "管理密钥不正确" in delete("绛县新闻-2024年4-5月.txt", "wrong-key-guess")[2]
+    path = tmp_path / "k.txt"
+    path.write_text("# 标题\n\n本报讯 正文。\n", encoding="utf-8")
+    received.add(str(path))
+    assert "秒后再试" in upload(str(path), KEY)[3]
+    assert not unlock_upload(settings, KEY, attempts, "").interactive  # throttled: stays closed
+    assert unlock_upload(settings, KEY, attempts, "10.1.1.1").interactive  # another client
+
+
+def test_host_header_is_checked_against_dns_rebinding(seed_settings, seed_pipeline):
+    """A page on another site whose name now points at the server (DNS rebinding) sends its own
+    name as ``Host``: refused with 400 ``bad_host``; IP literals, localhost and configured names pass."""
+    from dataclasses import replace
+
+    from rag.api.security import allowed_hosts, host_allowed
+
+    assert allowed_hosts("", "127.0.0.1") == ["localhost"]
+    assert allowed_hosts("rag.county.gov, *.oa.example", "127.0.0.1") == ["localhost", "rag.county.gov", "*.oa.example"]
+    assert allowed_hosts("", "rag-box") == ["localhost", "rag-box"]
+    import socket
+
+    assert socket.gethostname().lower() in allowed_hosts("", "0.0.0.0")
+    patterns = allowed_hosts("*.oa.example", "127.0.0.1")
+    for ok in ("127.0.0.1:7860", "[::1]:7860", "10.2.3.4", "localhost:7860", "a.oa.example", "LOCALHOST"):
+        assert host_allowed(ok, patterns), ok
+    for bad in ("evil.example", "evil.example:7860", "oa.example.evil.example", "", "localhost.evil.example"):
+        assert not host_allowed(bad, patterns), bad
+    assert host_allowed("anything.example", allowed_hosts("*", "127.0.0.1"))
+
+    settings = replace(seed_settings, allowed_hosts="rag.county.gov")
+    with LiveServer(create_server(settings, seed_pipeline, bind_host="127.0.0.1")) as srv:
+        for path in ("/api/health", "/", "/config", "/docs"):
+            r = httpx.get(f"{srv.url}{path}", headers={"Host": "evil.example"})
+            assert r.status_code == 400 and r.json()["error"]["code"] == "bad_host", (path, r.text[:200])
+            assert "RAG_ALLOWED_HOSTS" in r.json()["error"]["message"]
+        r = httpx.post(
+            f"{srv.url}/api/ask", json={"question": "调研组到了哪些学校？"}, headers={"Host": "evil.example:80"}
+        )
+        assert r.status_code == 400
+        for host in (f"127.0.0.1:{srv.port}", f"localhost:{srv.port}", "rag.county.gov"):
+            assert httpx.get(f"{srv.url}/api/health", headers={"Host": host}).status_code == 200, host
+
+
+def test_redact_keys_hides_query_credentials():
+    from rag.api.security import RedactKeys
+
+    f = RedactKeys(secrets=[KEY])
+    assert f.redact("/api/health") == "/api/health"
+    assert f.redact(f"/api/health?api_key={KEY}&x=1") == "/api/health?api_key=***&x=1"
+    assert f.redact(f"/api/ask?k={KEY}&token=abc&page=2") == "/api/ask?k=***&token=***&page=2"
+    assert KEY not in f.redact(f"/x?q=pre{KEY}post")
+
+
+@pytest.mark.slow
+def test_rag_serve_checks_the_host_and_keeps_keys_out_of_the_access_log(tmp_path, embed_cache):
+    """``rag serve`` as run by staff: its default host list comes from ``--host`` (loopback here),
+    and a key a client wrongly puts in a query string never reaches the access log."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import CORPUS
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {
+        **os.environ,
+        "RAG_DATA_DIR": str(tmp_path / "data"),
+        "RAG_EMBED_CACHE": str(embed_cache),
+        "RAG_DICT": str(CORPUS / "dict.txt"),
+        "RAG_API_KEY": KEY,
+    }
+    log = tmp_path / "serve.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [str(Path(sys.executable).parent / "rag"), "serve", "--port", str(port)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                httpx.get(f"{url}/api/health", timeout=5)
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
+                time.sleep(0.5)
+        assert httpx.get(f"{url}/api/health", params={"api_key": KEY, "page": "2"}).status_code == 200
+        assert httpx.get(f"{url}/api/health", params={"my": KEY}).status_code == 200
+        assert httpx.get(f"{url}/api/health", headers={"Host": "evil.example"}).status_code == 400
+        assert httpx.get(f"{url}/api/health", headers={"Host": f"localhost:{port}"}).status_code == 200
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    text = log.read_text()
+    assert "/api/health?api_key=***&page=2" in text and "/api/health?my=***" in text, text[-2000:]
+    assert KEY not in text and "接受的主机名" in text

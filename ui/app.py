@@ -18,7 +18,6 @@ from __future__ import annotations
 import html
 import logging
 import os
-import stat
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -48,6 +47,7 @@ from rag.settings import Settings
 from rag.stream import ask_stream
 from rag.types import Answer
 
+from .access import UPLOAD_NOT_RECEIVED, check_ui_key, claim_upload, client_of, unlock_upload
 from .render import CSS, MONO, SANS, esc, render_answer, render_error, render_pending, render_status
 
 log = logging.getLogger("rag.ui")
@@ -269,7 +269,7 @@ def article_choices(rows) -> Any:
     return gr.Dropdown(choices=choices, value=None)
 
 
-def make_fix_fns(holder: PipelineHolder, settings: Settings):
+def make_fix_fns(holder: PipelineHolder, settings: Settings, attempts=None):
     """``(pick, save)`` of the 更正文章信息 panel: ``pick(article id) -> (title, date, author)``
     fills the inputs with the stored values; ``save(id, title, date, author, key) -> status html``
     stores the correction (``rag.service.correct_article``; the key rule of the other writes)."""
@@ -281,11 +281,11 @@ def make_fix_fns(holder: PipelineHolder, settings: Settings):
                     return a["title"], a["date"], a["author"]
         return "", "", ""
 
-    def save(article_id: str | None, title: str, date: str, author: str, key: str) -> str:
+    def save(article_id: str | None, title: str, date: str, author: str, key: str, request: gr.Request = None) -> str:
         if not article_id:
             return render_status("请先选择要更正的文章。", ok=False)
         try:
-            _check_ui_key(settings, key)
+            check_ui_key(settings, key, attempts, client_of(request))
             a = correct_article(holder, article_id, title=title, date=date, author=author)
         except RagError as exc:
             return render_status(exc.message, ok=False)
@@ -298,11 +298,6 @@ def make_fix_fns(holder: PipelineHolder, settings: Settings):
     return pick, save
 
 
-def _check_ui_key(settings: Settings, key: str | None) -> None:
-    if settings.api_key and not key_matches(key or None, settings.api_key):
-        raise RagError("管理密钥不正确：上传、删除和更正文档需要填写 RAG_API_KEY。", code="forbidden", status=403)
-
-
 def _report_text(name: str, r) -> str:
     text = (
         f"已导入 {name}：文章 {r.articles} 篇（重复 {r.duplicates} 篇）；文本块 新增 {r.added}，"
@@ -313,44 +308,25 @@ def _report_text(name: str, r) -> str:
     return text
 
 
-UPLOAD_NOT_RECEIVED = "只能导入本页面上传的文件：服务器没有收到过这个文件，未导入。请重新选择文件上传。"
-
-
-def claim_upload(received: set[str], path: str) -> bool:
-    """True, once, when ``path`` is a regular file that this server's own upload route received
-    (``received``: Gradio's ``Blocks.upload_file_set``, the paths its ``/gradio_api/upload``
-    wrote); the path is then taken out of ``received``. Any other path (one a client names in
-    the upload event's ``FileData``, e.g. ``/etc/passwd`` or another user's upload already
-    taken) is False and is never opened, ingested or deleted."""
-    wanted = os.path.abspath(path)
-    match = path if path in received else next((r for r in list(received) if os.path.abspath(r) == wanted), None)
-    if match is None:
-        return False
-    received.discard(match)
-    try:
-        return stat.S_ISREG(os.lstat(wanted).st_mode)  # never through a symlink
-    except OSError:
-        return False
-
-
-def make_doc_fns(holder: PipelineHolder, settings: Settings, received: set[str]):
+def make_doc_fns(holder: PipelineHolder, settings: Settings, received: set[str], attempts=None):
     """``(refresh, upload, delete)`` of the 文档管理 tab. received: the paths the server's upload
-    route received (``claim_upload``); the upload event ingests only those."""
+    route received (``claim_upload``); the upload event ingests only those. attempts: the
+    server's ``KeyAttempts`` (wrong keys throttled per client; None: not throttled)."""
     max_bytes = int(settings.max_upload_mb * 1024 * 1024)
 
     def refresh():
         rows, names, status = _doc_rows(holder)
         return rows, gr.Dropdown(choices=names, value=None), status
 
-    def upload(path: str | None, key: str, year: str = ""):
+    def upload(path: str | None, key: str, year: str = "", request: gr.Request = None):
         if not path:
             return (None, *refresh())
         if not claim_upload(received, path):
             log.warning("upload event refused %r: not a file this server's upload route received", path)
             rows, dropdown, listing = refresh()
-            return None, rows, dropdown, _status(UPLOAD_NOT_RECEIVED, ok=False) + listing
+            return None, rows, dropdown, render_status(UPLOAD_NOT_RECEIVED, ok=False) + listing
         try:
-            _check_ui_key(settings, key)
+            check_ui_key(settings, key, attempts, client_of(request))
             name = normalise_upload_name(Path(path).name)
             check_upload_suffix(name)
             if Path(path).stat().st_size > max_bytes:
@@ -371,12 +347,12 @@ def make_doc_fns(holder: PipelineHolder, settings: Settings, received: set[str])
         rows, dropdown, listing = refresh()
         return None, rows, dropdown, f"{status}{listing}"
 
-    def delete(name: str | None, key: str):
+    def delete(name: str | None, key: str, request: gr.Request = None):
         if not name:
             rows, dropdown, listing = refresh()
             return rows, dropdown, render_status("请先选择要删除的文档。", ok=False) + listing
         try:
-            _check_ui_key(settings, key)
+            check_ui_key(settings, key, attempts, client_of(request))
             n = delete_document(holder, name)
             status = render_status(f"已删除 {name}（{n} 个文本块）。")
         except RagError as exc:
@@ -416,12 +392,6 @@ KEY_COOKIE_JS = f"""(k) => {{
 }}"""
 
 
-def unlock_upload(settings: Settings, key: str | None):
-    """The upload box, usable only once the right key is typed (when ``RAG_API_KEY`` is set), so
-    that staff never start an upload the server will refuse."""
-    return gr.File(interactive=not settings.api_key or key_matches(key or None, settings.api_key))
-
-
 # Gradio strings its zh-CN translation lacks (keys its frontend asks for; common.complete is
 # announced after every finished event and has no translation at all, not even English)
 I18N = gr.I18n(
@@ -449,17 +419,26 @@ def build_ui(
     *,
     piece_delay: float = PIECE_DELAY_S,
     delete_cache: tuple[int, int] = DELETE_CACHE,
+    attempts=None,
 ) -> gr.Blocks:
     """The Blocks app. Named API endpoint: ``/chat`` (message, history as role/content
-    messages, top_k, date_from, date_to → the chat with the new answer).
+    messages, top_k, date_from, date_to → the chat with the new answer). attempts: the
+    server's ``rag.service.KeyAttempts`` for the documents tab's key (None: not throttled).
     delete_cache: (every s, older than s) for Gradio's uploaded files (``gr.Blocks``)."""
     chat = make_chat_fn(holder, settings, piece_delay)
     turn = make_turn_fn(holder, settings, piece_delay)
     give = make_feedback_fn(settings)
-    pick_article, save_fix = make_fix_fns(holder, settings)
+    pick_article, save_fix = make_fix_fns(holder, settings, attempts)
 
     with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=delete_cache) as demo:
-        refresh, upload, delete = make_doc_fns(holder, settings, received=demo.upload_file_set)
+        refresh, upload, delete = make_doc_fns(holder, settings, demo.upload_file_set, attempts)
+
+        def unlock(k: str, request: gr.Request):
+            return unlock_upload(settings, k, attempts, client_of(request))
+
+        def confirmed(name: str | None, k: str, request: gr.Request):
+            return (*delete(name, k, request), gr.Row(visible=False))
+
         gr.Markdown(
             f"## {TITLE}\n答案摘自本县新闻档案，每句后的 [n] 对应下方来源（点击可查看原文）；档案里没有的内容会明确说明。"
         )
@@ -619,7 +598,7 @@ def build_ui(
         docs_tab.select(refresh, None, [table, pick, status], api_visibility="private")
         reload.click(refresh, None, [table, pick, status], api_visibility="private")
         key.change(
-            lambda k: unlock_upload(settings, k),
+            unlock,
             [key],
             [upload_box],
             js=KEY_COOKIE_JS,
@@ -635,7 +614,7 @@ def build_ui(
             api_visibility="private",
         )
         yes.click(
-            lambda name, k: (*delete(name, k), gr.Row(visible=False)),
+            confirmed,
             [pending, key],
             [table, pick, status, confirm_row],
             api_visibility="private",
@@ -665,7 +644,7 @@ def mount_ui(
     if settings.api_key and settings.api_key_all:
         key = settings.api_key
         auth = lambda _user, password: key_matches(password or "", key)  # noqa: E731
-    demo = build_ui(holder, settings, delete_cache=delete_cache)
+    demo = build_ui(holder, settings, delete_cache=delete_cache, attempts=getattr(app.state, "key_attempts", None))
     mounted = gr.mount_gradio_app(
         app,
         demo,

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 from rag.api import create_app
 from rag.api.middleware import WriteKeyGuard
+from rag.api.security import HostGuard, LoginThrottle, access_log_config, allowed_hosts
 from rag.settings import Settings, build_pipeline
 
 from .app import DELETE_CACHE, UPLOAD_ROUTE, mount_ui
@@ -72,17 +73,27 @@ def create_server(
     *,
     builder: Callable[[Settings], Any] = build_pipeline,
     delete_cache: tuple[int, int] = DELETE_CACHE,
+    bind_host: str | None = None,
 ) -> FastAPI:
     """``rag.api.create_app`` (same arguments) with the chat mounted at ``/`` after the API
     routes, all under ``settings.root_path``. With ``RAG_API_KEY`` set, the chat's upload
     route needs the key like every other write (``WriteKeyGuard``, before Gradio reads the
-    file). The chat page gets ``ui.render.PAGE_JS`` first in its head (``PageScript``).
-    delete_cache: see ``ui.app.DELETE_CACHE``."""
+    file); wrong keys and logins are throttled per client (``app.state.key_attempts``). The chat
+    page gets ``ui.render.PAGE_JS`` first in its head (``PageScript``).
+    delete_cache: see ``ui.app.DELETE_CACHE``.
+    bind_host: the address served (``rag serve --host``): requests must then name an allowed
+        host (``rag.api.security.allowed_hosts`` with ``RAG_ALLOWED_HOSTS``); None (in-process
+        use, tests) checks no ``Host`` header."""
     app = create_app(settings, pipeline, builder=builder)
     settings = app.state.settings
+    attempts = app.state.key_attempts
     mount_ui(app, app.state.holder, settings, path="/", delete_cache=delete_cache)
-    app.add_middleware(WriteKeyGuard, settings=settings, paths=[UPLOAD_ROUTE])
+    app.add_middleware(WriteKeyGuard, settings=settings, paths=[UPLOAD_ROUTE], attempts=attempts)
     app.add_middleware(PageScript, script=PAGE_JS, root_path=settings.root_path)
+    if settings.api_key and settings.api_key_all:
+        app.add_middleware(LoginThrottle, attempts=attempts, root_path=settings.root_path)
+    if bind_host is not None:
+        app.add_middleware(HostGuard, patterns=allowed_hosts(settings.allowed_hosts, bind_host))
     return app
 
 
@@ -97,10 +108,19 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860, log_lev
         level=getattr(logging, log_level.upper(), logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    app = create_server(settings)
+    app = create_server(settings, bind_host=host)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     base = f"http://{shown}:{port}{settings.root_path}"
     print(f"聊天界面：{base}/    API 文档：{base}/docs", flush=True)
+    names = "、".join(allowed_hosts(settings.allowed_hosts, host))
+    print(f"接受的主机名：IP 地址及 {names}（其他名称请加入 RAG_ALLOWED_HOSTS）", flush=True)
     if settings.root_path:
         print(f"路径前缀 {settings.root_path}：反向代理可保留或去掉该前缀后转发到 http://{shown}:{port}/", flush=True)
-    uvicorn.run(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=5)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        log_config=access_log_config(settings.api_key),
+        timeout_graceful_shutdown=5,
+    )

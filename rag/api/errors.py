@@ -79,6 +79,8 @@ async def rag_error(request: Request, exc: RagError) -> JSONResponse:
         headers["WWW-Authenticate"] = "Bearer"
     if exc.status == 413:  # stop the upload: without it the server would drain the rest of the body
         headers["Connection"] = "close"
+    if getattr(exc, "retry_after", None):  # 429 too_many_attempts
+        headers["Retry-After"] = str(exc.retry_after)
     return JSONResponse(exc.to_dict(), status_code=exc.status, headers=headers or None)
 
 
