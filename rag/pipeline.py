@@ -27,6 +27,7 @@ from .retrieve import Filters, HybridRetriever, KeywordIndex, Mode
 from .store import Store, chunk_metadata
 from .types import Answer, Article, Chunk
 
+MAX_HISTORY_TURNS = 40  # the latest messages (20 questions with answers) a follow-up is resolved against
 MAX_LISTED = 100  # entries per file in an ingest report's lists (unreadable parts, undated articles)
 
 
@@ -621,13 +622,15 @@ class Pipeline:
         """Answer a question with citations (one per article: ``group_citations``), or abstain.
 
         history: earlier turns, oldest first: user questions as strings and/or ``{"role":
-            "user"|"assistant", "content"}`` messages (``rag.answer.condense.turns_from_history``).
+            "user"|"assistant", "content"}`` messages (``rag.answer.condense.turns_from_history``);
+            the last ``MAX_HISTORY_TURNS`` are used.
         top_k: passages retrieved (1–20). filters: date range / author / source.
         as_of: the day 今年/去年/上个月… mean (``YYYY-MM-DD`` or a date; default ``today``, else
             the server's date); the period is searched within ``filters`` (``rag.timeref``).
         raises QuestionError: empty, symbol-only or over-long question; bad ``as_of``.
         raises StoreError: Chroma unreachable.
         """
+        history = list(history)[-MAX_HISTORY_TURNS:]  # bounded here: any length is accepted
         return next(ask_path.respond(self, question, history, top_k, filters, as_of, stream=False))
 
     def ask_stream(
@@ -649,11 +652,11 @@ class Pipeline:
         ``timeref.settle`` may replace) is made whole, its citations grouped, and then cut into
         pieces, so that the pieces add up to the final text. Raises as ``ask``, on the first ``next()``.
         """
-        return ask_path.respond(self, question, history, top_k, filters, as_of, stream=True)
+        return ask_path.respond(self, question, list(history)[-MAX_HISTORY_TURNS:], top_k, filters, as_of, stream=True)
 
     def _prepare(self, question: str, history: Sequence, top_k: int, filters: Filters | None, *, as_of: Day = None):
         """``rag.ask.prepare``: ``(q, standalone, passages, timings, period)`` (calibration uses it)."""
-        return ask_path.prepare(self, question, history, top_k, filters, as_of=as_of)
+        return ask_path.prepare(self, question, list(history)[-MAX_HISTORY_TURNS:], top_k, filters, as_of=as_of)
 
     # -- documents --------------------------------------------------------------------------
     def documents(self):

@@ -425,3 +425,88 @@ def test_rag_serve_checks_the_host_and_keeps_keys_out_of_the_access_log(tmp_path
     text = log.read_text()
     assert "/api/health?api_key=***&page=2" in text and "/api/health?my=***" in text, text[-2000:]
     assert KEY not in text and "接受的主机名" in text
+
+
+# -- 9. no 500 from long histories or lone surrogates; a 500 keeps the connection ---------------------------
+def test_a_1000_turn_history_is_answered_everywhere(live):
+    """The follow-up rewrite resolved a chain of follow-ups recursively: 1,000 turns went past
+    Python's recursion limit (500 on every route). The pipeline now uses the last
+    ``MAX_HISTORY_TURNS``; the follow-up still resolves."""
+    from rag.pipeline import MAX_HISTORY_TURNS
+
+    srv, pipe = live
+    history = ["他强调了什么？"] * 990 + ["李晓军5月份调研了哪些地方？", "他强调了什么？"] * 5  # 1,000 turns
+    assert pipe.ask("他强调了什么？", history).standalone_question == "李晓军强调了什么？"
+    assert pipe.ask("他强调了什么？", ["他强调了什么？"] * 1000).question == "他强调了什么？"  # no referent: no error
+    assert 5 <= MAX_HISTORY_TURNS <= 50
+    body = {"question": "他强调了什么？", "history": history}
+    r = httpx.post(f"{srv.url}/api/ask", json=body, timeout=60)
+    assert r.status_code == 200 and r.json()["standalone_question"] == "李晓军强调了什么？", r.text[:300]
+    r = httpx.post(f"{srv.url}/api/ask/stream", json=body, timeout=60)
+    assert r.status_code == 200 and "event: final" in r.text and "internal_error" not in r.text
+    messages = [{"role": "user", "content": h} for h in history] + [{"role": "user", "content": "他强调了什么？"}]
+    for stream in (False, True):
+        r = httpx.post(f"{srv.url}/v1/chat/completions", json={"messages": messages, "stream": stream}, timeout=60)
+        assert r.status_code == 200 and "internal_error" not in r.text, r.text[:300]
+
+
+def test_lone_surrogates_are_replaced_not_a_500(live, tmp_path):
+    """``"\\ud800"`` is valid JSON but no Unicode text: it could not be written to the feedback
+    file (500 before). Every string of a JSON body becomes a scalar value string (U+FFFD)."""
+    srv, pipe = live
+    raw = '{"vote": "wrong", "question": "李晓军\\ud800调研了哪些地方？", "comment": "\\udc00错\\ud83d"}'
+    r = httpx.post(f"{srv.url}/api/feedback", content=raw, headers={"content-type": "application/json"})
+    assert r.status_code == 201, r.text
+    assert r.json()["question"] == "李晓军\ufffd调研了哪些地方？" and r.json()["comment"] == "\ufffd错\ufffd"
+    settings = srv.app.state.settings
+    lines = settings.feedback_path.read_bytes().decode("utf-8").splitlines()  # valid UTF-8
+    assert json.loads(lines[-1])["comment"] == "\ufffd错\ufffd"
+    for raw in (
+        '{"question": "李晓军\\ud800调研了哪些地方？"}',
+        '{"question": "他强调了什么？", "history": ["李晓军\\udfff调研"]}',
+        '{"question": "问", "date_from": "\\ud800"}',
+    ):
+        r = httpx.post(f"{srv.url}/api/ask", content=raw, headers={"content-type": "application/json"}, timeout=60)
+        assert r.status_code in (200, 422) and "internal_error" not in r.text, (raw, r.text[:200])
+        r.content.decode("utf-8")
+    raw = '{"messages": [{"role": "user", "content": "李晓军\\ud800调研了哪些地方？"}]}'
+    r = httpx.post(
+        f"{srv.url}/v1/chat/completions", content=raw, headers={"content-type": "application/json"}, timeout=60
+    )
+    assert r.status_code == 200, r.text[:200]
+
+
+class _Broken:
+    """A pipeline whose every question fails with an unexpected error."""
+
+    embedder = type("E", (), {"id": "x"})()
+
+    def ask(self, *a, **kw):
+        raise RuntimeError("boom")
+
+
+def test_a_500_keeps_the_keep_alive_connection(seed_settings):
+    """After an unexpected error the client gets the 500 JSON on an open connection: the next
+    request on the same socket is answered (uvicorn closed it before: the app re-raised)."""
+    import socket
+
+    with LiveServer(create_server(seed_settings, _Broken())) as srv:
+        with socket.create_connection(("127.0.0.1", srv.port), timeout=30) as sock:
+            f = sock.makefile("rb")
+            body = json.dumps({"question": "问题"}).encode()
+            for _ in range(2):
+                sock.sendall(
+                    b"POST /api/ask HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                    + f"Content-Length: {len(body)}\r\n\r\n".encode()
+                    + body
+                )
+                status = f.readline()
+                headers = {}
+                while (line := f.readline()) not in (b"\r\n", b""):
+                    k, _, v = line.decode().partition(":")
+                    headers[k.strip().lower()] = v.strip()
+                reply = json.loads(f.read(int(headers["content-length"])))
+                assert status.startswith(b"HTTP/1.1 500") and reply["error"]["code"] == "internal_error"
+                assert headers.get("connection", "").lower() != "close"
+            sock.sendall(b"GET /api/ask HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            assert f.readline().startswith(b"HTTP/1.1 404")  # the same connection still serves

@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import RagError
 from ..service import INTERNAL_ERROR_MESSAGE
@@ -115,8 +116,42 @@ async def internal_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"error": {"code": "internal_error", "message": INTERNAL_ERROR_MESSAGE}}, status_code=500)
 
 
+class InternalErrorGuard:
+    """Answer an unexpected exception with the 500 ``internal_error`` JSON (logged once) and keep
+    the connection open. Starlette's outermost error middleware would answer the same but then
+    re-raise, and uvicorn closes a connection whose application raised, so a keep-alive client
+    would find its connection reset. An exception after the response began is left to
+    propagate (the response cannot be replaced then)."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception as exc:
+            if started:
+                raise
+            log.error("unhandled error on %s %s", scope.get("method"), scope.get("path"), exc_info=exc)
+            body = {"error": {"code": "internal_error", "message": INTERNAL_ERROR_MESSAGE}}
+            await JSONResponse(body, status_code=500)(scope, receive, send)
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    """Register the JSON error handlers above on ``app``."""
+    """Register the JSON error handlers above on ``app`` (and ``InternalErrorGuard``, innermost
+    of the middleware added by us)."""
+    app.add_middleware(InternalErrorGuard)
     app.add_exception_handler(RagError, rag_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
