@@ -337,7 +337,9 @@ class Pipeline:
         payload = self._keep_dates(payload)
         tracker.add_total(len(payload))
         doc = source or relative_source(path, root)  # the stale chunks to replace are this file's own
+        self.store.mark_incomplete(doc)  # listed as incomplete until its last chunk is written
         self._ingest_chunked(payload, report, replace_source=doc, keyword_first=keyword_first, tracker=tracker)
+        self.store.mark_complete(doc)
 
     def _keep_dates(self, payload: list[tuple[Article, list[Chunk]]]) -> list[tuple[Article, list[Chunk]]]:
         """A document ingested again keeps its dates: an article that comes without a date (its
@@ -378,6 +380,7 @@ class Pipeline:
         tracker.add_total(_count_lines(path))
         errors: list[ParseError] = []
         complete = False
+        self.store.mark_incomplete(src)
         try:
             arts = iter_jsonl_articles(_open_lines(path), source=src, year=year, errors=errors)
             pairs = (
@@ -410,6 +413,8 @@ class Pipeline:
             # stale chunks of a changed file go only after the whole file was read and written
             stale = [i for i in self.store.ids_where({"source": src}) if i not in keep]
             report.removed += self.store.delete_ids(stale)
+        if complete:
+            self.store.mark_complete(src)
 
     def _parse_files(self, files: list[tuple[Path, Path]], year: int | None, workers: int | None):
         """Yield ``(path, root, parsed or None)`` in file order; ``parsed`` comes from a process
@@ -677,6 +682,8 @@ class Pipeline:
         Returns the number of chunks removed. raises NotFoundError: nothing matched.
         """
         ids = self.store.ids_where({"source": name}) or self.store.ids_where({"article_id": name})
-        if not ids:
+        if not ids and name not in self.store.incomplete_sources():
             raise NotFoundError(f"没有找到文档或文章：{name}")
-        return self.store.delete_ids(ids)
+        deleted = self.store.delete_ids(ids)
+        self.store.mark_complete(name)  # an unfinished ingest of it is forgotten too
+        return deleted

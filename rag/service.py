@@ -185,12 +185,40 @@ def too_large_error(max_mb: float) -> RagError:
     return RagError(f"文件太大：上传上限为 {max_mb:g} MB，请拆分后再上传。", code="file_too_large", status=413)
 
 
+def clean_upload_dir(data_dir: Path) -> int:
+    """Remove everything under ``<data dir>/uploads`` (API uploads being saved, the chat's copies
+    of uploads): left there only by a process that was killed mid-upload. Called by the server at
+    start, while it holds the data dir's writer lock (so no other server uses it). Returns how
+    many entries were removed; a read-only data dir is left alone."""
+    import shutil
+
+    root = Path(data_dir) / "uploads"
+    removed = 0
+    try:
+        entries = list(root.iterdir())
+    except OSError:
+        return 0
+    for p in entries:
+        try:
+            shutil.rmtree(p) if p.is_dir() and not p.is_symlink() else p.unlink()
+            removed += 1
+        except OSError:
+            pass
+    if removed:
+        log.info("removed %d upload leftovers from %s", removed, root)
+    return removed
+
+
 def disk_error(exc: OSError) -> RagError:
     """An upload that could not be saved in the data dir: a full disk is 507 ``store_full``, a
     read-only one 503 ``store_readonly`` (the codes an ingest reports), anything else 500
     ``upload_failed`` (the OS reason only, never a path)."""
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return StoreError("数据目录所在磁盘已满，无法保存上传的文件；已有数据未受影响。", code="store_full", status=507)
+        return StoreError(
+            "数据目录所在磁盘已满，无法保存上传的文件；已有数据未受影响。请腾出磁盘空间后重试。",
+            code="store_full",
+            status=507,
+        )
     if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
         return StoreError("数据目录为只读，无法保存上传的文件；已有数据未受影响。", code="store_readonly")
     return RagError(

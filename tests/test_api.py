@@ -254,7 +254,13 @@ def test_unknown_api_path_is_json_404(client):
 def test_list_documents(client):
     docs = client.get("/api/documents").json()
     assert [{k: v for k, v in d.items() if k != "article_list"} for d in docs] == [
-        {"source": "绛县新闻-2024年4-5月.txt", "articles": 5, "chunks": docs[0]["chunks"], "titles": docs[0]["titles"]}
+        {
+            "source": "绛县新闻-2024年4-5月.txt",
+            "articles": 5,
+            "chunks": docs[0]["chunks"],
+            "titles": docs[0]["titles"],
+            "complete": True,
+        }
     ]
     assert T_INVEST in docs[0]["titles"] and len(docs[0]["article_list"]) == 5
 

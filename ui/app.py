@@ -245,7 +245,7 @@ def _doc_rows(holder: PipelineHolder) -> tuple[list[list], list[str], str]:
         return [], [], render_status(exc.message, ok=False)
     rows = [
         [
-            d.source,
+            d.source if d.complete else f"{d.source}（导入未完成）",
             a["date"] or "日期不详",
             a["title"],
             a["author"],
@@ -257,6 +257,7 @@ def _doc_rows(holder: PipelineHolder) -> tuple[list[list], list[str], str]:
         for a in d.article_list
     ]
     total = f"共 {len(docs)} 个文档，{sum(d.articles for d in docs)} 篇文章，{sum(d.chunks for d in docs)} 个文本块。"
+    total += "".join(f"「{d.source}」导入未完成，请重新上传。" for d in docs if not d.complete)
     return rows, [d.source for d in docs], esc(total)
 
 

@@ -5,6 +5,7 @@ through the ``county_rag.server`` entry point, so the library never imports the 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -13,7 +14,9 @@ from fastapi import FastAPI
 from rag.api import create_app
 from rag.api.middleware import WriteKeyGuard
 from rag.api.security import HostGuard, LoginThrottle, access_log_config, allowed_hosts
-from rag.settings import Settings, build_pipeline
+from rag.readonly import clean_stale_snapshots
+from rag.service import clean_upload_dir
+from rag.settings import Settings, build_pipeline, writer_lock
 
 from .app import DELETE_CACHE, UPLOAD_ROUTE, mount_ui
 from .render import PAGE_JS
@@ -108,9 +111,18 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860, log_lev
         level=getattr(logging, log_level.upper(), logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    app = create_server(settings, bind_host=host)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     base = f"http://{shown}:{port}{settings.root_path}"
+    # the one writer of an embedded data dir while it runs (uploads, deletions): `rag ingest`
+    # into the same data dir is refused with a message pointing at the upload
+    lock = writer_lock(settings, f"rag serve（{base}/）")
+    if lock is not None and not settings.chroma_url:
+        # leftovers of uploads a killed server never finished, and the chat's upload copies,
+        # which live beside them (unless GRADIO_TEMP_DIR is set) so that they are cleaned too
+        clean_upload_dir(settings.data_dir)
+        os.environ.setdefault("GRADIO_TEMP_DIR", str(settings.data_dir / "uploads" / "gradio"))
+    clean_stale_snapshots()
+    app = create_server(settings, bind_host=host)
     print(f"聊天界面：{base}/    API 文档：{base}/docs", flush=True)
     names = "、".join(allowed_hosts(settings.allowed_hosts, host))
     print(f"接受的主机名：IP 地址及 {names}（其他名称请加入 RAG_ALLOWED_HOSTS）", flush=True)

@@ -36,7 +36,10 @@ from .errors import install_error_handlers
 from .middleware import RootPathMiddleware, check_root_path
 from .routers import articles, ask, documents, feedback, health, openai
 from .routers.openai import MODEL_ID
-from .security import DocsKeyGuard
+from .security import BodyGuard, DocsKeyGuard
+
+# routes whose bodies are uploads (streamed and size-limited by the route itself), not JSON
+UPLOAD_PATHS = ("/api/documents", "/gradio_api/upload")
 
 log = logging.getLogger("rag.api")
 
@@ -103,6 +106,7 @@ def create_app(
     ):
         app.include_router(router)
     app.add_middleware(DocsKeyGuard, settings=settings, attempts=app.state.key_attempts)
+    app.add_middleware(BodyGuard, upload_paths=UPLOAD_PATHS, root_path=settings.root_path)
     if settings.root_path:
         app.add_middleware(RootPathMiddleware, root_path=check_root_path(settings.root_path))
     return app

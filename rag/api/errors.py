@@ -101,9 +101,23 @@ async def validation_error(request: Request, exc: RequestValidationError) -> JSO
     return JSONResponse({"error": {"code": "bad_request", "message": message}}, status_code=422)
 
 
+# what staff read for the framework's own errors (their ``detail`` is English: "There was an
+# error parsing the body" for a body that is not UTF-8 or nests too deep, "Not Found"…)
+HTTP_MESSAGES = {
+    400: "请求体无法解析：请发送 UTF-8 编码的 JSON（对象和列表不要嵌套过深）。",
+    401: "需要登录或 API 密钥。",
+    403: "没有权限。",
+    404: "接口不存在。",
+    405: "不支持该请求方法。",
+    413: "请求体太大。",
+    415: "不支持该请求类型。",
+    429: "请求过于频繁，请稍后再试。",
+}
+
+
 async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     code = STATUS_CODES.get(exc.status_code, "http_error")
-    message = {404: "接口不存在。", 405: "不支持该请求方法。"}.get(exc.status_code, str(exc.detail))
+    message = HTTP_MESSAGES.get(exc.status_code, f"请求无法处理（HTTP {exc.status_code}）。")
     return JSONResponse(
         {"error": {"code": code, "message": message}},
         status_code=exc.status_code,

@@ -7,6 +7,7 @@ All are plain ASGI wrappers or logging filters (no ``BaseHTTPMiddleware``), comp
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import ipaddress
 import logging
@@ -157,6 +158,94 @@ class DocsKeyGuard:
         await self.app(scope, receive, send)
 
 
+MAX_BODY_BYTES = 2 << 20  # a JSON body (question, 20 turns of history, an OpenAI conversation): far less
+BODY_DEADLINE_S = 60.0  # a JSON body must arrive whole within this many seconds
+IDLE_TIMEOUT_S = 30.0  # an upload may pause this long between two pieces of its body
+
+
+class BodyGuard:
+    """Bounded request bodies. A JSON (any non-upload) body larger than ``max_bytes`` is refused
+    with 413 ``body_too_large`` (by its ``Content-Length`` before anything is read, else as soon
+    as it passes the limit), and it must arrive whole within ``deadline_s`` seconds; an upload
+    (``upload_paths``, size-limited by its own route while it streams) may not pause longer than
+    ``idle_s`` seconds between two pieces. A slow, half-sent body is answered 408
+    ``body_timeout`` and its connection closed instead of holding a worker without limit."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        upload_paths: Iterable[str] = (),
+        root_path: str = "",
+        max_bytes: int = MAX_BODY_BYTES,
+        deadline_s: float = BODY_DEADLINE_S,
+        idle_s: float = IDLE_TIMEOUT_S,
+    ):
+        self.app = app
+        self.uploads = {f"{root}{p}" for root in {"", root_path} for p in upload_paths}
+        self.max_bytes, self.deadline_s, self.idle_s = max_bytes, deadline_s, idle_s
+
+    async def _refuse(self, scope, receive, send, status: int, code: str, message: str) -> None:
+        body = {"error": {"code": code, "message": message}}
+        await JSONResponse(body, status_code=status, headers={"Connection": "close"})(scope, receive, send)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        if scope["path"].rstrip("/") in self.uploads:
+
+            async def paced() -> Message:
+                try:
+                    return await asyncio.wait_for(receive(), self.idle_s)
+                except TimeoutError:
+                    return {"type": "http.disconnect"}  # the route stops reading: nothing is stored
+
+            await self.app(scope, paced, send)
+            return
+        length = next((v for k, v in scope["headers"] if k == b"content-length"), b"")
+        if length.isdigit() and int(length) > self.max_bytes:
+            await self._refuse(scope, receive, send, 413, "body_too_large", self._too_large())
+            return
+        chunks, size, more = [], 0, True
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.deadline_s
+        while more:
+            try:
+                message = await asyncio.wait_for(receive(), max(deadline - loop.time(), 0.001))
+            except TimeoutError:
+                await self._refuse(
+                    scope,
+                    receive,
+                    send,
+                    408,
+                    "body_timeout",
+                    f"请求体没有在 {self.deadline_s:g} 秒内发送完毕，请重试。",
+                )
+                return
+            if message["type"] == "http.disconnect":
+                return
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            more = message.get("more_body", False)
+            if size > self.max_bytes:
+                await self._refuse(scope, receive, send, 413, "body_too_large", self._too_large())
+                return
+        body, replayed = b"".join(chunks), False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()  # after the body: waits for the client to disconnect
+
+        await self.app(scope, replay, send)
+
+    def _too_large(self) -> str:
+        return f"请求体太大（上限 {self.max_bytes / 1048576:g} MB）：问题请控制在 500 字以内，对话历史只需最近几轮。"
+
+
 class LoginThrottle:
     """Throttle the chat's login form (Gradio's ``POST /login``, with ``RAG_API_KEY_ALL``): a
     client with too many failed attempts (``KeyAttempts``) is answered 429 before its password
@@ -223,6 +312,7 @@ def access_log_config(api_key: str | None) -> dict:
 
 
 __all__ = [
+    "BodyGuard",
     "DocsKeyGuard",
     "HostGuard",
     "LoginThrottle",
