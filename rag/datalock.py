@@ -27,7 +27,7 @@ class DataDirLock:
     """An exclusive lock on a data dir, held until ``release()`` (or the process ends).
 
     what: a short description of the holder, shown to a refused writer, e.g.
-        ``"rag serve（http://127.0.0.1:7860/）"`` or ``"rag ingest"``.
+        ``"rag serve http://127.0.0.1:7860/"`` or ``"rag ingest"``.
     raises StoreError(store_locked, 409): another process holds the lock (the message names it:
         its description, process id and start time).
     raises StoreError(store_readonly): the lock file cannot be created (read-only data dir);
@@ -95,6 +95,6 @@ def _locked_message(data_dir: Path, holder: dict) -> str:
     else:
         advice = "请等它结束后再试。"
     return (
-        f"数据目录 {data_dir} 正由 {who}{f'（{details}）' if details else ''} 写入：同一数据目录同时只能有一个进程写入。"
+        f"数据目录 {data_dir} 正由 {who}{f'（{details}）' if details else ' '}写入：同一数据目录同时只能有一个进程写入。"
         f"{advice}若需多个进程同时写入，请改用 Chroma 服务器（RAG_CHROMA_URL）。"
     )

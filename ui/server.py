@@ -115,7 +115,7 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860, log_lev
     base = f"http://{shown}:{port}{settings.root_path}"
     # the one writer of an embedded data dir while it runs (uploads, deletions): `rag ingest`
     # into the same data dir is refused with a message pointing at the upload
-    lock = writer_lock(settings, f"rag serve（{base}/）")
+    lock = writer_lock(settings, f"rag serve {base}/")
     if lock is not None and not settings.chroma_url:
         # leftovers of uploads a killed server never finished, and the chat's upload copies,
         # which live beside them (unless GRADIO_TEMP_DIR is set) so that they are cleaned too
