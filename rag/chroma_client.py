@@ -28,7 +28,7 @@ def open_client(data_dir: Path | None = None, chroma_url: str | None = None, tim
     An embedded data dir that cannot be written (read-only mount or permissions, full disk) is
     opened from a read-only snapshot (``rag.readonly``): questions are answered, and the
     ``Store`` on it refuses every write with the reason (``READ_ONLY_ATTR`` on the client).
-    timeout_s: the HTTP client's own timeout (seconds) for a server's calls (default: none).
+    timeout_s: longest the opening may take (seconds), also the server's HTTP timeout (None: none).
 
     raises ConfigError(bad_config): ``chroma_url`` is not ``http(s)://host[:port]``.
     raises StoreError(store_unavailable): server unreachable (Chinese message with the URL).
@@ -36,6 +36,7 @@ def open_client(data_dir: Path | None = None, chroma_url: str | None = None, tim
         the client (its major version differs: a 0.x server and this 1.x client do not talk;
         every 1.x ``chroma run`` reports ``1.0.0`` whatever its package version).
     raises StoreError(store_corrupt): the data dir's database is damaged.
+    raises StoreError(store_timeout): no answer within ``timeout_s`` (a hung server or disk).
     raises StoreError(store_full|store_readonly): the data dir cannot be written and no
         snapshot could be made (no temp space), or it does not exist yet.
     """
@@ -53,13 +54,20 @@ def open_client(data_dir: Path | None = None, chroma_url: str | None = None, tim
                 "应为 http://主机:端口，如 http://127.0.0.1:8000。"
             )
         try:
-            client = chromadb.HttpClient(
-                host=u.hostname or "127.0.0.1", port=u.port or 8000, ssl=u.scheme == "https", settings=settings
+            client = within(
+                timeout_s,
+                chromadb.HttpClient,
+                host=u.hostname or "127.0.0.1",
+                port=u.port or 8000,
+                ssl=u.scheme == "https",
+                settings=settings,
             )
             session = getattr(getattr(client, "_server", None), "_session", None)
             if session is not None and timeout_s:  # chromadb's own HTTP client never times out
                 session.timeout = httpx.Timeout(timeout_s + 5.0)
-            server_version = client.get_version()
+            server_version = within(timeout_s, client.get_version)
+        except StoreError:
+            raise
         except Exception as exc:  # noqa: BLE001 - any connection failure
             log.warning("Chroma server %s unreachable: %s", chroma_url, exc)
             raise StoreError(f"无法连接 Chroma 服务器 {chroma_url}，请确认服务已启动；恢复后重试即可。") from exc
@@ -76,17 +84,17 @@ def open_client(data_dir: Path | None = None, chroma_url: str | None = None, tim
     path = Path(data_dir) / "chroma"
     try:
         path.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(path=str(path), settings=settings)
+        return within(timeout_s, chromadb.PersistentClient, path=str(path), settings=settings)
     except OSError as exc:
         raise StoreError(
             f"无法打开数据目录（{exc.strerror or exc}），请检查 RAG_DATA_DIR 是否存在且可读。", code="store_readonly"
         ) from exc
     except Exception as exc:  # noqa: BLE001 - chromadb's InternalError on a full, read-only or damaged disk
         err = _write_error(exc, str(path))
-        if err.code not in ("store_full", "store_readonly", "store_corrupt"):
+        if err.code not in ("store_full", "store_readonly", "store_corrupt", "store_timeout"):
             log.error("cannot open the Chroma data dir %s: %s", path, exc)
             err = StoreError("无法打开本地向量库，请管理员查看服务日志。")
-        if err.code == "store_corrupt":
+        if err.code not in ("store_full", "store_readonly"):
             raise err from exc
     return open_snapshot(path, err)  # writing is impossible: read from a private copy
 
@@ -185,30 +193,39 @@ class _Timed:
             return attr
 
         def call(*args, **kwargs):
-            done = threading.Event()
-            box: list = []
-
-            def run() -> None:
-                try:
-                    box.append((True, attr(*args, **kwargs)))
-                except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
-                    box.append((False, exc))
-                finally:
-                    done.set()
-
-            # a daemon thread per call (~0.1 ms): one stuck inside Chroma must never keep the
-            # process from exiting (a pool's threads are joined at exit)
-            threading.Thread(target=run, name=f"chroma-{name}", daemon=True).start()
-            if not done.wait(self._timeout_s):
-                log.warning("Chroma call %s gave no answer within %.0f s", name, self._timeout_s)
-                raise StoreError(
-                    f"向量库在 {self._timeout_s:g} 秒内没有响应，请稍后重试；如一直如此，请管理员检查 Chroma 服务"
-                    "（RAG_CHROMA_URL）或数据目录所在的磁盘。",
-                    code="store_timeout",
-                )
-            ok, result = box[0]
-            if not ok:
-                raise result
+            result = within(self._timeout_s, attr, *args, **kwargs)
             return _Timed(result, self._timeout_s) if type(result).__name__ == "Collection" else result
 
         return call
+
+
+def within(timeout_s: float | None, fn, *args, **kwargs):
+    """``fn(*args, **kwargs)`` in a daemon thread, given up after ``timeout_s`` seconds (None: wait
+    without limit). A thread per call (~0.1 ms): one stuck inside Chroma never keeps the process
+    from exiting, as a pool's threads would (they are joined at exit).
+    raises StoreError(store_timeout, 503): no answer in time; else whatever ``fn`` raised."""
+    if not timeout_s:
+        return fn(*args, **kwargs)
+    done = threading.Event()
+    box: list = []
+
+    def run() -> None:
+        try:
+            box.append((True, fn(*args, **kwargs)))
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            box.append((False, exc))
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name=f"chroma-{getattr(fn, '__name__', 'call')}", daemon=True).start()
+    if not done.wait(timeout_s):
+        log.warning("Chroma call %s gave no answer within %.0f s", getattr(fn, "__name__", fn), timeout_s)
+        raise StoreError(
+            f"向量库在 {timeout_s:g} 秒内没有响应，请稍后重试；如一直如此，请管理员检查 Chroma 服务"
+            "（RAG_CHROMA_URL）或数据目录所在的磁盘。",
+            code="store_timeout",
+        )
+    ok, result = box[0]
+    if not ok:
+        raise result
+    return result

@@ -466,6 +466,7 @@ def test_a_hung_chroma_server_is_a_503_within_the_timeout(chroma_server, chroma_
     from fastapi.testclient import TestClient
 
     from rag.api import create_app
+    from rag.errors import StoreError
     from rag.settings import build_pipeline
 
     settings = make_settings(tmp_path / "data", embed_cache, chroma_url=chroma_url, collection="hung", store_timeout=3)
@@ -481,6 +482,10 @@ def test_a_hung_chroma_server_is_a_503_within_the_timeout(chroma_server, chroma_
             took = time.monotonic() - t0
             message = _chinese_error(r, "store_timeout", 503)
             assert "秒内没有响应" in message and took < 3 * 4, took
+        t0 = time.monotonic()  # a process starting now (opening the store) is not held either
+        with pytest.raises(StoreError) as exc:
+            build_pipeline(settings)
+        assert exc.value.code == "store_timeout" and time.monotonic() - t0 < 15
     finally:
         chroma_server.proc.send_signal(signal.SIGCONT)
     _answers(c.post("/api/ask", json={"question": Q_HOST}))
