@@ -105,14 +105,17 @@ def run_moment(moment: str, work: Path, archive: Path, cache: Path, reference: d
         server.wait()
         import threading
 
-        threading.Thread(
-            target=lambda: httpx.post(
-                f"{server.url}/api/documents",
-                files={"file": (archive.name, archive.read_bytes(), "application/jsonl")},
-                timeout=None,
-            ),
-            daemon=True,
-        ).start()
+        def upload() -> None:
+            try:
+                httpx.post(
+                    f"{server.url}/api/documents",
+                    files={"file": (archive.name, archive.read_bytes(), "application/jsonl")},
+                    timeout=None,
+                )
+            except httpx.HTTPError:
+                pass  # the server is killed during this upload
+
+        threading.Thread(target=upload, daemon=True).start()
         proc = server.proc
         _wait_for(lambda: len(chunk_ids(data)) > n_seed, proc)
     else:
