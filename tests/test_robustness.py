@@ -640,6 +640,19 @@ def test_read_only_permissions_refuse_a_non_root_ingest_clearly(embed_cache):
         assert r.returncode == 2 and "（store_readonly）" in r.stderr and _chinese(r.stderr), r.stderr[-1000:]
         assert "Traceback" not in r.stderr
         assert _ids(pipe) == before and pipe.ask(Q_INVEST).text == baseline
+        # reading as nobody works (issue #20: Chroma writes when it opens, so the archive is read
+        # from a snapshot in the temp dir)
+        asked = subprocess.run(
+            ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-m", "rag.cli"]
+            + ["ask", Q_INVEST, "--json"],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert asked.returncode == 0, asked.stderr[-1000:]
+        assert json.loads(asked.stdout)["answer"] == baseline
     finally:
         subprocess.run(["chmod", "-R", "u+w", str(base)], capture_output=True)
         shutil.rmtree(base, ignore_errors=True)
