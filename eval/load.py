@@ -1,7 +1,7 @@
 """Bounded load test of the HTTP API on loopback.
 
-``N`` concurrent clients (asyncio + httpx) ask the dev questions on ``POST /api/ask`` for a
-fixed time, optionally while an ingest runs (news-crud distractors uploaded through
+``N`` concurrent clients (asyncio + httpx) ask the dev questions on ``POST /api/ask`` (every
+``DATED_EVERY``-th with a date range) for a fixed time, optionally while an ingest runs (news-crud distractors uploaded through
 ``POST /api/documents``, so the server embeds and writes them while it answers). Every
 second the server process's resident memory (``VmRSS`` of ``/proc/<pid>/status``) is sampled.
 
@@ -10,6 +10,7 @@ Script (starts its own ``rag serve`` on 127.0.0.1 with a fresh data dir seeded f
     python -m eval.load                                  # 16 clients x 60 s, then again with an ingest
     python -m eval.load --embed-threads 1 --ingest 300   # one configuration only
     python -m eval.load --matrix                         # threads default/1 x ingest off/on
+    python -m eval.load --ingest 0 --cli-ingest 200      # a `rag ingest` into the same data dir alongside
 
 Result: one JSON object per run on stdout (and ``--out``): requests, errors (with the first
 few bodies), throughput (requests/s), latency p50/p95/max (ms, overall and while the ingest
@@ -43,6 +44,7 @@ NEWS = Path(os.environ.get("RAG_EVAL_DISTRACTORS", "/work/shared/data/news-crud/
 #: seeded sample tends to reuse, so the embedding cache does not make the ingest free
 NEWS_OFFSET = 20_000
 MAX_ERRORS_KEPT = 5
+DATED_EVERY = 4  # every 4th question carries a date range
 
 
 def load_questions(path: Path = DEV) -> list[str]:
@@ -96,6 +98,7 @@ class LoadResult:
     rss_samples: int = 0
     rss_series_mib: list[float] = field(default_factory=list)  # one sample a second
     ingest: dict = field(default_factory=dict)
+    cli_ingest: dict = field(default_factory=dict)
     config: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
@@ -115,9 +118,12 @@ async def _client(
     while time.monotonic() < stop_at:
         q = questions[i % len(questions)]
         i += 1
+        body = {"question": q}
+        if i % DATED_EVERY == 0:  # date filters: what a second writer used to break ("Error finding id")
+            body.update(date_from="2024-04-01", date_to="2024-05-31")
         t0 = time.monotonic()
         try:
-            r = await http.post(f"{url}/api/ask", json={"question": q})
+            r = await http.post(f"{url}/api/ask", json=body)
             ok = r.status_code == 200 and "answer" in r.json()
             if ok and r.json().get("abstained"):
                 res.abstained += 1
@@ -176,6 +182,23 @@ async def _ingest(
         info["articles_per_s"] = round(info["articles"] / max(info["seconds"], 1e-9), 2)
 
 
+async def _cli_ingest(cmd: list[str], env: dict, stop_at: float, info: dict) -> None:
+    """Run ``rag ingest`` (``cmd``) into the server's data dir every 10 s until the time is up, as an
+    operator following the README would; record each attempt's exit code, time and first line."""
+    info.update(attempts=[])
+    while time.monotonic() < stop_at:
+        t0 = time.monotonic()
+        proc = await asyncio.create_subprocess_exec(
+            *cmd, env=env, cwd=str(ROOT), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        )
+        out, err = await proc.communicate()
+        text = (err or out).decode("utf-8", "replace").strip().splitlines()
+        info["attempts"].append(
+            {"exit": proc.returncode, "seconds": round(time.monotonic() - t0, 1), "said": (text or [""])[-1][:300]}
+        )
+        await asyncio.sleep(max(0.0, min(10.0, stop_at - time.monotonic())))
+
+
 async def run_load(
     url: str,
     questions: list[str],
@@ -185,12 +208,14 @@ async def run_load(
     server_pid: int | None = None,
     ingest_files: list[Path] = (),
     api_key: str | None = None,
+    cli_ingest: tuple[list[str], dict] | None = None,
 ) -> LoadResult:
     """Drive ``clients`` concurrent askers against ``url`` for ``duration`` seconds.
 
     ingest_files: uploaded one by one (``POST /api/documents``) from the start of the run until
         the time is up; the upload in flight then completes (so the run may end a little late).
     server_pid: process whose RSS is sampled every second (None: no sampling).
+    cli_ingest: ``(command, env)`` of a ``rag ingest`` run alongside every 10 s (``_cli_ingest``).
     Every non-200 answer, every answer without ``answer`` and every transport error counts
     as an error. Returns a ``LoadResult``.
     """
@@ -210,7 +235,10 @@ async def run_load(
             if ingest_files
             else None
         )
+        cli = asyncio.create_task(_cli_ingest(*cli_ingest, stop_at, res.cli_ingest)) if cli_ingest else None
         await asyncio.gather(*(_client(http, url, questions, k * 7, stop_at, lat, res) for k in range(clients)))
+        if cli is not None:
+            await cli
         elapsed = time.monotonic() - t0
         if ingest is not None:
             await ingest
@@ -314,11 +342,19 @@ class Server:
 
 
 def run_configuration(
-    *, clients: int, duration: float, ingest: int, embed_threads: int | None, seed_cache: Path, work: Path
+    *,
+    clients: int,
+    duration: float,
+    ingest: int,
+    embed_threads: int | None,
+    seed_cache: Path,
+    work: Path,
+    cli_ingest: int = 0,
 ) -> LoadResult:
     """Seed a fresh data dir from ``corpus/`` (``rag ingest``, embedding cache ``seed_cache``), start
     ``rag serve`` on it (no embedding cache, so the concurrent ingest really embeds), warm it up,
-    run the load, stop the server."""
+    run the load, stop the server. cli_ingest: articles a ``rag ingest`` alongside tries to
+    write into the same data dir (every 10 s)."""
     data = Path(tempfile.mkdtemp(prefix="data-", dir=work))
     env = {
         **os.environ,
@@ -345,6 +381,10 @@ def run_configuration(
     if seed.returncode != 0:
         raise RuntimeError(f"seeding failed: {seed.stderr[-2000:]}")
     files = write_distractor_files(work / "distractors", ingest) if ingest else []
+    cli = None
+    if cli_ingest:
+        cli_files = write_distractor_files(work / "cli", cli_ingest, per_file=cli_ingest, offset=NEWS_OFFSET + 5000)
+        cli = ([sys.executable, "-m", "rag.cli", "ingest", *map(str, cli_files)], {**env, "RAG_EMBED_CACHE": "off"})
     server = Server(data, {**env, "RAG_EMBED_CACHE": "off"}, work / f"serve-{data.name}.log")
     try:
         server.wait()
@@ -358,13 +398,17 @@ def run_configuration(
                 duration=duration,
                 server_pid=server.proc.pid,
                 ingest_files=files,
+                cli_ingest=cli,
             )
         )
+        res.config["date_filtered_share"] = 1 / DATED_EVERY
     finally:
         server.stop()
     res.config = {
+        **res.config,
         "embed_threads": embed_threads or "default (all cores)",
         "ingest_articles": ingest,
+        "cli_ingest_articles": cli_ingest,
         "cpus": os.cpu_count(),
         "questions": len(load_questions()),
     }
@@ -381,6 +425,10 @@ def summary(res: LoadResult) -> str:
         if res.ingest
         else ""
     )
+    tries = res.cli_ingest.get("attempts", [])
+    if tries:
+        codes = sorted({a["exit"] for a in tries})
+        ing += f"，命令行导入 {len(tries)} 次（退出码 {codes}：{tries[0]['said'][:60]}…）"
     return (
         f"线程 {res.config.get('embed_threads')}：{res.clients} 个客户端 {res.duration_s:.0f} 秒，请求 {res.requests}，"
         f"错误 {res.errors}，吞吐 {res.throughput_rps} 次/秒，p50 {res.p50_ms:.0f} ms，p95 {res.p95_ms:.0f} ms，"
@@ -400,6 +448,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument(
         "--embed-threads", type=int, default=None, help="RAG_EMBED_THREADS of the server (default: all cores)"
+    )
+    ap.add_argument(
+        "--cli-ingest",
+        type=int,
+        default=0,
+        help="articles a `rag ingest` into the server's data dir tries to write every 10 s during the run",
     )
     ap.add_argument(
         "--matrix", action="store_true", help="embed threads default and 1, each without and with an ingest"
@@ -429,6 +483,7 @@ def main(argv: list[str] | None = None) -> int:
                 embed_threads=threads,
                 seed_cache=args.seed_cache,
                 work=Path(tmp),
+                cli_ingest=args.cli_ingest,
             )
             print(summary(res), file=sys.stderr, flush=True)
             print(json.dumps(res.to_dict(), ensure_ascii=False), flush=True)

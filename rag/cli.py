@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import sys
@@ -63,6 +64,13 @@ def _settings(data_dir=None, chroma_url=None, embedder=None, **kw) -> Settings:
         _fail(exc)
 
 
+def _release(pipe) -> None:
+    """Release the data dir's writer lock a pipeline holds (``build_pipeline(writer=…)``)."""
+    lock = getattr(pipe, "lock", None)
+    if lock is not None:
+        lock.release()
+
+
 def _fail(exc: RagError, as_json: bool = False) -> None:
     if as_json:
         typer.echo(json.dumps(exc.to_dict(), ensure_ascii=False))
@@ -95,8 +103,9 @@ def ingest(
     if missing:
         typer.secho(f"错误：找不到 {', '.join(missing)}", fg="red", err=True)
         raise typer.Exit(2)
+    pipe = None
     try:
-        pipe = build_pipeline(s)
+        pipe = build_pipeline(s, writer="rag ingest")
         bar = tqdm(total=0, unit="篇", desc="导入", disable=as_json, file=sys.stderr, dynamic_ncols=True)
         t0 = time.perf_counter()
 
@@ -115,8 +124,11 @@ def ingest(
 
         report = pipe.ingest(paths, year=year, progress=progress, keyword_first=keyword_first, workers=workers)
         bar.close()
+        incomplete = pipe.store.incomplete_sources()  # e.g. files of an earlier run that was killed
     except RagError as exc:
         _fail(exc, as_json)
+    finally:
+        _release(pipe)
     if as_json:
         typer.echo(json.dumps(report.to_dict(), ensure_ascii=False))
         raise typer.Exit(1 if report.errors else 0)
@@ -132,6 +144,10 @@ def ingest(
 
     for line in report_notes(report):  # unreadable parts, content stored under another name, undated articles
         typer.secho(f"  ! {line}", fg="yellow")
+    for name, started in incomplete.items():
+        typer.secho(
+            f"  ! {name}：{started} 开始的导入没有完成，请重新导入该文件（已导入的部分不会重复）。", fg="yellow"
+        )
     if report.errors:
         raise typer.Exit(1)  # scripts can tell: everything readable went in, but not everything
 
@@ -148,8 +164,9 @@ def embed_pending(
     from tqdm import tqdm
 
     s = _settings(data_dir, chroma_url, embedder)
+    pipe = None
     try:
-        pipe = build_pipeline(s)
+        pipe = build_pipeline(s, writer="rag embed-pending")
         bar = tqdm(total=0, unit="块", desc="补向量", file=sys.stderr, dynamic_ncols=True)
 
         def progress(done, total):
@@ -158,9 +175,12 @@ def embed_pending(
 
         n = pipe.embed_pending(batch=batch, limit=limit, progress=progress)
         bar.close()
+        left = pipe.store.pending_count()
     except RagError as exc:
         _fail(exc)
-    typer.echo(f"已补齐 {n} 个文本块的向量；仍待补 {pipe.store.pending_count()} 块。")
+    finally:
+        _release(pipe)
+    typer.echo(f"已补齐 {n} 个文本块的向量；仍待补 {left} 块。")
 
 
 @app.command()
@@ -252,7 +272,9 @@ def docs_list(
     if not docs:
         typer.echo("（知识库为空，请先运行 rag ingest）")
     for d in docs:
-        typer.echo(f"{d.source}\t文章 {d.articles}\t文本块 {d.chunks}")
+        typer.echo(
+            f"{d.source}\t文章 {d.articles}\t文本块 {d.chunks}" + ("" if d.complete else "\t导入未完成（请重新导入）")
+        )
         for a in d.article_list:
             fixed = f"\t（已更正：{'、'.join(FIELD_NAMES[f] for f in a['corrected'])}）" if a["corrected"] else ""
             typer.echo(
@@ -275,11 +297,14 @@ def docs_edit(
     embedder: str | None = Embedder,
 ) -> None:
     """更正一篇文章的标题、日期或作者：按日期筛选和引用立即使用更正后的值，重新导入同一文件时保留。"""
+    pipe = None
     try:
-        pipe = build_pipeline(_settings(data_dir, chroma_url, embedder))
+        pipe = build_pipeline(_settings(data_dir, chroma_url, embedder), writer="rag docs edit")
         a = pipe.correct_article(article_id, title=title, date=date, author=author)
     except RagError as exc:
         _fail(exc)
+    finally:
+        _release(pipe)
     typer.echo(f"已更正：{a['date'] or '日期不详'}\t《{a['title']}》\t{a['author'] or '无署名'}\t{a['source']}")
 
 
@@ -291,10 +316,14 @@ def docs_delete(
     embedder: str | None = Embedder,
 ) -> None:
     """删除一个文档（或一篇文章）的全部文本块。"""
+    pipe = None
     try:
-        n = build_pipeline(_settings(data_dir, chroma_url, embedder)).delete_document(name)
+        pipe = build_pipeline(_settings(data_dir, chroma_url, embedder), writer="rag docs delete")
+        n = pipe.delete_document(name)
     except RagError as exc:
         _fail(exc)
+    finally:
+        _release(pipe)
     typer.echo(f"已删除 {n} 个文本块。")
 
 
@@ -319,7 +348,10 @@ def reindex(
                 f"已重建关键词索引：{len(pipe.keyword)} 个文本块，用时 {pipe.keyword.last_build_ms / 1000:.1f} 秒。"
             )
             return
-        n = reindex_collection(open_client(s.data_dir, s.chroma_url), s.collection, build_embedder(s))
+        from .settings import writer_lock
+
+        with writer_lock(s, "rag reindex") or contextlib.nullcontext():
+            n = reindex_collection(open_client(s.data_dir, s.chroma_url), s.collection, build_embedder(s))
     except RagError as exc:
         _fail(exc)
     typer.echo(f"已用 {s.embedder} 重建 {n} 个文本块的索引。")

@@ -27,6 +27,7 @@ from .retrieve import Filters, HybridRetriever, KeywordIndex, Mode
 from .store import Store, chunk_metadata
 from .types import Answer, Article, Chunk
 
+MAX_HISTORY_TURNS = 40  # the latest messages (20 questions with answers) a follow-up is resolved against
 MAX_LISTED = 100  # entries per file in an ingest report's lists (unreadable parts, undated articles)
 
 
@@ -175,18 +176,15 @@ def _parse_and_chunk(
     ``("error", [], [(code, message)], [], [])``, errors and unreadable parts as ``(code, message)``
     lists, skipped parts as ``(code, message, text)``; plain tuples, since they cross a process boundary.
     """
+    name = source or relative_source(Path(path), root)
     try:
-        result = parse_file(Path(path), root=root, year=year, source=source)
+        result = parse_file(Path(path), root=root, year=year, source=name)
     except (ParseError, NotFoundError) as exc:
         return "error", [], [(exc.code, exc.message)], [], []
-    pairs = [(a, chunk_article(a, max_chars=chunk_chars, overlap_sentences=chunk_overlap)) for a in result.articles]
-    return (
-        "ok",
-        pairs,
-        [(e.code, e.message) for e in result.errors],
-        [(e.code, e.message) for e in result.unreadable],
-        [(k.code, k.message, k.text) for k in result.skipped],
-    )
+    arts = [replace(a, source=name) for a in result.articles]  # a document is named by its file, never by a field
+    pairs = [(a, chunk_article(a, max_chars=chunk_chars, overlap_sentences=chunk_overlap)) for a in arts]
+    errors, unreadable = [(e.code, e.message) for e in result.errors], [(e.code, e.message) for e in result.unreadable]
+    return ("ok", pairs, errors, unreadable, [(k.code, k.message, k.text) for k in result.skipped])
 
 
 class Pipeline:
@@ -341,9 +339,10 @@ class Pipeline:
             return
         payload = self._keep_dates(payload)
         tracker.add_total(len(payload))
-        self._ingest_chunked(
-            payload, report, replace_source=payload[0][0].source, keyword_first=keyword_first, tracker=tracker
-        )
+        doc = source or relative_source(path, root)  # the stale chunks to replace are this file's own
+        self.store.mark_incomplete(doc)  # listed as incomplete until its last chunk is written
+        self._ingest_chunked(payload, report, replace_source=doc, keyword_first=keyword_first, tracker=tracker)
+        self.store.mark_complete(doc)
 
     def _keep_dates(self, payload: list[tuple[Article, list[Chunk]]]) -> list[tuple[Article, list[Chunk]]]:
         """A document ingested again keeps its dates: an article that comes without a date (its
@@ -384,10 +383,12 @@ class Pipeline:
         tracker.add_total(_count_lines(path))
         errors: list[ParseError] = []
         complete = False
+        self.store.mark_incomplete(src)
         try:
             arts = iter_jsonl_articles(_open_lines(path), source=src, year=year, errors=errors)
             pairs = (
-                (a, chunk_article(a, max_chars=self.chunk_chars, overlap_sentences=self.chunk_overlap)) for a in arts
+                (a, chunk_article(a, max_chars=self.chunk_chars, overlap_sentences=self.chunk_overlap))
+                for a in (replace(a, source=src) for a in arts)  # named by the file, never by a field
             )
             n = self._ingest_chunked(
                 pairs, report, replace_source=None, keyword_first=keyword_first, tracker=tracker, keep=(keep := set())
@@ -415,6 +416,8 @@ class Pipeline:
             # stale chunks of a changed file go only after the whole file was read and written
             stale = [i for i in self.store.ids_where({"source": src}) if i not in keep]
             report.removed += self.store.delete_ids(stale)
+        if complete:
+            self.store.mark_complete(src)
 
     def _parse_files(self, files: list[tuple[Path, Path]], year: int | None, workers: int | None):
         """Yield ``(path, root, parsed or None)`` in file order; ``parsed`` comes from a process
@@ -627,13 +630,15 @@ class Pipeline:
         """Answer a question with citations (one per article: ``group_citations``), or abstain.
 
         history: earlier turns, oldest first: user questions as strings and/or ``{"role":
-            "user"|"assistant", "content"}`` messages (``rag.answer.condense.turns_from_history``).
+            "user"|"assistant", "content"}`` messages (``rag.answer.condense.turns_from_history``);
+            the last ``MAX_HISTORY_TURNS`` are used.
         top_k: passages retrieved (1–20). filters: date range / author / source.
         as_of: the day 今年/去年/上个月… mean (``YYYY-MM-DD`` or a date; default ``today``, else
             the server's date); the period is searched within ``filters`` (``rag.timeref``).
         raises QuestionError: empty, symbol-only or over-long question; bad ``as_of``.
         raises StoreError: Chroma unreachable.
         """
+        history = list(history)[-MAX_HISTORY_TURNS:]  # bounded here: any length is accepted
         return next(ask_path.respond(self, question, history, top_k, filters, as_of, stream=False))
 
     def ask_stream(
@@ -655,7 +660,7 @@ class Pipeline:
         ``timeref.settle`` may replace) is made whole, its citations grouped, and then cut into
         pieces, so that the pieces add up to the final text. Raises as ``ask``, on the first ``next()``.
         """
-        return ask_path.respond(self, question, history, top_k, filters, as_of, stream=True)
+        return ask_path.respond(self, question, list(history)[-MAX_HISTORY_TURNS:], top_k, filters, as_of, stream=True)
 
     def prepare(
         self,
@@ -673,7 +678,7 @@ class Pipeline:
 
     def _prepare(self, question: str, history: Sequence, top_k: int, filters: Filters | None, *, as_of: Day = None):
         """``rag.ask.prepare``: ``(q, standalone, passages, timings, period)`` (calibration uses it)."""
-        return ask_path.prepare(self, question, history, top_k, filters, as_of=as_of)
+        return ask_path.prepare(self, question, list(history)[-MAX_HISTORY_TURNS:], top_k, filters, as_of=as_of)
 
     # -- documents --------------------------------------------------------------------------
     def documents(self):
@@ -694,6 +699,8 @@ class Pipeline:
         Returns the number of chunks removed. raises NotFoundError: nothing matched.
         """
         ids = self.store.ids_where({"source": name}) or self.store.ids_where({"article_id": name})
-        if not ids:
+        if not ids and name not in self.store.incomplete_sources():
             raise NotFoundError(f"没有找到文档或文章：{name}")
-        return self.store.delete_ids(ids)
+        deleted = self.store.delete_ids(ids)
+        self.store.mark_complete(name)  # an unfinished ingest of it is forgotten too
+        return deleted

@@ -184,7 +184,15 @@ class KeywordIndex:
                 return False
             t0 = time.perf_counter()
             started = time.time()
-            if self._bm25 is None and self._load() and self._generation == gen:
+            # a saved index of the current token is current only if it holds as many chunks as
+            # Chroma: a write cut off before its token bump (a full disk, a kill) leaves chunks
+            # the token does not announce; _update finds them by their write stamps
+            if (
+                self._bm25 is None
+                and self._load()
+                and self._generation == gen
+                and len(self._bm25) == self.store.count()
+            ):
                 self.last_action = "loaded"
             elif self._bm25 is None:
                 self._build(gen, started)

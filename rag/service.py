@@ -11,8 +11,11 @@ from __future__ import annotations
 import errno
 import hmac
 import logging
+import math
 import threading
+import time
 import unicodedata
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -116,6 +119,62 @@ def check_upload_suffix(name: str) -> str:
     return suffix
 
 
+class KeyAttempts:
+    """Failed key attempts (API key, the chat's login and key box) per client address, in a
+    sliding window: after ``max_failures`` failures within ``window_s`` seconds the client is
+    refused (429 ``too_many_attempts``, before its key is compared) until the oldest of them is
+    ``window_s`` old. Throttling per source as the OWASP Authentication Cheat Sheet advises
+    ("protect against automated attacks"); 10 per minute leaves staff who mistype room and
+    makes guessing a key hopeless. At most ``max_clients`` addresses are remembered (the
+    oldest forgotten first). Thread-safe.
+    """
+
+    def __init__(self, max_failures: int = 10, window_s: float = 60.0, max_clients: int = 10_000, clock=time.monotonic):
+        self.max_failures, self.window_s, self.max_clients, self.clock = max_failures, window_s, max_clients, clock
+        self._failures: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def wait(self, client: str) -> float:
+        """Seconds until ``client`` may try a key again (0.0: now)."""
+        with self._lock:
+            times = self._recent(client)
+            if len(times) < self.max_failures:
+                return 0.0
+            return max(times[-self.max_failures] + self.window_s - self.clock(), 0.001)
+
+    def failed(self, client: str) -> None:
+        """Count one failed attempt of ``client``."""
+        with self._lock:
+            times = self._recent(client)
+            times.append(self.clock())
+            self._failures[client] = times
+            while len(self._failures) > self.max_clients:
+                self._failures.pop(next(iter(self._failures)))
+
+    def _recent(self, client: str) -> deque[float]:
+        times = self._failures.pop(client, deque())
+        cutoff = self.clock() - self.window_s
+        while times and times[0] <= cutoff:
+            times.popleft()
+        if times:
+            self._failures[client] = times  # re-inserted: most recently seen last
+        return times
+
+    def error(self, wait_s: float) -> RagError:
+        """The 429 ``too_many_attempts`` error; ``retry_after`` (whole seconds) on it."""
+        seconds = max(1, math.ceil(wait_s))
+        err = RagError(f"密钥错误次数过多，请 {seconds} 秒后再试。", code="too_many_attempts", status=429)
+        err.retry_after = seconds
+        return err
+
+
+def client_address(scope) -> str:
+    """The client's address of an ASGI scope (behind a reverse proxy on this machine, uvicorn
+    has already put the ``X-Forwarded-For`` address there); ``""`` when unknown."""
+    client = scope.get("client") if isinstance(scope, dict) else None
+    return client[0] if client else ""
+
+
 def key_matches(supplied: str | None, expected: str) -> bool:
     """Constant-time comparison of an API key (``hmac.compare_digest`` on UTF-8 bytes)."""
     return supplied is not None and hmac.compare_digest(supplied.encode("utf-8"), expected.encode("utf-8"))
@@ -126,12 +185,40 @@ def too_large_error(max_mb: float) -> RagError:
     return RagError(f"文件太大：上传上限为 {max_mb:g} MB，请拆分后再上传。", code="file_too_large", status=413)
 
 
+def clean_upload_dir(data_dir: Path) -> int:
+    """Remove everything under ``<data dir>/uploads`` (API uploads being saved, the chat's copies
+    of uploads): left there only by a process that was killed mid-upload. Called by the server at
+    start, while it holds the data dir's writer lock (so no other server uses it). Returns how
+    many entries were removed; a read-only data dir is left alone."""
+    import shutil
+
+    root = Path(data_dir) / "uploads"
+    removed = 0
+    try:
+        entries = list(root.iterdir())
+    except OSError:
+        return 0
+    for p in entries:
+        try:
+            shutil.rmtree(p) if p.is_dir() and not p.is_symlink() else p.unlink()
+            removed += 1
+        except OSError:
+            pass
+    if removed:
+        log.info("removed %d upload leftovers from %s", removed, root)
+    return removed
+
+
 def disk_error(exc: OSError) -> RagError:
     """An upload that could not be saved in the data dir: a full disk is 507 ``store_full``, a
     read-only one 503 ``store_readonly`` (the codes an ingest reports), anything else 500
     ``upload_failed`` (the OS reason only, never a path)."""
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return StoreError("数据目录所在磁盘已满，无法保存上传的文件；已有数据未受影响。", code="store_full", status=507)
+        return StoreError(
+            "数据目录所在磁盘已满，无法保存上传的文件；已有数据未受影响。请腾出磁盘空间后重试。",
+            code="store_full",
+            status=507,
+        )
     if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
         return StoreError("数据目录为只读，无法保存上传的文件；已有数据未受影响。", code="store_readonly")
     return RagError(

@@ -60,6 +60,12 @@ class Settings:
     api_key: str | None = field(default_factory=lambda: _env("RAG_API_KEY"))
     api_key_all: bool = field(default_factory=lambda: _env("RAG_API_KEY_ALL", "0") in ("1", "true", "yes"))
     max_upload_mb: float = field(default_factory=lambda: _env_num("RAG_MAX_UPLOAD_MB", 20, float))
+    # longest any one call into Chroma may take (seconds), then 503 store_timeout
+    store_timeout: float = field(default_factory=lambda: _env_num("RAG_STORE_TIMEOUT", 30, float))
+    # an embedded store stops writing while its disk has less free space (MiB): see rag.store.Store
+    min_free_mb: float = field(default_factory=lambda: _env_num("RAG_MIN_FREE_MB", 100, float))
+    # host names accepted in the Host header besides what `rag serve --host` implies ("*" = any)
+    allowed_hosts: str = field(default_factory=lambda: _env("RAG_ALLOWED_HOSTS", ""))
     # public path prefix behind a reverse proxy, e.g. "/rag" for http://oa.example/rag/ ("" = none)
     root_path: str = field(default_factory=lambda: _env("RAG_ROOT_PATH", ""))
     # the day 今年/去年/上个月… mean (rag.timeref), YYYY-MM-DD; "" = the server's date at each question
@@ -144,16 +150,42 @@ def build_embedder(s: Settings):
     )
 
 
-def build_pipeline(s: Settings):
+def writer_lock(s: Settings, what: str):
+    """The data dir's one-writer lock (``rag.datalock.DataDirLock``) for a process that will
+    write an embedded store, described by ``what`` (``"rag ingest"``); None with a Chroma server
+    (the server is the one writer) or when the data dir is read-only (nothing can be written:
+    the store refuses writes with ``store_readonly``).
+
+    raises StoreError(store_locked, 409): another process writes this data dir.
+    """
+    from .datalock import DataDirLock
+    from .errors import StoreError
+
+    if s.chroma_url:
+        return None
+    try:
+        return DataDirLock(s.data_dir, what)
+    except StoreError as exc:
+        if exc.code == "store_locked":
+            raise
+        return None
+
+
+def build_pipeline(s: Settings, writer: str | None = None):
     """Open the store and build the pipeline described by the settings.
 
-    raises StoreError / EmbedderMismatchError: see ``rag.store``.
+    writer: set by a process that will write (``"rag ingest"``): it first takes the data dir's
+        lock (``writer_lock``), kept as ``pipe.lock`` for the pipeline's life.
+    raises StoreError / EmbedderMismatchError: see ``rag.store``; StoreError(store_locked): see
+        ``writer_lock``.
     """
     from .keyword import Tokenizer, _read_dict_entries
     from .pipeline import Pipeline
     from .store import Store, open_client
 
-    store = Store(open_client(s.data_dir, s.chroma_url), build_embedder(s), s.collection)
+    lock = writer_lock(s, writer) if writer else None
+    client = open_client(s.data_dir, s.chroma_url, timeout_s=s.store_timeout)
+    store = Store(client, build_embedder(s), s.collection, timeout_s=s.store_timeout, min_free_mb=s.min_free_mb)
     entries = _read_dict_entries(s.dict_path) if s.dict_path.exists() else []
     tokenizer = Tokenizer(dict_path=s.dict_path, engine=s.tokenizer)
     people = [w for w, _freq, pos in entries if pos == "nr"]
@@ -170,6 +202,7 @@ def build_pipeline(s: Settings):
         entities={w: pos for w, _freq, pos in entries if pos in ("nr", "ns", "nt")},
         today=s.today_date,
     )
+    pipe.lock = lock
     llm = build_llm_answerer(s, pipe, key_terms=[w for w, _freq, pos in entries if pos in ("nr", "ns")])
     if llm is not None:
         pipe.answerer = llm  # pipe.extractive stays: the LLM answerer's fallback and evidence gate

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import logging
 import os
 import re
 import time
@@ -38,11 +39,15 @@ from pathlib import Path
 
 import numpy as np
 
+from .chroma_client import READ_ONLY_ATTR, _Timed, _write_error, open_client, open_snapshot, versions_compatible
 from .errors import ConfigError, EmbedderMismatchError, RagError, StoreError
 from .types import Chunk
 
+log = logging.getLogger("rag.store")
+
 DEFAULT_COLLECTION = "county_news"
-_URL_RE = re.compile(r"^https?://(\[[0-9A-Fa-f:.]+\]|[^/:\[\]@\s]+)(:\d{1,5})?/?$")  # a Chroma server URL
+DEFAULT_TIMEOUT_S = 30.0  # seconds any one call into Chroma may take (RAG_STORE_TIMEOUT)
+DEFAULT_MIN_FREE_MB = 100.0  # writes stop while the data dir's disk has less free space (RAG_MIN_FREE_MB)
 # Chroma's collection name rule (the stricter, older one, chromadb/api/segment.py: 3–63 of
 # [A-Za-z0-9._-], alphanumeric at both ends, no "..", not an IPv4 address)
 _CHROMA_NAME_RE = re.compile(r"^(?!\d+\.\d+\.\d+\.\d+$)(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9._-]{1,61}[A-Za-z0-9]$")
@@ -63,65 +68,6 @@ def chroma_name(name: str) -> str:
     ascii_part = re.sub(r"[^A-Za-z0-9]+", "_", unicodedata.normalize("NFKC", name)).strip("_")[:40]
     digest = hashlib.sha1(name.encode("utf-8")).hexdigest()[:16]
     return f"c_{ascii_part}_{digest}" if ascii_part else f"c_{digest}"
-
-
-def open_client(data_dir: Path | None = None, chroma_url: str | None = None):
-    """Return a Chroma client: ``HttpClient`` when ``chroma_url`` (``http://host:port``) is given,
-    else ``PersistentClient(data_dir / "chroma")``. Telemetry is off.
-
-    raises ConfigError(bad_config): ``chroma_url`` is not ``http(s)://host[:port]``.
-    raises StoreError(store_unavailable): server unreachable (Chinese message with the URL).
-    raises StoreError(store_version_mismatch): the server speaks another API generation than
-        the client (its major version differs: a 0.x server and this 1.x client do not talk;
-        every 1.x ``chroma run`` reports ``1.0.0`` whatever its package version).
-    """
-    import chromadb
-    from chromadb.config import Settings
-
-    settings = Settings(anonymized_telemetry=False, allow_reset=False)
-    if chroma_url:
-        from urllib.parse import urlparse
-
-        u = urlparse(chroma_url if "://" in chroma_url else f"http://{chroma_url}")
-        if not _URL_RE.match(u.geturl()):
-            raise ConfigError(
-                f"Chroma 服务器地址（RAG_CHROMA_URL / --chroma-url）「{chroma_url}」格式不对，"
-                "应为 http://主机:端口，如 http://127.0.0.1:8000。"
-            )
-        try:
-            client = chromadb.HttpClient(
-                host=u.hostname or "127.0.0.1", port=u.port or 8000, ssl=u.scheme == "https", settings=settings
-            )
-            server_version = client.get_version()
-        except Exception as exc:  # noqa: BLE001 - any connection failure
-            raise StoreError(f"无法连接 Chroma 服务器 {chroma_url}，请确认服务已启动。({exc})") from exc
-        if not versions_compatible(server_version, chromadb.__version__):
-            raise StoreError(
-                f"Chroma 服务器 {chroma_url} 的版本 {server_version} 与本机客户端 chromadb {chromadb.__version__} "
-                f"不兼容（主版本号不同）；请把服务器升级到 chromadb {chromadb.__version__.split('.')[0]}.x "
-                f"（`pip install chromadb=={chromadb.__version__}` 后用 `chroma run` 启动）。",
-                code="store_version_mismatch",
-            )
-        return client
-    if data_dir is None:
-        raise ValueError("data_dir or chroma_url is required")
-    path = Path(data_dir) / "chroma"
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(path=str(path), settings=settings)
-    except OSError as exc:
-        raise StoreError(f"无法打开数据目录 {path}：{exc}", code="store_readonly") from exc
-    except Exception as exc:  # noqa: BLE001 - chromadb's InternalError on a full or read-only disk
-        err = _write_error(exc, str(path))
-        if err.code in ("store_full", "store_readonly"):
-            raise err from exc
-        raise StoreError(f"无法打开数据目录 {path}：{exc}") from exc
-
-
-def versions_compatible(server: str, client: str) -> bool:
-    """True when a Chroma server of version ``server`` serves a client of version ``client``:
-    same major version (the HTTP API changed from v1 to v2 between 0.x and 1.x)."""
-    return str(server).split(".")[0] == str(client).split(".")[0]
 
 
 def placeholder_vector(chunk_id: str, dim: int) -> list[float]:
@@ -181,6 +127,7 @@ class DocumentInfo:
     titles: the articles' titles, sorted.
     article_list: per article ``{"id", "title", "date", "author", "chunks", "corrected"}``
         (``corrected``: the fields a user corrected, a list), undated first, then by date and title.
+    complete: False while its ingest has not finished (cut off by a kill, a full disk…: run it again).
     """
 
     source: str
@@ -188,30 +135,35 @@ class DocumentInfo:
     chunks: int
     titles: list[str]
     article_list: list[dict] = field(default_factory=list)
+    complete: bool = True
 
 
 def _guard(method):
     """Run a Store method; turn any Chroma/httpx failure into ``StoreError(store_unavailable)``.
 
     A collection that vanished (deleted and re-created by ``rag reindex``, a server restarted
-    on a fresh path) is re-opened by name once and the call retried.
+    on a fresh path) is re-opened by name once and the call retried; so is a call whose failure
+    (a full disk) moved the store to a read-only snapshot (``Store._switch_to_snapshot``).
     """
 
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
+        client = self.client
         try:
             return method(self, *args, **kwargs)
         except RagError:
             raise
         except Exception as exc:  # noqa: BLE001 - any client/transport failure
-            if _is_missing_collection(exc) and self._reopen():
+            retry = _is_missing_collection(exc) and self._reopen()
+            err = None if retry else self._unavailable(exc)
+            if retry or self.client is not client:
                 try:
                     return method(self, *args, **kwargs)
                 except RagError:
                     raise
                 except Exception as exc2:  # noqa: BLE001
                     raise self._unavailable(exc2) from exc2
-            raise self._unavailable(exc) from exc
+            raise err from exc
 
     return wrapper
 
@@ -229,10 +181,31 @@ class Store:
     raises StoreError(store_unavailable): on open and on every later operation, when Chroma
         cannot be reached or fails (message names the cause; retry once the server is back).
     raises ConfigError(bad_config): on open, when Chroma refuses a setting (not an outage).
+    raises StoreError(store_timeout): a call into Chroma took longer than ``timeout_s`` seconds
+        (a hung server or disk); the call is given up, the same Store works again afterwards.
     collection: any name (``绛县新闻``), kept as ``display_name``; ``name`` is its :func:`chroma_name`.
+    timeout_s: longest a single call into Chroma may take (seconds; None: no limit).
+    min_free_mb: an embedded store refuses writes (``store_full``) while its disk has less free
+        space (MiB), so that Chroma never runs out of space halfway through a write (its SQLite
+        can then be left locked); like the flood-stage disk watermark of Elasticsearch.
+    read_only: the ``StoreError`` every write raises (a client opened from a read-only snapshot
+        carries it, see ``open_client``).
     """
 
-    def __init__(self, client, embedder, collection: str = DEFAULT_COLLECTION):
+    def __init__(
+        self,
+        client,
+        embedder,
+        collection: str = DEFAULT_COLLECTION,
+        *,
+        timeout_s: float | None = DEFAULT_TIMEOUT_S,
+        min_free_mb: float = DEFAULT_MIN_FREE_MB,
+    ):
+        self.read_only: StoreError | None = getattr(client, READ_ONLY_ATTR, None)
+        self.timeout_s = timeout_s
+        self.min_free_bytes = int(min_free_mb * 1024 * 1024)
+        self._local_dir = _local_dir(client)
+        client = _Timed(client, timeout_s)
         self.client = client
         self.embedder = embedder
         self.name = chroma_name(collection)
@@ -244,13 +217,15 @@ class Store:
         try:
             self.max_batch = int(client.get_max_batch_size())
             self.col = self._open_collection()
+        except RagError:
+            raise
         except Exception as exc:  # noqa: BLE001
-            err = _write_error(exc, self.local_dir)  # a read-only or full data dir says so
-            if err.code in ("store_full", "store_readonly"):
+            err = _write_error(exc, self.local_dir)  # a read-only, full or damaged data dir says so
+            if err.code in ("store_full", "store_readonly", "store_corrupt"):
                 raise err from exc
             if type(exc).__name__ in ("InvalidArgumentError", "ValueError") or "validation error" in str(exc).lower():
                 raise ConfigError(f"向量库配置有误（集合「{self.display_name}」）：{exc}") from exc
-            raise StoreError(f"无法打开向量库：{exc}") from exc
+            raise self._unavailable(exc) from exc
         meta = self.col.metadata or {}
         if meta.get("embedder") != embedder.id or int(meta.get("dim", -1)) != embedder.dim:
             raise EmbedderMismatchError(
@@ -292,11 +267,7 @@ class Store:
     @property
     def local_dir(self) -> str | None:
         """The data directory of an embedded (persistent) client; None for a server."""
-        try:
-            s = self.client.get_settings()
-            return s.persist_directory if s.is_persistent and not getattr(self.client, "_api_url", None) else None
-        except Exception:  # noqa: BLE001 - a client without settings
-            return None
+        return self._local_dir
 
     def _write_failed(self, exc: Exception) -> StoreError:
         """Classify a failed write. After ``store_full`` on an embedded store this process writes
@@ -304,11 +275,47 @@ class Store:
         next write, once there is space again, then blocks forever while holding the GIL
         (freezing every request of the server). Reads go on; a restart clears it."""
         err = _write_error(exc, self.local_dir)
-        if err.code == "store_full" and self.local_dir:
+        if err.code == "store_full" and self.local_dir and self.read_only is None:
             self._full_latched = True
+            self._switch_to_snapshot(err)
         return err
 
+    def _switch_to_snapshot(self, err: StoreError) -> None:
+        """After Chroma ran out of space this process never calls the embedded client again: its
+        SQLite connection may keep the write lock of the failed commit, and a later call that
+        needs it waits forever (reads of a collection with unapplied writes do). The store
+        moves to a read-only snapshot of the data dir (``rag.readonly``; the copy rolls the cut-off
+        commit back), so questions are answered from what was committed and every write is
+        refused (restart once space is free). Without a snapshot it stays latched."""
+        try:
+            client = open_snapshot(Path(self.local_dir), err)
+            col = _Timed(client, self.timeout_s).get_collection(self.name, embedding_function=None)
+        except Exception as exc:  # noqa: BLE001 - no temp space, or the copy does not open
+            log.error("could not move to a read-only snapshot after a full disk: %s", exc)
+            return
+        self.client, self.col = _Timed(client, self.timeout_s), col
+        self.read_only = getattr(client, READ_ONLY_ATTR)
+
     def _check_writable(self) -> None:
+        """raises StoreError before a write: a read-only store, a latched ``store_full``, or an
+        embedded store's disk below ``min_free_bytes`` (nothing is written then)."""
+        if self.read_only is not None:
+            raise self.read_only
+        local = self.local_dir
+        if local and self.min_free_bytes:
+            try:
+                st = os.statvfs(local)
+                free = st.f_bavail * st.f_frsize
+            except OSError:
+                free = self.min_free_bytes
+            if free < self.min_free_bytes:
+                raise StoreError(
+                    f"数据目录所在磁盘剩余空间不足（剩 {free / 1048576:.1f} MB，写入至少需要留出 "
+                    f"{self.min_free_bytes / 1048576:.0f} MB，见 RAG_MIN_FREE_MB），本次写入没有进行；"
+                    "已有数据未受影响，提问不受影响。请腾出磁盘空间后重试。",
+                    code="store_full",
+                    status=507,
+                )
         if self._full_latched:
             raise StoreError(
                 "数据目录所在磁盘曾经写满：为避免向量库卡死，本进程已停止写入。请腾出磁盘空间后重启服务"
@@ -318,13 +325,16 @@ class Store:
             )
 
     def _unavailable(self, exc: Exception) -> StoreError:
-        # a full or read-only data dir fails reads-before-writes too (e.g. ``touch``): say so
+        # a full, read-only or damaged data dir fails reads-before-writes too (e.g. ``touch``): say so
         err = self._write_failed(exc)
-        if err.code in ("store_full", "store_readonly"):
+        if err.code in ("store_full", "store_readonly", "store_corrupt"):
             return err
         server = getattr(self.client, "_server", None)  # chromadb's HTTP client keeps its URL here
-        where = getattr(server, "_api_url", None) or "本地数据目录"
-        return StoreError(f"向量库不可用（{where}）：{exc}；请确认 Chroma 服务已启动，恢复后重试即可。")
+        url = getattr(server, "_api_url", None)
+        log.warning("Chroma call failed (%s): %s", url or self.local_dir, exc)
+        if url:
+            return StoreError(f"向量库服务不可用（{url}）：请确认 Chroma 服务已启动，恢复后重试即可。")
+        return StoreError("读取本地向量库出错，请稍后重试；如一直如此，请管理员查看服务日志。")
 
     # -- change tracking -------------------------------------------------------------------
     @_guard
@@ -610,41 +620,90 @@ class Store:
             if len(res["ids"]) < page:
                 break
             offset += page
+        pending = self.incomplete_sources()
         docs = []
-        for src in sorted(arts):
-            items = sorted(arts[src].values(), key=lambda a: (a["date"], a["title"]))
+        for src in sorted(set(arts) | set(pending)):
+            items = sorted(arts[src].values(), key=lambda a: (a["date"], a["title"])) if src in arts else []
+            chunks = sum(a["chunks"] for a in items)
             docs.append(
-                DocumentInfo(src, len(items), sum(a["chunks"] for a in items), sorted(a["title"] for a in items), items)
+                DocumentInfo(src, len(items), chunks, sorted(a["title"] for a in items), items, src not in pending)
             )
         return docs
 
     def article_count(self) -> int:
         return sum(d.articles for d in self.documents())
 
-
-def _write_error(exc: Exception, local_dir: str | None = None) -> StoreError:
-    """Classify a failed write: ``store_full`` / ``store_readonly`` by the error text, else (an
-    embedded store whose error says only "unable to open database file", SQLite's answer on a
-    read-only mount) by the state of the filesystem holding ``local_dir``."""
-    text = str(exc).lower()
-    state = None
-    if (
-        not (
-            "no space" in text
-            or "disk is full" in text
-            or "readonly" in text
-            or "read-only" in text
-            or "permission denied" in text
-        )
-        and local_dir
-    ):
+    # -- ingest markers: a document whose ingest has not finished ----------------------------
+    # One record per document being written, in a small side collection: it is there from the
+    # first write of a file's chunks until its last (stale chunks removed). A kill or a failed
+    # write leaves it, so listings show the document as incomplete until an ingest completes it.
+    def _marker_collection(self, create: bool):
+        name = chroma_name(f"{self.display_name}（导入中）")
         try:
-            st = os.statvfs(local_dir)
-            state = "readonly" if st.f_flag & os.ST_RDONLY else "full" if st.f_bavail * st.f_frsize < 1 << 20 else None
-        except OSError:
-            pass
-    if "no space" in text or "disk is full" in text or "database or disk is full" in text or state == "full":
-        return StoreError("数据目录所在磁盘已满，本次写入未完成，已有数据未受影响。", code="store_full", status=507)
-    if "readonly" in text or "read-only" in text or "permission denied" in text or state == "readonly":
-        return StoreError("数据目录为只读，无法写入；已有数据未受影响。", code="store_readonly")
-    return StoreError(f"写入向量库失败：{exc}")
+            return self.client.get_collection(name, embedding_function=None)
+        except Exception as exc:  # noqa: BLE001
+            if not _is_missing_collection(exc):
+                raise
+        return self.client.get_or_create_collection(name, embedding_function=None) if create else None
+
+    def mark_incomplete(self, source: str) -> None:
+        """Mark document ``source`` as being written. raises StoreError: as a write."""
+        self._check_writable()
+        try:
+            self._marker_collection(create=True).upsert(
+                ids=[_marker_id(source)],
+                embeddings=[[1.0]],
+                documents=[""],
+                metadatas=[{"source": source, "started": time.strftime("%Y-%m-%d %H:%M:%S")}],
+            )
+        except RagError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            raise self._write_failed(exc) from exc
+
+    def mark_complete(self, source: str) -> None:
+        """Clear the mark of document ``source`` (written whole, or deleted)."""
+        try:
+            col = self._marker_collection(create=False)
+            if col is not None:
+                col.delete(ids=[_marker_id(source)])
+        except RagError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            raise self._write_failed(exc) from exc
+
+    def incomplete_sources(self) -> dict[str, str]:
+        """``{source: started}`` of the documents whose ingest has not finished. On a data dir
+        that became read-only or full while this process had it open, reading the marks may
+        need a write Chroma cannot make: then none are reported (and none can be resolved).
+        raises StoreError: Chroma unreachable."""
+        try:
+            return self._incomplete_sources()
+        except StoreError as exc:
+            if exc.code not in ("store_readonly", "store_full"):
+                raise
+            log.warning("ingest marks unreadable on a %s data dir: not listed", exc.code)
+            return {}
+
+    @_guard
+    def _incomplete_sources(self) -> dict[str, str]:
+        col = self._marker_collection(create=False)
+        if col is None:
+            return {}
+        res = col.get(include=["metadatas"])
+        return {m["source"]: m.get("started", "") for m in res["metadatas"] if m and m.get("source")}
+
+
+def _marker_id(source: str) -> str:
+    return hashlib.sha1(source.encode("utf-8")).hexdigest()
+
+
+def _local_dir(client) -> str | None:
+    try:
+        s = client.get_settings()
+        return s.persist_directory if s.is_persistent and not getattr(client, "_api_url", None) else None
+    except Exception:  # noqa: BLE001 - a client without settings
+        return None
+
+
+__all__ = ["Store", "DocumentInfo", "chroma_name", "open_client", "versions_compatible", "placeholder_vector"]

@@ -254,7 +254,13 @@ def test_unknown_api_path_is_json_404(client):
 def test_list_documents(client):
     docs = client.get("/api/documents").json()
     assert [{k: v for k, v in d.items() if k != "article_list"} for d in docs] == [
-        {"source": "绛县新闻-2024年4-5月.txt", "articles": 5, "chunks": docs[0]["chunks"], "titles": docs[0]["titles"]}
+        {
+            "source": "绛县新闻-2024年4-5月.txt",
+            "articles": 5,
+            "chunks": docs[0]["chunks"],
+            "titles": docs[0]["titles"],
+            "complete": True,
+        }
     ]
     assert T_INVEST in docs[0]["titles"] and len(docs[0]["article_list"]) == 5
 
@@ -826,12 +832,14 @@ def test_chat_documents_tab_uses_the_year_and_never_shows_a_duplicate_as_importe
     from ui.app import make_doc_fns
 
     settings, pipe = writable
-    _refresh, upload, _delete = make_doc_fns(PipelineHolder(settings, pipe), settings)
+    received: set[str] = set()  # Gradio's upload_file_set: what its upload route received
+    _refresh, upload, _delete = make_doc_fns(PipelineHolder(settings, pipe), settings, received)
     text = "县里召开春耕备耕会\n本报讯 3月20日，县里召开春耕备耕会，安排部署春耕生产。\n"
 
     def put(name: str, year: str = "") -> str:
         p = tmp_path / name
         p.write_text(text, encoding="utf-8")
+        received.add(str(p))
         return upload(str(p), "", year)[3]
 
     status = put("春耕.txt")

@@ -250,11 +250,14 @@ def test_reupload_without_a_year_keeps_the_dates_chat(docs):
     from ui.app import make_doc_fns
 
     data, pipe = docs
-    _refresh, upload, _delete = make_doc_fns(PipelineHolder(pipe.settings, pipe), pipe.settings)
+    received: set[str] = set()  # Gradio's upload_file_set: the files its upload route received
+    _refresh, upload, _delete = make_doc_fns(PipelineHolder(pipe.settings, pipe), pipe.settings, received)
     p = data / "植树-chat.txt"
     p.write_text(PLANTING, encoding="utf-8")
+    received.add(str(p))
     assert "没有日期" not in upload(str(p), "", "2024")[3]
     p.write_text(PLANTING, encoding="utf-8")  # the chat removes an upload once it is in
+    received.add(str(p))
     status = upload(str(p), "", "")[3]
     assert 'class="rag-ok"' in status and "没有日期" not in status
     assert _dates(pipe, "植树-chat.txt") == {"2024-03-12"}

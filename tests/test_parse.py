@@ -234,7 +234,7 @@ def test_jsonl_good_and_bad_lines(tmp_path):
     assert [a.title for a in res.articles] == ["第一篇", "县委召开专题会议，研究工作", "第三篇正文"]
     a, b, c = res.articles
     assert a.date == "2024-05-09" and a.url == "http://x.cn/1" and a.source == "d.jsonl"
-    assert b.date == "2024-05-08" and b.author == "王五" and b.source == "报纸/第3期"
+    assert b.date == "2024-05-08" and b.author == "王五" and b.source == "d.jsonl"  # the file names it, not "source"
     assert b.text == "县委召开专题会议，研究工作。会议强调，要优化保障，加强统筹。"
     assert c.date == ""
     assert [e.code for e in res.errors] == ["bad_jsonl_line", "bad_jsonl_line"]

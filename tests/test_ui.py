@@ -265,15 +265,19 @@ def writable(tmp_path_factory, embed_cache):
     return private_settings_and_pipeline(tmp_path_factory.mktemp("uiwrite"), embed_cache)
 
 
+RECEIVED: set[str] = set()  # stands for Gradio's upload_file_set: the files its upload route received
+
+
 def _upload_copy(tmp_path: Path, name: str, text: str) -> str:
     p = tmp_path / name
     p.write_text(text, encoding="utf-8")
+    RECEIVED.add(str(p))
     return str(p)
 
 
 def test_doc_tab_upload_list_delete(writable, tmp_path):
     settings, pipe = writable
-    refresh, upload, delete = make_doc_fns(PipelineHolder(settings, pipe), settings)
+    refresh, upload, delete = make_doc_fns(PipelineHolder(settings, pipe), settings, RECEIVED)
     rows, _, status = refresh()
     assert [r[0] for r in rows] == ["绛县新闻-2024年4-5月.txt"] * 5 and "共 1 个文档" in status
     assert rows[0][1:5] == ["2024-04-29", "我县召开一季度经济运行分析会", "张倩倩", 6]  # date, title, author, chunks
@@ -290,13 +294,13 @@ def test_doc_tab_upload_list_delete(writable, tmp_path):
 
 def test_doc_tab_errors_and_key(writable, tmp_path):
     settings, pipe = writable
-    _, upload, delete = make_doc_fns(PipelineHolder(settings, pipe), settings)
+    _, upload, delete = make_doc_fns(PipelineHolder(settings, pipe), settings, RECEIVED)
     _, _, _, status = upload(_upload_copy(tmp_path, "程序.exe", "x"), "")
     assert "不支持的文件类型" in status and "Traceback" not in status
     _, _, _, status = upload(_upload_copy(tmp_path, "空.txt", ""), "")
     assert "空文件" in status
     keyed = replace(settings, api_key="s3cret")
-    _, upload, delete = make_doc_fns(PipelineHolder(keyed, pipe), keyed)
+    _, upload, delete = make_doc_fns(PipelineHolder(keyed, pipe), keyed, RECEIVED)
     _, _, _, status = upload(_upload_copy(tmp_path, "k.txt", "# 标题\n\n本报讯 正文内容足够长。\n"), "wrong")
     assert "管理密钥不正确" in status
     _, _, status = delete("绛县新闻-2024年4-5月.txt", "")

@@ -47,6 +47,7 @@ from rag.settings import Settings
 from rag.stream import ask_stream
 from rag.types import Answer
 
+from .access import UPLOAD_NOT_RECEIVED, check_ui_key, claim_upload, client_of, unlock_upload
 from .render import CSS, MONO, SANS, esc, render_answer, render_error, render_pending, render_status
 
 log = logging.getLogger("rag.ui")
@@ -244,7 +245,7 @@ def _doc_rows(holder: PipelineHolder) -> tuple[list[list], list[str], str]:
         return [], [], render_status(exc.message, ok=False)
     rows = [
         [
-            d.source,
+            d.source if d.complete else f"{d.source}（导入未完成）",
             a["date"] or "日期不详",
             a["title"],
             a["author"],
@@ -256,6 +257,7 @@ def _doc_rows(holder: PipelineHolder) -> tuple[list[list], list[str], str]:
         for a in d.article_list
     ]
     total = f"共 {len(docs)} 个文档，{sum(d.articles for d in docs)} 篇文章，{sum(d.chunks for d in docs)} 个文本块。"
+    total += "".join(f"「{d.source}」导入未完成，请重新上传。" for d in docs if not d.complete)
     return rows, [d.source for d in docs], esc(total)
 
 
@@ -268,7 +270,7 @@ def article_choices(rows) -> Any:
     return gr.Dropdown(choices=choices, value=None)
 
 
-def make_fix_fns(holder: PipelineHolder, settings: Settings):
+def make_fix_fns(holder: PipelineHolder, settings: Settings, attempts=None):
     """``(pick, save)`` of the 更正文章信息 panel: ``pick(article id) -> (title, date, author)``
     fills the inputs with the stored values; ``save(id, title, date, author, key) -> status html``
     stores the correction (``rag.service.correct_article``; the key rule of the other writes)."""
@@ -280,11 +282,11 @@ def make_fix_fns(holder: PipelineHolder, settings: Settings):
                     return a["title"], a["date"], a["author"]
         return "", "", ""
 
-    def save(article_id: str | None, title: str, date: str, author: str, key: str) -> str:
+    def save(article_id: str | None, title: str, date: str, author: str, key: str, request: gr.Request = None) -> str:
         if not article_id:
             return render_status("请先选择要更正的文章。", ok=False)
         try:
-            _check_ui_key(settings, key)
+            check_ui_key(settings, key, attempts, client_of(request))
             a = correct_article(holder, article_id, title=title, date=date, author=author)
         except RagError as exc:
             return render_status(exc.message, ok=False)
@@ -297,11 +299,6 @@ def make_fix_fns(holder: PipelineHolder, settings: Settings):
     return pick, save
 
 
-def _check_ui_key(settings: Settings, key: str | None) -> None:
-    if settings.api_key and not key_matches(key or None, settings.api_key):
-        raise RagError("管理密钥不正确：上传、删除和更正文档需要填写 RAG_API_KEY。", code="forbidden", status=403)
-
-
 def _report_text(name: str, r) -> str:
     text = (
         f"已导入 {name}：文章 {r.articles} 篇（重复 {r.duplicates} 篇）；文本块 新增 {r.added}，"
@@ -312,18 +309,25 @@ def _report_text(name: str, r) -> str:
     return text
 
 
-def make_doc_fns(holder: PipelineHolder, settings: Settings):
+def make_doc_fns(holder: PipelineHolder, settings: Settings, received: set[str], attempts=None):
+    """``(refresh, upload, delete)`` of the 文档管理 tab. received: the paths the server's upload
+    route received (``claim_upload``); the upload event ingests only those. attempts: the
+    server's ``KeyAttempts`` (wrong keys throttled per client; None: not throttled)."""
     max_bytes = int(settings.max_upload_mb * 1024 * 1024)
 
     def refresh():
         rows, names, status = _doc_rows(holder)
         return rows, gr.Dropdown(choices=names, value=None), status
 
-    def upload(path: str | None, key: str, year: str = ""):
+    def upload(path: str | None, key: str, year: str = "", request: gr.Request = None):
         if not path:
             return (None, *refresh())
+        if not claim_upload(received, path):
+            log.warning("upload event refused %r: not a file this server's upload route received", path)
+            rows, dropdown, listing = refresh()
+            return None, rows, dropdown, render_status(UPLOAD_NOT_RECEIVED, ok=False) + listing
         try:
-            _check_ui_key(settings, key)
+            check_ui_key(settings, key, attempts, client_of(request))
             name = normalise_upload_name(Path(path).name)
             check_upload_suffix(name)
             if Path(path).stat().st_size > max_bytes:
@@ -344,12 +348,12 @@ def make_doc_fns(holder: PipelineHolder, settings: Settings):
         rows, dropdown, listing = refresh()
         return None, rows, dropdown, f"{status}{listing}"
 
-    def delete(name: str | None, key: str):
+    def delete(name: str | None, key: str, request: gr.Request = None):
         if not name:
             rows, dropdown, listing = refresh()
             return rows, dropdown, render_status("请先选择要删除的文档。", ok=False) + listing
         try:
-            _check_ui_key(settings, key)
+            check_ui_key(settings, key, attempts, client_of(request))
             n = delete_document(holder, name)
             status = render_status(f"已删除 {name}（{n} 个文本块）。")
         except RagError as exc:
@@ -389,12 +393,6 @@ KEY_COOKIE_JS = f"""(k) => {{
 }}"""
 
 
-def unlock_upload(settings: Settings, key: str | None):
-    """The upload box, usable only once the right key is typed (when ``RAG_API_KEY`` is set), so
-    that staff never start an upload the server will refuse."""
-    return gr.File(interactive=not settings.api_key or key_matches(key or None, settings.api_key))
-
-
 # Gradio strings its zh-CN translation lacks (keys its frontend asks for; common.complete is
 # announced after every finished event and has no translation at all, not even English)
 I18N = gr.I18n(
@@ -422,17 +420,26 @@ def build_ui(
     *,
     piece_delay: float = PIECE_DELAY_S,
     delete_cache: tuple[int, int] = DELETE_CACHE,
+    attempts=None,
 ) -> gr.Blocks:
     """The Blocks app. Named API endpoint: ``/chat`` (message, history as role/content
-    messages, top_k, date_from, date_to → the chat with the new answer).
+    messages, top_k, date_from, date_to → the chat with the new answer). attempts: the
+    server's ``rag.service.KeyAttempts`` for the documents tab's key (None: not throttled).
     delete_cache: (every s, older than s) for Gradio's uploaded files (``gr.Blocks``)."""
     chat = make_chat_fn(holder, settings, piece_delay)
     turn = make_turn_fn(holder, settings, piece_delay)
     give = make_feedback_fn(settings)
-    refresh, upload, delete = make_doc_fns(holder, settings)
-    pick_article, save_fix = make_fix_fns(holder, settings)
+    pick_article, save_fix = make_fix_fns(holder, settings, attempts)
 
     with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=delete_cache) as demo:
+        refresh, upload, delete = make_doc_fns(holder, settings, demo.upload_file_set, attempts)
+
+        def unlock(k: str, request: gr.Request):
+            return unlock_upload(settings, k, attempts, client_of(request))
+
+        def confirmed(name: str | None, k: str, request: gr.Request):
+            return (*delete(name, k, request), gr.Row(visible=False))
+
         gr.Markdown(
             f"## {TITLE}\n答案摘自本县新闻档案，每句后的 [n] 对应下方来源（点击可查看原文）；档案里没有的内容会明确说明。"
         )
@@ -592,7 +599,7 @@ def build_ui(
         docs_tab.select(refresh, None, [table, pick, status], api_visibility="private")
         reload.click(refresh, None, [table, pick, status], api_visibility="private")
         key.change(
-            lambda k: unlock_upload(settings, k),
+            unlock,
             [key],
             [upload_box],
             js=KEY_COOKIE_JS,
@@ -608,7 +615,7 @@ def build_ui(
             api_visibility="private",
         )
         yes.click(
-            lambda name, k: (*delete(name, k), gr.Row(visible=False)),
+            confirmed,
             [pending, key],
             [table, pick, status, confirm_row],
             api_visibility="private",
@@ -625,16 +632,23 @@ def mount_ui(
     behind a proxy. System fonts only; Gradio strings completed in Chinese (``I18N``); no
     Gradio footer (its API page is English; ``/docs`` is linked instead); uploads capped at
     ``settings.max_upload_mb`` and deleted per ``delete_cache``; with ``RAG_API_KEY_ALL`` the
-    page asks for the key (any user name, the key as password)."""
+    page asks for the key (any user name, the key as password).
+
+    Gradio checks that a file named in an event was uploaded (lies in its upload folder) only
+    once its app has "launched"; a mounted app never does, so the check would be skipped and a
+    client could name any server file. ``has_launched`` is set (as Gradio's own reload does)
+    so that check runs before Gradio copies anything; the upload event then also takes only
+    a file the upload route received (``claim_upload``)."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     theme = gr.themes.Default(font=SANS, font_mono=MONO)
     auth = None
     if settings.api_key and settings.api_key_all:
         key = settings.api_key
         auth = lambda _user, password: key_matches(password or "", key)  # noqa: E731
-    return gr.mount_gradio_app(
+    demo = build_ui(holder, settings, delete_cache=delete_cache, attempts=getattr(app.state, "key_attempts", None))
+    mounted = gr.mount_gradio_app(
         app,
-        build_ui(holder, settings, delete_cache=delete_cache),
+        demo,
         path=path,
         theme=theme,
         css=CSS,
@@ -646,3 +660,5 @@ def mount_ui(
         auth=auth,
         auth_message="请输入访问密钥：用户名可以不填，密码为 RAG_API_KEY。",
     )
+    demo.has_launched = True  # gradio.processing_utils._check_allowed: only uploaded files
+    return mounted

@@ -5,6 +5,7 @@ through the ``county_rag.server`` entry point, so the library never imports the 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -12,7 +13,10 @@ from fastapi import FastAPI
 
 from rag.api import create_app
 from rag.api.middleware import WriteKeyGuard
-from rag.settings import Settings, build_pipeline
+from rag.api.security import HostGuard, LoginThrottle, access_log_config, allowed_hosts
+from rag.readonly import clean_stale_snapshots
+from rag.service import clean_upload_dir
+from rag.settings import Settings, build_pipeline, writer_lock
 
 from .app import DELETE_CACHE, UPLOAD_ROUTE, mount_ui
 from .render import PAGE_JS
@@ -72,17 +76,27 @@ def create_server(
     *,
     builder: Callable[[Settings], Any] = build_pipeline,
     delete_cache: tuple[int, int] = DELETE_CACHE,
+    bind_host: str | None = None,
 ) -> FastAPI:
     """``rag.api.create_app`` (same arguments) with the chat mounted at ``/`` after the API
     routes, all under ``settings.root_path``. With ``RAG_API_KEY`` set, the chat's upload
     route needs the key like every other write (``WriteKeyGuard``, before Gradio reads the
-    file). The chat page gets ``ui.render.PAGE_JS`` first in its head (``PageScript``).
-    delete_cache: see ``ui.app.DELETE_CACHE``."""
+    file); wrong keys and logins are throttled per client (``app.state.key_attempts``). The chat
+    page gets ``ui.render.PAGE_JS`` first in its head (``PageScript``).
+    delete_cache: see ``ui.app.DELETE_CACHE``.
+    bind_host: the address served (``rag serve --host``): requests must then name an allowed
+        host (``rag.api.security.allowed_hosts`` with ``RAG_ALLOWED_HOSTS``); None (in-process
+        use, tests) checks no ``Host`` header."""
     app = create_app(settings, pipeline, builder=builder)
     settings = app.state.settings
+    attempts = app.state.key_attempts
     mount_ui(app, app.state.holder, settings, path="/", delete_cache=delete_cache)
-    app.add_middleware(WriteKeyGuard, settings=settings, paths=[UPLOAD_ROUTE])
+    app.add_middleware(WriteKeyGuard, settings=settings, paths=[UPLOAD_ROUTE], attempts=attempts)
     app.add_middleware(PageScript, script=PAGE_JS, root_path=settings.root_path)
+    if settings.api_key and settings.api_key_all:
+        app.add_middleware(LoginThrottle, attempts=attempts, root_path=settings.root_path)
+    if bind_host is not None:
+        app.add_middleware(HostGuard, patterns=allowed_hosts(settings.allowed_hosts, bind_host))
     return app
 
 
@@ -97,10 +111,28 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860, log_lev
         level=getattr(logging, log_level.upper(), logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    app = create_server(settings)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     base = f"http://{shown}:{port}{settings.root_path}"
+    # the one writer of an embedded data dir while it runs (uploads, deletions): `rag ingest`
+    # into the same data dir is refused with a message pointing at the upload
+    lock = writer_lock(settings, f"rag serve {base}/")
+    if lock is not None and not settings.chroma_url:
+        # leftovers of uploads a killed server never finished, and the chat's upload copies,
+        # which live beside them (unless GRADIO_TEMP_DIR is set) so that they are cleaned too
+        clean_upload_dir(settings.data_dir)
+        os.environ.setdefault("GRADIO_TEMP_DIR", str(settings.data_dir / "uploads" / "gradio"))
+    clean_stale_snapshots()
+    app = create_server(settings, bind_host=host)
     print(f"聊天界面：{base}/    API 文档：{base}/docs", flush=True)
+    names = "、".join(allowed_hosts(settings.allowed_hosts, host))
+    print(f"接受的主机名：IP 地址及 {names}（其他名称请加入 RAG_ALLOWED_HOSTS）", flush=True)
     if settings.root_path:
         print(f"路径前缀 {settings.root_path}：反向代理可保留或去掉该前缀后转发到 http://{shown}:{port}/", flush=True)
-    uvicorn.run(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=5)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        log_config=access_log_config(settings.api_key),
+        timeout_graceful_shutdown=5,
+    )

@@ -30,12 +30,16 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
 from ..errors import RagError
-from ..service import PipelineHolder, make_filters, normalise_upload_name
+from ..service import KeyAttempts, PipelineHolder, make_filters, normalise_upload_name
 from ..settings import Settings, build_pipeline
 from .errors import install_error_handlers
 from .middleware import RootPathMiddleware, check_root_path
 from .routers import articles, ask, documents, feedback, health, openai
 from .routers.openai import MODEL_ID
+from .security import BodyGuard, DocsKeyGuard
+
+# routes whose bodies are uploads (streamed and size-limited by the route itself), not JSON
+UPLOAD_PATHS = ("/api/documents", "/gradio_api/upload")
 
 log = logging.getLogger("rag.api")
 
@@ -89,6 +93,7 @@ def create_app(
     )
     app.state.holder = holder
     app.state.settings = settings
+    app.state.key_attempts = KeyAttempts()  # wrong keys throttled per client (deps, middleware)
     install_error_handlers(app)
     for router in (
         health.router,
@@ -100,6 +105,8 @@ def create_app(
         _fallback,
     ):
         app.include_router(router)
+    app.add_middleware(DocsKeyGuard, settings=settings, attempts=app.state.key_attempts)
+    app.add_middleware(BodyGuard, upload_paths=UPLOAD_PATHS, root_path=settings.root_path)
     if settings.root_path:
         app.add_middleware(RootPathMiddleware, root_path=check_root_path(settings.root_path))
     return app

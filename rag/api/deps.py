@@ -6,11 +6,13 @@ router is a few lines over the library and never a closure inside one factory.
 
 from __future__ import annotations
 
+import base64
+
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from ..errors import RagError
-from ..service import PipelineHolder, key_matches
+from ..service import KeyAttempts, PipelineHolder, client_address, key_matches
 from ..settings import Settings
 
 
@@ -23,11 +25,18 @@ def holder_of(request: Request) -> PipelineHolder:
 
 
 def supplied_key(request: Request) -> str | None:
-    """The key a request carries: ``X-API-Key``, else ``Authorization: Bearer …``; None if neither."""
+    """The key a request carries: ``X-API-Key``, else ``Authorization: Bearer …``, else the
+    password of ``Authorization: Basic …`` (any user name: how a browser sends it for ``/docs``);
+    None if none."""
     supplied = request.headers.get("x-api-key")
     auth = request.headers.get("authorization", "")
     if supplied is None and auth[:7].lower() == "bearer ":
         supplied = auth[7:].strip()
+    elif supplied is None and auth[:6].lower() == "basic ":
+        try:
+            supplied = base64.b64decode(auth[6:].strip(), validate=True).decode("utf-8").partition(":")[2]
+        except (ValueError, UnicodeDecodeError):
+            supplied = None
     return supplied or None
 
 
@@ -48,9 +57,31 @@ def key_error(settings: Settings, supplied: str | None, *, write: bool) -> RagEr
     return None
 
 
+def throttled_key_error(
+    settings: Settings, supplied: str | None, *, write: bool, attempts: KeyAttempts | None, client: str
+) -> RagError | None:
+    """``key_error`` with guessing throttled: a client with too many failed attempts
+    (``attempts``) gets 429 ``too_many_attempts`` before its key is compared, and every wrong
+    key (403) counts as a failure."""
+    needed = settings.api_key and (write or settings.api_key_all)
+    if needed and supplied and attempts is not None and (wait := attempts.wait(client)):
+        return attempts.error(wait)
+    err = key_error(settings, supplied, write=write)
+    if err is not None and err.status == 403 and attempts is not None:
+        attempts.failed(client)
+    return err
+
+
 def check_key(request: Request, *, write: bool) -> None:
-    """``key_error`` for a request's headers. raises RagError: 401 ``unauthorized``, 403 ``forbidden``."""
-    err = key_error(settings_of(request), supplied_key(request), write=write)
+    """``throttled_key_error`` for a request's headers. raises RagError: 401 ``unauthorized``,
+    403 ``forbidden``, 429 ``too_many_attempts``."""
+    err = throttled_key_error(
+        settings_of(request),
+        supplied_key(request),
+        write=write,
+        attempts=getattr(request.app.state, "key_attempts", None),
+        client=client_address(request.scope),
+    )
     if err is not None:
         raise err
 

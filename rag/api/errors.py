@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import RagError
 from ..service import INTERNAL_ERROR_MESSAGE
@@ -79,6 +80,8 @@ async def rag_error(request: Request, exc: RagError) -> JSONResponse:
         headers["WWW-Authenticate"] = "Bearer"
     if exc.status == 413:  # stop the upload: without it the server would drain the rest of the body
         headers["Connection"] = "close"
+    if getattr(exc, "retry_after", None):  # 429 too_many_attempts
+        headers["Retry-After"] = str(exc.retry_after)
     return JSONResponse(exc.to_dict(), status_code=exc.status, headers=headers or None)
 
 
@@ -98,9 +101,23 @@ async def validation_error(request: Request, exc: RequestValidationError) -> JSO
     return JSONResponse({"error": {"code": "bad_request", "message": message}}, status_code=422)
 
 
+# what staff read for the framework's own errors (their ``detail`` is English: "There was an
+# error parsing the body" for a body that is not UTF-8 or nests too deep, "Not Found"…)
+HTTP_MESSAGES = {
+    400: "请求体无法解析：请发送 UTF-8 编码的 JSON（对象和列表不要嵌套过深）。",
+    401: "需要登录或 API 密钥。",
+    403: "没有权限。",
+    404: "接口不存在。",
+    405: "不支持该请求方法。",
+    413: "请求体太大。",
+    415: "不支持该请求类型。",
+    429: "请求过于频繁，请稍后再试。",
+}
+
+
 async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     code = STATUS_CODES.get(exc.status_code, "http_error")
-    message = {404: "接口不存在。", 405: "不支持该请求方法。"}.get(exc.status_code, str(exc.detail))
+    message = HTTP_MESSAGES.get(exc.status_code, f"请求无法处理（HTTP {exc.status_code}）。")
     return JSONResponse(
         {"error": {"code": code, "message": message}},
         status_code=exc.status_code,
@@ -113,8 +130,42 @@ async def internal_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"error": {"code": "internal_error", "message": INTERNAL_ERROR_MESSAGE}}, status_code=500)
 
 
+class InternalErrorGuard:
+    """Answer an unexpected exception with the 500 ``internal_error`` JSON (logged once) and keep
+    the connection open. Starlette's outermost error middleware would answer the same but then
+    re-raise, and uvicorn closes a connection whose application raised, so a keep-alive client
+    would find its connection reset. An exception after the response began is left to
+    propagate (the response cannot be replaced then)."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception as exc:
+            if started:
+                raise
+            log.error("unhandled error on %s %s", scope.get("method"), scope.get("path"), exc_info=exc)
+            body = {"error": {"code": "internal_error", "message": INTERNAL_ERROR_MESSAGE}}
+            await JSONResponse(body, status_code=500)(scope, receive, send)
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    """Register the JSON error handlers above on ``app``."""
+    """Register the JSON error handlers above on ``app`` (and ``InternalErrorGuard``, innermost
+    of the middleware added by us)."""
+    app.add_middleware(InternalErrorGuard)
     app.add_exception_handler(RagError, rag_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)

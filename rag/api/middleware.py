@@ -16,7 +16,8 @@ from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..errors import RagError
-from .deps import key_error, supplied_key
+from ..service import client_address
+from .deps import supplied_key, throttled_key_error
 
 KEY_COOKIE = "rag_key"  # set by the chat's documents tab when the key is typed (see ui/app.py)
 UPLOAD_KEY_MISSING = "上传需要管理密钥：请先在“管理密钥”框中填写 RAG_API_KEY，再上传。"
@@ -79,10 +80,11 @@ class WriteKeyGuard:
     Gradio's own errors on that route (its page shows the body to the user as it is).
     """
 
-    def __init__(self, app: ASGIApp, *, settings, paths: Iterable[str]):
+    def __init__(self, app: ASGIApp, *, settings, paths: Iterable[str], attempts=None):
         self.app = app
         self.settings = settings
         self.paths = {p.rstrip("/") for p in paths}
+        self.attempts = attempts  # rag.service.KeyAttempts: wrong keys are throttled (429)
 
     def _guarded(self, scope: Scope) -> bool:
         if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH", "DELETE"):
@@ -97,12 +99,15 @@ class WriteKeyGuard:
         if self.settings.api_key and self._guarded(scope):
             request = Request(scope)
             supplied = supplied_key(request) or unquote(request.cookies.get(KEY_COOKIE, "")) or None
-            err = key_error(self.settings, supplied, write=True)
+            client = client_address(scope)
+            err = throttled_key_error(self.settings, supplied, write=True, attempts=self.attempts, client=client)
             if err is not None:
                 headers = {"Connection": "close"}
                 if err.status == 401:
                     headers["WWW-Authenticate"] = "Bearer"
-                message = UPLOAD_KEY_MISSING if err.status == 401 else UPLOAD_KEY_WRONG
+                if err.status == 429:
+                    headers["Retry-After"] = str(err.retry_after)
+                message = {401: UPLOAD_KEY_MISSING, 403: UPLOAD_KEY_WRONG}.get(err.status, err.message)
                 await PlainTextResponse(message, status_code=err.status, headers=headers)(scope, receive, send)
                 return
         await self.app(scope, receive, send)

@@ -123,8 +123,13 @@ async def receive_upload(request: Request, dest_dir: Path, max_mb: float) -> tup
         raise
     except OSError as exc:  # saving the part failed: a full or read-only data dir
         raise disk_error(exc) from None
-    except Exception as exc:  # noqa: BLE001 - a malformed body
-        raise RagError(f"上传内容格式不正确：{exc}", code="bad_request", status=400) from None
+    except Exception:  # noqa: BLE001 - a malformed body (the parser's reason is English)
+        raise RagError(
+            "上传内容格式不正确：multipart 请求体不完整，或其中的分隔符与请求头 Content-Type 的 boundary 不一致；"
+            "请用 multipart/form-data 重新上传（字段名 file）。",
+            code="bad_request",
+            status=400,
+        ) from None
     finally:
         if state["file"] is not None and not state["file"].closed:
             state["file"].close()

@@ -2,9 +2,35 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+_LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def usv(value: Any) -> Any:
+    """``value`` (parsed JSON) with every lone surrogate in its strings replaced by U+FFFD, as
+    the WHATWG Infra standard converts a string to a scalar value string (USVString). JSON may
+    carry ``"\\ud800"`` escapes that are no Unicode text: they could not be written to a file or
+    sent back as UTF-8."""
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [usv(v) for v in value]
+    if isinstance(value, dict):
+        return {usv(k): usv(v) for k, v in value.items()}
+    return value
+
+
+class Body(BaseModel):
+    """A request body: strings are scalar value strings (``usv``) before validation."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _scalar_values(cls, data: Any) -> Any:
+        return usv(data)
 
 
 class HistoryMessage(BaseModel):
@@ -15,7 +41,7 @@ class HistoryMessage(BaseModel):
     content: str | list[dict[str, Any]] | None = None
 
 
-class AskRequest(BaseModel):
+class AskRequest(Body):
     """Body of ``POST /api/ask`` and ``/api/ask/stream``."""
 
     question: str = Field(description="问题（1–500 字）")
@@ -39,7 +65,7 @@ class AskRequest(BaseModel):
     )
 
 
-class FeedbackRequest(BaseModel):
+class FeedbackRequest(Body):
     """Body of ``POST /api/feedback``: the answer ``POST /api/ask`` returned, plus the vote."""
 
     model_config = ConfigDict(extra="ignore")
@@ -61,7 +87,7 @@ class ChatMessage(BaseModel):
     content: str | list[dict[str, Any]] | None = None
 
 
-class ChatCompletionRequest(BaseModel):
+class ChatCompletionRequest(Body):
     """OpenAI ``/v1/chat/completions`` body; sampling options are accepted and ignored."""
 
     model_config = ConfigDict(extra="allow")

@@ -55,6 +55,9 @@ async def upload_document(request: Request) -> dict:
     413 above ``RAG_MAX_UPLOAD_MB``; 415 for an unsupported type; 422 when nothing in the
     file could be imported (the parse error) or the year is not a year."""
     settings = settings_of(request)
+    read_only = getattr(getattr(await pipeline(request), "store", None), "read_only", None)
+    if read_only is not None:  # a store opened read-only (full or read-only disk): refused before the upload
+        raise read_only
     upload_root = settings.data_dir / "uploads"
     try:
         await run_in_threadpool(upload_root.mkdir, parents=True, exist_ok=True)

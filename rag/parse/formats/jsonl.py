@@ -14,9 +14,11 @@ from ..decode import normalise_newlines
 
 
 def parse_jsonl(text: str, *, source: str, year: int | None, errors: list[ParseError]) -> list[Article]:
-    """One article per line: ``{"text": ..., "title"?, "date"?, "author"?, "source"?, "url"?, "id"?}``.
+    """One article per line: ``{"text": ..., "title"?, "date"?, "author"?, "url"?}``.
 
-    ``id`` is ignored (the article id is always the hash of its text). Text, title and author
+    ``id`` and ``source`` are ignored: the article id is always the hash of its text, and the
+    document is named by its file (``source``), never by a field inside it (a line naming
+    another document would otherwise replace that document's chunks). Text, title and author
     are normalised (``rag.normalize``). Bad lines are appended to ``errors`` as
     ``bad_jsonl_line`` with "第 N 行：" in the message.
     """
@@ -51,14 +53,12 @@ def iter_jsonl_articles(
         title = clean_title(normalize(title)) if isinstance(title, str) else ""
         author = obj.get("author")
         author = normalize(author).strip() if isinstance(author, str) and author.strip() else None
-        src = obj.get("source")
-        src = src.strip() if isinstance(src, str) and src.strip() else source
         url = obj.get("url")
         url = url.strip() if isinstance(url, str) else ""
         art = build_article(
             title,
             normalize(normalise_newlines(body)).split("\n"),
-            source=src,
+            source=source,
             year=year,
             author=author,
             date=parse_given_date(obj.get("date"), year),
