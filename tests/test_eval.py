@@ -11,8 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from eval import metrics as M
-from eval.train_scorer import choose_threshold, risk_coverage
 from eval.distractors import load_distractors, make_title
+from eval.train_scorer import choose_threshold, risk_coverage
 from tests.conftest import CORPUS, ROOT, make_settings
 
 DEV = ROOT / "eval" / "datasets" / "dev.jsonl"
