@@ -33,6 +33,7 @@ import json
 import random
 import sys
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,7 +42,7 @@ from rag.answer.extractive.answerer import CHECK_SENTENCES, VALUE_SENTENCES, Ext
 from rag.answer.extractive.features import CANDIDATE_FEATURES, CATEGORICAL, SENTENCE_FEATURES
 from rag.answer.extractive.kinds import kind_of
 from rag.answer.extractive.reading import Reading
-from rag.answer.extractive.scorer import CONFIDENCE_FEATURES, MODEL_DIR, Calibrator
+from rag.answer.extractive.scorer import CONFIDENCE_CATEGORICAL, CONFIDENCE_FEATURES, MODEL_DIR, Calibrator
 from rag.settings import PROJECT_DIR
 
 from . import metrics as M
@@ -51,6 +52,7 @@ from .split import split_key
 SEED = 20261202
 FOLDS = 5
 TARGET_RISK = 0.30
+MIN_CATEGORY_ROWS = 10  # a category rarer than this in training gets no column of its own
 REPORT_DIR = PROJECT_DIR / "eval" / "reports" / "answer_step"
 LGB_PARAMS = {
     "objective": "binary",
@@ -234,14 +236,16 @@ def _draft(ans: ExtractiveAnswerer, row: Row) -> None:
 
 
 def fit_calibrator(rows: list[Row]) -> Calibrator:
-    """Logistic regression on the answer rows (one-hot kind/wh, standardised numbers)."""
+    """Logistic regression on the answer rows (one-hot ``CONFIDENCE_CATEGORICAL`` values seen at
+    least ``MIN_CATEGORY_ROWS`` times, standardised numbers)."""
     import numpy as np
     from sklearn.linear_model import LogisticRegression
 
     data = [r for r in rows if r.draft_row is not None]
-    cats = {c: sorted({str(r.draft_row[c]) for r in data}) for c in ("kind", "wh")}
-    names = [f"{c}={v}" for c in ("kind", "wh") for v in cats[c]] + [
-        n for n in CONFIDENCE_FEATURES if n not in ("kind", "wh")
+    counts = {c: Counter(str(r.draft_row[c]) for r in data) for c in CONFIDENCE_CATEGORICAL}
+    cats = {c: sorted(v for v, n in counts[c].items() if n >= MIN_CATEGORY_ROWS) for c in CONFIDENCE_CATEGORICAL}
+    names = [f"{c}={v}" for c in CONFIDENCE_CATEGORICAL for v in cats[c]] + [
+        n for n in CONFIDENCE_FEATURES if n not in CONFIDENCE_CATEGORICAL
     ]
     cal = Calibrator(names, [0.0] * len(names), [1.0] * len(names), [0.0] * len(names), 0.0, 0.5)
     x = np.asarray([cal.vector(r.draft_row) for r in data], float)

@@ -278,10 +278,7 @@ def test_lists_name_the_places(seed_pipeline):
     [
         "绛县2024年一季度GDP增长了多少？",
         "副县长王大凤在招商引资工作推进会议上讲了什么？",
-        pytest.param(
-            "陈村烈士陵园是哪一年建成的？",
-            marks=pytest.mark.xfail(strict=True, reason="known failure: confidence 0.16 ≥ threshold"),
-        ),
+        "陈村烈士陵园是哪一年建成的？",
         pytest.param(
             "一季度经济运行分析会在哪个会议室召开？",
             marks=pytest.mark.xfail(strict=True, reason="known failure: confidence 0.57"),

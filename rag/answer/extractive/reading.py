@@ -107,6 +107,10 @@ class Reading:
             "n_values": float(len(self.cands)),
             "competing": float(self.competing(sent, value)),
             "window_missing": float(self.window_missing(sent)),
+            "value_type": "none",
+            "wh_type": f"{f.wh}:none",
+            "value_unit": -1.0,
+            "value_focus": -1.0,
         }
         if value is not None:
             text = self.cands[value].text
@@ -118,6 +122,10 @@ class Reading:
                 value_window=self.c_feature(value, "c_win_cov"),
                 value_in_question=self.c_feature(value, "c_in_q"),
                 value_adjacent=max(self.c_feature(value, "c_left_adj"), self.c_feature(value, "c_right_adj")),
+                value_type=self.cands[value].type,
+                wh_type=f"{f.wh}:{self.cands[value].type}",
+                value_unit=self.c_feature(value, "c_unit"),
+                value_focus=max(self.c_feature(value, "c_focus_in"), self.c_feature(value, "c_focus_adj")),
             )
         return row
 

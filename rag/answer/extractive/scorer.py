@@ -43,7 +43,15 @@ CONFIDENCE_FEATURES = (
     "n_values",
     "competing",
     "window_missing",
+    "value_type",
+    "wh_type",
+    "value_unit",
+    "value_focus",
 )
+# columns one-hot encoded by the calibrator (a value seen at least ``MIN_CATEGORY_ROWS`` times in
+# training gets a column); wh_type = "<wh>:<value type>" lets a linear model learn which types
+# answer which interrogatives
+CONFIDENCE_CATEGORICAL = ("kind", "wh", "value_type", "wh_type")
 
 
 @dataclass

@@ -11,33 +11,7 @@ compose(reading, ctx) -> ``Draft`` or None (nothing to say: the answerer abstain
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-
-
-@dataclass(frozen=True)
-class Kind:
-    """An answer kind. name: the ``Frame.kind`` it answers. values: True when its candidates are
-    values scored by the candidate model (a factoid), False when they are whole sentences scored
-    by the sentence model."""
-
-    name: str
-    compose: Callable
-    values: bool = False
-
-
-REGISTRY: dict[str, Kind] = {}
-
-
-def register(kind: Kind) -> Kind:
-    """Add ``kind`` to the registry (a later registration of the same name replaces it)."""
-    REGISTRY[kind.name] = kind
-    return kind
-
-
-def kind_of(name: str) -> Kind:
-    """The registered kind ``name`` (``description`` for an unknown name)."""
-    return REGISTRY.get(name) or REGISTRY["description"]
-
-
 from . import author, description, events, factoid, listing, statements  # noqa: E402,F401  (they register)
+from .registry import REGISTRY, Kind, kind_of, register
+
+__all__ = ["REGISTRY", "Kind", "kind_of", "register"]

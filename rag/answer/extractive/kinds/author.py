@@ -5,7 +5,7 @@ from __future__ import annotations
 from ....types import Answer, ScoredChunk
 from ..evidence import make_citation
 from ..reading import Draft, Piece, Reading
-from . import Kind, register
+from .registry import Kind, register
 
 
 def compose(r: Reading, ctx) -> Draft | None:

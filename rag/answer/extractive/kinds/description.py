@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..compose import clipped, window
 from ..reading import Draft, Piece, Reading
-from . import Kind, register
+from .registry import Kind, register
 
 MAX_SENTENCES = 3
 MAX_CHARS = 300

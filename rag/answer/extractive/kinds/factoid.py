@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ..compose import clipped, window
 from ..reading import Draft, Piece, Reading
-from . import Kind, register
+from .registry import Kind, register
 
 CLAUSE_CHARS = 120  # the supporting clause shown after the value (characters)
 

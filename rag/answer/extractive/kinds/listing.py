@@ -4,8 +4,8 @@ sentence model (``description.sentences_draft``), in article order."""
 from __future__ import annotations
 
 from ..reading import Draft, Reading
-from . import Kind, register
 from .description import sentences_draft
+from .registry import Kind, register
 
 MAX_SENTENCES = 5
 MAX_CHARS = 420

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from ..compose import clipped, window
 from ..reading import Draft, Piece, Reading
-from . import Kind, register
+from .registry import Kind, register
 
 MAX_CHARS = 420
 POINT_CHARS = 100  # at most this much of each point (its first clauses)
