@@ -243,8 +243,9 @@ def _ask_one(pipe, q: dict, top_k: int, as_of: str | None = None) -> dict:
     scores = M.score_question(gold, ans, retrieved, k=top_k, latency_ms=wall_ms)
     rec = {
         "id": q["id"],
-        "kind": q["kind"],
         **ans,
+        "kind": q["kind"],  # the gold kind (the answer's own kind is answer_kind)
+        "answer_kind": ans.get("kind"),
         **{k: gold[k] for k in ("history", "facts", "min_facts", "articles")},
         **({"subkind": gold["subkind"]} if gold.get("subkind") else {}),
         "retrieved": [{k: v for k, v in r.items() if k != "text"} for r in retrieved],
