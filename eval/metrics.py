@@ -18,15 +18,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 
 MARKER = re.compile(r"\[(\d+)\]")
-# "《T》的作者是X。[1]" / "《T》没有署名作者。[1]": the extractive answerer's byline answers
-AUTHOR_ANSWER = re.compile(r"^《(?P<title>.+?)》的作者是(?P<author>[^。，,；;\s]+)[。.]?$")
-NO_AUTHOR_ANSWER = re.compile(r"^《(?P<title>.+?)》没有署名作者[。.]?$")
-# "X署名的报道有：《T1》（2024-05-10）[1]；《T2》（2024-05-07）[2]。": one title item per citation
-TITLE_ITEM = re.compile(
-    r"^(?:(?P<author>[^：:，。；《》]{2,8})署名的报道有[：:])?[；;，,、]?\s*《(?P<title>[^》]+)》"
-    r"(?:[（(](?P<date>[^）)]*)[）)])?[。；;]?$"
-)
-BYLINE_LIST = re.compile(r"^(?P<author>[^：:，。；《》]{2,8})署名的报道有[：:]")
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 TRIM_MARK = re.compile(r"(……|…|\.\.\.)+$")
 
 
@@ -112,32 +104,10 @@ def cited_sentences(answer: str) -> list[tuple[str, list[int]]]:
     return out
 
 
-def sentence_supported(
-    sentence: str, quote: str, *, author: str = "", title: str = "", date: str = "", claimed_author: str | None = None
-) -> bool:
+def sentence_supported(sentence: str, quote: str) -> bool:
     """True when ``sentence`` (a trailing "……" removed) is found in ``quote`` after
-    normalisation of both.
-
-    Metadata answers are checked against the cited article's metadata instead:
-    "《T》的作者是X。" when X is its ``author``; "《T》没有署名作者。" when it has none;
-    a title item "《T》（2024-05-10）" (from "X署名的报道有：…") when T is its ``title``, the
-    date (if given) its ``date``, and ``claimed_author`` (X, if any) its ``author``.
-    """
-    s = TRIM_MARK.sub("", sentence.strip())
-    m = AUTHOR_ANSWER.match(s)
-    if m:
-        return bool(author) and normalize(m.group("author")) == normalize(author)
-    if NO_AUTHOR_ANSWER.match(s):
-        return not author
-    m = TITLE_ITEM.match(s)
-    if m and title:
-        who = m.group("author") or claimed_author
-        return (
-            normalize(m.group("title")) == normalize(title)
-            and (not m.group("date") or m.group("date").strip() == date)
-            and (who is None or normalize(who) == normalize(author))
-        )
-    ns = normalize(s)
+    normalisation of both."""
+    ns = normalize(TRIM_MARK.sub("", sentence.strip()))
     return bool(ns) and ns in normalize(quote)
 
 
@@ -156,11 +126,29 @@ def quoted_runs(citation: Mapping) -> list[str]:
     return runs or [citation.get("quote", "")]
 
 
-def citation_support(answer: str, citations: Sequence[Mapping]) -> tuple[int, int, list[str]]:
+def byline_supported(sentence: str, citation: Mapping, author: str) -> bool:
+    """A byline answer's sentence (an answer of kind ``author``, whose ``value`` is the author
+    it states, "" for none) is supported when it names the cited article's title, that
+    article's byline is ``author``, and any date it gives is the article's."""
+    title = normalize(citation.get("title", ""))
+    dates = ISO_DATE.findall(sentence)
+    return (
+        bool(title)
+        and title in normalize(sentence)
+        and normalize(citation.get("author", "")) == normalize(author)
+        and all(d == citation.get("date") for d in dates)
+    )
+
+
+def citation_support(
+    answer: str, citations: Sequence[Mapping], *, kind: str = "", value: str = ""
+) -> tuple[int, int, list[str]]:
     """Check every cited sentence against the quote(s) it cites.
 
     citations: ``Citation.to_dict()`` objects (keys ``n``, ``quotes`` or ``quote``, ``author``,
-        ``title``, ``date``).
+        ``title``, ``date``). kind / value: the answer's structured fields (``Answer.kind``,
+        ``Answer.value``): a byline answer (kind ``author``) is checked against the cited
+        articles' metadata (``byline_supported``), never by parsing its wording.
     returns: (supported sentences, cited sentences, the unsupported sentences). A sentence
         is supported when one of its citations holds it within one run of quoted text
         (``quoted_runs``: a sentence never spans two quotes that do not touch); a marker with
@@ -168,23 +156,14 @@ def citation_support(answer: str, citations: Sequence[Mapping]) -> tuple[int, in
     """
     by_n = {int(c["n"]): c for c in citations}
     supported, total, bad = 0, 0, []
-    m = BYLINE_LIST.match((answer or "").strip())
-    claimed = m.group("author") if m else None
     for sentence, ns in cited_sentences(answer):
         total += 1
-        ok = any(
-            n in by_n
-            and sentence_supported(
-                sentence,
-                run,
-                author=by_n[n].get("author", ""),
-                title=by_n[n].get("title", ""),
-                date=by_n[n].get("date", ""),
-                claimed_author=claimed,
+        if kind == "author":
+            ok = any(n in by_n and byline_supported(sentence, by_n[n], value) for n in ns)
+        else:
+            ok = any(
+                n in by_n and sentence_supported(sentence, run) for n in ns for run in quoted_runs(by_n.get(n, {}))
             )
-            for n in ns
-            for run in quoted_runs(by_n.get(n, {}))
-        )
         if ok:
             supported += 1
         else:
@@ -258,6 +237,8 @@ def score_question(
         "prompt_tokens": usage.get("prompt_tokens"),
         "prompt_tokens_est": usage.get("prompt_tokens_est"),
         "cited_titles": [normalize(c.get("title", "")) for c in citations],
+        "confidence": answer.get("confidence"),
+        "answer_kind": answer.get("kind") or "",
     }
     if not answerable:
         s["subkind"] = gold.get("subkind") or "unlabelled"
@@ -268,7 +249,9 @@ def score_question(
     ctx_found = facts_found(facts, context)
     need = required_facts(facts, gold.get("min_facts"))
     rank = first_relevant_rank(titles, articles)
-    sup, total, unsupported = citation_support(text, citations)
+    sup, total, unsupported = citation_support(
+        text, citations, kind=answer.get("kind") or "", value=answer.get("value") or ""
+    )
     s.update(
         {
             "gold_rank": rank,
@@ -288,7 +271,11 @@ def score_question(
             "citation_support": sup / total if total else None,
             "unsupported_sentences": unsupported,
             "answer_precision": answer_precision(text, citations, articles),
-            "answer_first": answer_first(text, facts) if gold.get("kind") in FACTOID_KINDS and not abstained else None,
+            "answer_first": (
+                answer_first(text, facts, answer.get("value") or "")
+                if gold.get("kind") in FACTOID_KINDS and not abstained
+                else None
+            ),
         }
     )
     return s
@@ -317,12 +304,13 @@ def first_sentence(answer: str) -> str:
     return strip_markers(text[: m.end()] if m else text)
 
 
-def answer_first(answer: str, facts: Sequence[str]) -> float | None:
-    """1.0 when the answer's first sentence (:func:`first_sentence`) holds a gold fact, else
-    0.0; None without facts. Answer first, evidence second: "王辨明。[1]县政府办主任王辨明主持会议。[1]"."""
+def answer_first(answer: str, facts: Sequence[str], value: str = "") -> float | None:
+    """1.0 when the answer's value holds a gold fact, else 0.0; None without facts. The value is
+    the answer's structured ``value`` field when it has one, else (an LLM answer) its first
+    sentence (:func:`first_sentence`). Answer first, evidence second: "王辨明。[1]县政府办主任王辨明主持会议。[1]"."""
     if not facts:
         return None
-    return 1.0 if facts_found(facts, first_sentence(answer)) else 0.0
+    return 1.0 if facts_found(facts, value or first_sentence(answer)) else 0.0
 
 
 # -- aggregation ----------------------------------------------------------------------------
@@ -342,6 +330,8 @@ METRICS: dict[str, tuple[str, str]] = {
     "citation_support": ("higher", "cited sentences found in the passage they cite"),
     "abstention_accuracy": ("higher", "unanswerable questions abstained"),
     "false_abstention_rate": ("lower", "answerable questions abstained"),
+    "coverage": ("higher", "questions answered (not abstained)"),
+    "risk": ("lower", "answered questions that are wrong (an answered unanswerable one counts as wrong)"),
     "answer_precision": (
         "higher",
         "answer sentences whose citations all point to a gold article (answered, answerable)",
@@ -407,6 +397,8 @@ def aggregate(scores: Sequence[Mapping]) -> dict:
         "answer_first_rate": mean(s.get("answer_first") for s in ans),
         "abstention_accuracy": mean(float(bool(s.get("abstained"))) for s in una),
         "false_abstention_rate": mean(float(bool(s.get("abstained"))) for s in ans),
+        "coverage": len(answered) / len(scores) if scores else None,
+        "risk": mean(float(not (s.get("answerable") and s.get("passed"))) for s in answered),
         "answer_chars_mean": mean(s.get("answer_chars") for s in answered),
         "answer_chars_p50": percentile([s.get("answer_chars") for s in answered], 50),
         "factoid_chars_p50": percentile(
@@ -443,6 +435,22 @@ def aggregate_by_kind(scores: Sequence[Mapping], kinds: Sequence[str]) -> dict[s
         if k not in order:
             order.append(k)
     return {k: aggregate([s for s, sk in zip(scores, kinds) if sk == k]) for k in order}
+
+
+def risk_coverage(scores: Sequence[Mapping]) -> list[tuple[float, float, float]]:
+    """Selective answering (Kamath et al. 2020; El-Yaniv & Wiener 2010): the answered questions
+    ranked by the answerer's ``confidence`` (highest first); for each cut, ``(confidence,
+    coverage, risk)`` — coverage the share of all questions answered down to that confidence,
+    risk the share of those answers that are wrong. Empty when no answer has a confidence."""
+    answered = sorted(
+        (s for s in scores if not s.get("abstained") and s.get("confidence") is not None),
+        key=lambda s: -s["confidence"],
+    )
+    out, wrong = [], 0
+    for i, s in enumerate(answered, 1):
+        wrong += not (s.get("answerable") and s.get("passed"))
+        out.append((float(s["confidence"]), i / len(scores), wrong / i))
+    return out
 
 
 # -- thresholds -----------------------------------------------------------------------------

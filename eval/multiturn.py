@@ -146,8 +146,9 @@ def ask_conversation(pipe, conv: dict, *, top_k: int, mode: str = "answers") -> 
         rec = {
             "conversation": conv["id"],
             "turn": i + 1,
-            "kind": turn.get("kind", "first"),
             **ans,
+            "kind": turn.get("kind", "first"),  # the turn's kind (the answer's own: answer_kind)
+            "answer_kind": ans.get("kind"),
             "gold": turn,
             "history_sent": len(history),
             "scores": score_turn(turn, ans),

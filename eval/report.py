@@ -32,11 +32,22 @@ SUMMARY_ROWS = (
     "abstention_unstated_attribute",
     "abstention_outside_archive",
     "false_abstention_rate",
+    "coverage",
+    "risk",
     "answer_chars_mean",
     "answer_chars_p50",
     "factoid_chars_p50",
     "latency_p50_ms",
     "latency_p95_ms",
+)
+BASELINE_ROWS = (
+    "pass_rate",
+    "answer_fact_recall",
+    "answer_first_rate",
+    "abstention_accuracy",
+    "false_abstention_rate",
+    "coverage",
+    "risk",
 )
 KIND_COLS = (
     ("pass_rate", "pass"),
@@ -215,7 +226,15 @@ def report_markdown(run: EvalRun, pngs: dict[str, str]) -> str:
         f"passed {sum(1 for r in run.main.records if r['scores'].get('passed'))}.",
         "",
     ]
-    for key in ("quality", "fact_recall_by_kind", "retrieval_by_kind", "latency"):
+    if run.baseline:
+        b = run.baseline["metrics"]
+        lines += [f"Compared with `{run.baseline['name']}` on the same questions ({run.baseline['path']}):", ""]
+        lines += _table(
+            ["metric", "this run", "baseline"],
+            [[k, fmt(m.get(k), k), fmt(b.get(k), k)] for k in BASELINE_ROWS],
+        )
+        lines += [""]
+    for key in ("risk_coverage", "quality", "fact_recall_by_kind", "retrieval_by_kind", "latency"):
         if key in pngs:
             lines += [f"![{key}]({pngs[key]})", ""]
     lines += ["## By kind", ""]
@@ -385,4 +404,28 @@ def draw_charts(run: EvalRun, out: Path) -> dict[str, str]:
         ax.legend(fontsize=8, ncol=len(modes))
         ax.set_title("Ablation: retrieval mode (same index, same questions)")
         save(fig, "ablation")
+    pts = M.risk_coverage([r["scores"] for r in run.main.records])
+    if pts or run.baseline:
+        fig, ax = plt.subplots(figsize=(5.5, 4))
+        if pts:
+            ax.plot([p[1] for p in pts], [p[2] for p in pts], label=f"this run ({run.config.get('answerer')})")
+            m = run.metrics
+            ax.scatter([m["coverage"]], [m["risk"]], color="red", zorder=3, label="its operating point")
+        if run.baseline:
+            b = run.baseline["metrics"]
+            ax.scatter(
+                [b["coverage"]],
+                [b["risk"]],
+                color="black",
+                marker="s",
+                zorder=3,
+                label=f"baseline: {run.baseline['name']}",
+            )
+        ax.set_xlabel("coverage (share of questions answered)")
+        ax.set_ylabel("risk (wrong among answered)")
+        ax.set_xlim(0, 1.02)
+        ax.set_ylim(0, max([0.5] + [p[2] for p in pts]))
+        ax.set_title("Risk vs coverage (answers ranked by confidence)")
+        ax.legend(fontsize=8)
+        save(fig, "risk_coverage")
     return pngs

@@ -23,7 +23,8 @@ class ModeResult:
 @dataclass
 class EvalRun:
     """Everything a report needs. ``main`` is the run with the configured retrieval mode;
-    ``ablation`` holds one ``ModeResult`` per mode when ``--ablation`` was given."""
+    ``ablation`` holds one ``ModeResult`` per mode when ``--ablation`` was given; ``baseline``
+    another run's metrics over the same questions (``run_eval``'s ``baseline``)."""
 
     config: dict
     index: dict
@@ -32,6 +33,7 @@ class EvalRun:
     ablation_note: str = ""
     timings_s: dict = field(default_factory=dict)
     out_dir: Path | None = None
+    baseline: dict | None = None  # {"name", "path", "metrics"}: another answerer's results on the same questions
 
     @property
     def metrics(self) -> dict:

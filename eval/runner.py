@@ -31,6 +31,7 @@ from . import metrics as M
 from .distractors import DEFAULT_DISTRACTORS, load_distractors
 from .report import write_report
 from .results import EvalRun, ModeResult
+from .split import split_of
 
 DEFAULT_CACHE = PROJECT_DIR / ".cache" / "embed_cache.sqlite"
 DEFAULT_RUNS = PROJECT_DIR / "eval" / "runs"
@@ -242,8 +243,9 @@ def _ask_one(pipe, q: dict, top_k: int, as_of: str | None = None) -> dict:
     scores = M.score_question(gold, ans, retrieved, k=top_k, latency_ms=wall_ms)
     rec = {
         "id": q["id"],
-        "kind": q["kind"],
         **ans,
+        "kind": q["kind"],  # the gold kind (the answer's own kind is answer_kind)
+        "answer_kind": ans.get("kind"),
         **{k: gold[k] for k in ("history", "facts", "min_facts", "articles")},
         **({"subkind": gold["subkind"]} if gold.get("subkind") else {}),
         "retrieved": [{k: v for k, v in r.items() if k != "text"} for r in retrieved],
@@ -269,6 +271,8 @@ def run_eval(
     charts: bool = True,
     progress: bool = False,
     question_ids: Sequence[str] | None = None,
+    split: str | None = None,
+    baseline: Path | None = None,
 ) -> EvalRun:
     """Build a fresh index in a temporary data dir and evaluate ``dataset`` on it.
 
@@ -281,6 +285,10 @@ def run_eval(
     out_dir: where results.jsonl, report.md, report.json and charts go (default
         ``eval/runs/<timestamp>/``); nothing is written when ``write`` is False.
     question_ids: evaluate only these ids (in dataset order).
+    split: ``"val"`` or ``"train"``: only that part of the training/validation split
+        (``eval/split.py``); None evaluates every question.
+    baseline: another run's ``results.jsonl`` (e.g. the rules answerer's): its metrics over the
+        same questions go beside this run's in the report and the risk–coverage chart.
     raises FileNotFoundError / ValueError: missing or malformed dataset or distractor file.
     """
     t_start = time.perf_counter()
@@ -289,6 +297,8 @@ def run_eval(
     if question_ids is not None:
         wanted = set(question_ids)
         questions = [q for q in questions if q["id"] in wanted]
+    if split:
+        questions = [q for q in questions if split_of(q) == split]
     top_k = int(top_k or base.top_k)
     corpus = [Path(c) for c in corpus] if isinstance(corpus, (list, tuple)) else Path(corpus or base.corpus_dir)
     tmp = Path(tempfile.mkdtemp(prefix="rag-eval-"))
@@ -337,6 +347,8 @@ def run_eval(
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     run = EvalRun(config=config, index=index, main=main, ablation=abl, ablation_note=note)
+    if baseline:
+        run.baseline = load_baseline(Path(baseline), {q["id"] for q in questions})
     run.timings_s = {
         "index": index["seconds"],
         "questions": main.seconds,
@@ -347,6 +359,14 @@ def run_eval(
         out = Path(out_dir) if out_dir else DEFAULT_RUNS / datetime.now().strftime("%Y%m%d-%H%M%S")
         write_outputs(run, out, charts=charts)
     return run
+
+
+def load_baseline(path: Path, ids: set[str]) -> dict:
+    """Another run's ``results.jsonl`` scored over the questions ``ids``: ``{"name", "path",
+    "metrics"}`` (name: the directory's name). raises FileNotFoundError: no such file."""
+    records = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
+    scores = [r["scores"] for r in records if r.get("id") in ids]
+    return {"name": path.parent.name, "path": _rel(path), "metrics": M.aggregate(scores)}
 
 
 def write_outputs(run: EvalRun, out: Path, *, charts: bool = True) -> None:

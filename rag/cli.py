@@ -438,6 +438,12 @@ def eval_cmd(
     n_distractors: int = typer.Option(300, "--n-distractors", min=0, help="混入索引的干扰文章数，0 为不混入"),
     out: Path | None = typer.Option(None, "--out", help="输出目录（默认 eval/runs/<时间>/）"),
     ablation: bool = typer.Option(False, "--ablation", help="在同一索引上比较 bm25 / dense / hybrid"),
+    split: str | None = typer.Option(
+        None, "--split", help="只评测训练/验证划分中的一部分：val 或 train（eval/split.py）"
+    ),
+    baseline: Path | None = typer.Option(
+        None, "--baseline", exists=True, dir_okay=False, help="另一次评测的 results.jsonl，在报告中并列比较"
+    ),
     top_k: int | None = typer.Option(None, "--top-k", min=1, max=20, help="每题检索的段落数（默认 RAG_TOP_K）"),
     check: Path | None = typer.Option(
         None, "--check", exists=True, dir_okay=False, help="质量门槛 TOML；不达标时退出码为 1"
@@ -492,6 +498,8 @@ def eval_cmd(
             n_distractors=n_distractors,
             top_k=top_k,
             ablation=ablation,
+            split=split,
+            baseline=baseline,
             out_dir=out,
             progress=True,
         )

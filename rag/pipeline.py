@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from . import ask as ask_path
-from .answer.extractive import ABSTAIN_THRESHOLD, ExtractiveAnswerer
+from .answer.extractive import ExtractiveAnswerer
 from .ask import MAX_QUESTION_CHARS, Day, clean_question, clean_question_soft  # noqa: F401 - this module's API
 from .chunk import chunk_article
 from .corrections import check_changes, correct_article, keep_corrections
@@ -195,6 +195,7 @@ class Pipeline:
     chunk_chars: chunk budget in characters; chunk_overlap: sentences shared by neighbours.
     answerer: defaults to the extractive answerer; an LLM answerer may be passed instead.
     keyword_dir: where the keyword index is saved (see ``KeywordIndex``); None = memory only.
+    tag_cache: the tagger's persistent cache (a sqlite file; see ``rag.answer.extractive.tagger.TagStore``).
     today: the day 今年/上个月… count from when a question gives no ``as_of`` (None: the server's date).
     """
 
@@ -207,12 +208,13 @@ class Pipeline:
         chunk_overlap: int = 1,
         candidates: int = 30,
         mode: Mode = "hybrid",
-        abstain_threshold: float = ABSTAIN_THRESHOLD,
+        abstain_threshold: float | None = None,
         known_people: Iterable[str] = (),
         entities: Iterable[str] | dict[str, str] = (),
         home: Iterable[str] = (),
         answerer=None,
         keyword_dir: Path | None = None,
+        tag_cache: Path | None = None,
         today: datetime.date | None = None,
     ):
         self.store = store
@@ -231,6 +233,7 @@ class Pipeline:
             home=home,
             known_words=lambda: tokenizer.user_words,
             threshold=abstain_threshold,
+            tag_cache=tag_cache,
         )
         self.answerer = answerer or self.extractive
         self.known_people = frozenset(known_people)
@@ -658,6 +661,20 @@ class Pipeline:
         pieces, so that the pieces add up to the final text. Raises as ``ask``, on the first ``next()``.
         """
         return ask_path.respond(self, question, list(history)[-MAX_HISTORY_TURNS:], top_k, filters, as_of, stream=True)
+
+    def prepare(
+        self,
+        question: str,
+        history: Sequence = (),
+        top_k: int = 5,
+        filters: Filters | None = None,
+        *,
+        as_of: Day = None,
+    ):
+        """What ``ask`` does before answering (``rag.ask.prepare``): ``(question as typed, standalone
+        question, passages best first, timings in ms, period or None)``. For the answer step's
+        training data (``eval/answer_data.py``). Raises as ``ask``."""
+        return self._prepare(question, history, max(1, min(int(top_k), 20)), filters, as_of=as_of)
 
     def _prepare(self, question: str, history: Sequence, top_k: int, filters: Filters | None, *, as_of: Day = None):
         """``rag.ask.prepare``: ``(q, standalone, passages, timings, period)`` (calibration uses it)."""

@@ -198,6 +198,7 @@ def build_pipeline(s: Settings, writer: str | None = None):
         known_people=people,
         home=[s.county] if s.county else [],
         keyword_dir=keyword_index_dir(s),
+        tag_cache=s.data_dir / "tag_cache.sqlite",
         entities={w: pos for w, _freq, pos in entries if pos in ("nr", "ns", "nt")},
         today=s.today_date,
     )

@@ -147,6 +147,13 @@ class Answer:
     usage: token counts of an LLM call (``prompt_tokens`` as the server reported it,
         ``prompt_tokens_est`` as the prompt budget estimated it, ``completion_tokens``);
         empty for the extractive answerer.
+    kind: the answer kind the question asked for (``factoid``, ``list``, ``statements``,
+        ``description``, ``events``, ``author``; "" when unknown), also on an abstention.
+    value: a factoid's value, verbatim from the article ("" for other kinds and abstentions).
+    span: where ``value`` stands: ``{"article_id", "start", "end"}``, character offsets into the
+        stored article text (None without a value).
+    confidence: the answerer's probability that the answer is right, in [0, 1] (the calibrated
+        score it abstains on; None when the answerer gives none).
     period: the period a relative date of the question named, set by the pipeline after the
         answerer (``rag.timeref.Period.to_dict``: ``expression`` as written, ``label``,
         ``date_from``/``date_to`` searched, ``as_of`` the day it was resolved against); empty
@@ -162,6 +169,10 @@ class Answer:
     notice: str = ""
     notice_code: str = ""
     usage: dict[str, int] = field(default_factory=dict)
+    kind: str = ""
+    value: str = ""
+    span: dict | None = None
+    confidence: float | None = None
     period: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
@@ -173,6 +184,10 @@ class Answer:
             "abstained": self.abstained,
             "citations": [c.to_dict() for c in self.citations],
             "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
+            "kind": self.kind,
+            "value": self.value,
+            "span": dict(self.span) if self.span else None,
+            "confidence": self.confidence,
         }
         if self.notice:
             d["notice"] = self.notice

@@ -12,7 +12,18 @@ from rag.cli import app
 from .conftest import CORPUS, SEED
 
 runner = CliRunner()
-CONTRACT = {"question", "standalone_question", "answer", "abstained", "citations", "timings_ms"}
+CONTRACT = {
+    "question",
+    "standalone_question",
+    "answer",
+    "abstained",
+    "citations",
+    "timings_ms",
+    "kind",
+    "value",
+    "span",
+    "confidence",
+}
 CITATION = {
     "n",
     "article_id",
@@ -46,6 +57,8 @@ def test_ask_json_contract(seed_settings, seed_pipeline):
     assert "\\u" not in lines[0] and "李晓军" in lines[0]  # raw UTF-8
     obj = json.loads(lines[0])
     assert set(obj) == CONTRACT and obj["abstained"] is False
+    assert obj["kind"] == "statements" and obj["value"] == "" and obj["span"] is None  # no single value
+    assert 0.0 <= obj["confidence"] <= 1.0
     assert obj["citations"] and all(set(c) == CITATION for c in obj["citations"])
     # one citation per article, every quoted sentence under it with its offsets
     assert [c["title"] for c in obj["citations"]] == ["我县召开2024年招商引资工作推进会议"]

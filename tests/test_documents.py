@@ -122,7 +122,9 @@ def test_running_header_and_footer_are_removed_and_the_broken_sentence_joined(do
     ans = pipe.ask("联系电话是多少？")
     assert "第2版" not in ans.text and "6521234" not in ans.text
     ans = pipe.ask("城北农贸市场什么时候恢复营业？")
-    assert ans.text.startswith("6月4日") and ans.citations[0].author == "刘岚涛"
+    # the date is found in the joined sentence and cited with the byline (which value the answer
+    # step puts first is tests/test_answer.py's business)
+    assert "6月4日" in ans.text and ans.citations[0].author == "刘岚涛"
 
 
 # -- a bulletin with a headline-only item -----------------------------------------------------------

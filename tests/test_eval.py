@@ -11,8 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from eval import metrics as M
-from eval.calibrate import best_threshold, sweep
 from eval.distractors import load_distractors, make_title
+from eval.train_scorer import choose_threshold, risk_coverage
 from tests.conftest import CORPUS, ROOT, make_settings
 
 DEV = ROOT / "eval" / "datasets" / "dev.jsonl"
@@ -94,12 +94,19 @@ def test_citation_support_with_one_citation_per_article():
 
 
 def test_citation_support_author_answers():
+    """Byline answers are checked with their structured fields (kind ``author``, value = the
+    author stated), never by parsing their wording."""
     cits = [{"n": 1, "quote": "……正文……", "author": "刘岚涛", "title": "李晓军调研农业农村工作"}]
-    assert M.citation_support("《李晓军调研农业农村工作》的作者是刘岚涛。[1]", cits)[:2] == (1, 1)
-    assert M.citation_support("《李晓军调研农业农村工作》的作者是张倩倩。[1]", cits)[:2] == (0, 1)
+    text = "《李晓军调研农业农村工作》的作者是刘岚涛。[1]"
+    assert M.citation_support(text, cits, kind="author", value="刘岚涛")[:2] == (1, 1)
+    assert M.citation_support(text, cits, kind="author", value="张倩倩")[:2] == (0, 1)
+    assert M.citation_support(text, cits)[:2] == (0, 1)  # not a byline answer: the quote must hold it
     anon = [{"n": 1, "quote": "……", "author": "", "title": "李晓军调研部分重点民生项目建设情况"}]
-    assert M.citation_support("《李晓军调研部分重点民生项目建设情况》没有署名作者。[1]", anon)[:2] == (1, 1)
-    assert M.citation_support("《李晓军调研农业农村工作》没有署名作者。[1]", cits)[:2] == (0, 1)
+    assert M.citation_support("《李晓军调研部分重点民生项目建设情况》没有署名作者。[1]", anon, kind="author")[:2] == (
+        1,
+        1,
+    )
+    assert M.citation_support("《李晓军调研农业农村工作》没有署名作者。[1]", cits, kind="author")[:2] == (0, 1)
 
 
 def test_citation_support_byline_lists():
@@ -114,13 +121,12 @@ def test_citation_support_byline_lists():
         {"n": 2, "quote": "……", "author": "刘岚涛", "title": "李晓军调研农业农村工作", "date": "2024-05-07"},
     ]
     ok = "刘岚涛署名的报道有：《我县召开2024年招商引资工作推进会议》（2024-05-10）[1]；《李晓军调研农业农村工作》（2024-05-07）[2]。"
-    assert M.citation_support(ok, cits)[:2] == (2, 2)
+    assert M.citation_support(ok, cits, kind="author", value="刘岚涛")[:2] == (2, 2)
     wrong_date = ok.replace("2024-05-07", "2024-05-08")
-    assert M.citation_support(wrong_date, cits)[:2] == (1, 2)
-    wrong_author = ok.replace("刘岚涛", "张倩倩")
-    assert M.citation_support(wrong_author, cits)[:2] == (0, 2)
+    assert M.citation_support(wrong_date, cits, kind="author", value="刘岚涛")[:2] == (1, 2)
+    assert M.citation_support(ok, cits, kind="author", value="张倩倩")[:2] == (0, 2)
     swapped = ok.replace("[1]", "[x]").replace("[2]", "[1]").replace("[x]", "[2]")
-    assert M.citation_support(swapped, cits)[:2] == (0, 2)
+    assert M.citation_support(swapped, cits, kind="author", value="刘岚涛")[:2] == (0, 2)
 
 
 def test_citation_precision():
@@ -209,18 +215,16 @@ def test_thresholds_file_is_valid():
 
 
 # -- calibration ----------------------------------------------------------------------------------
-def test_calibration_sweep_picks_middle_of_best_interval():
-    ts = [0.0, 0.2, 0.4, 0.5, 0.6, 0.8]
-    # a decision per threshold; here as if the answerer abstained exactly when evidence < threshold
-    scores = [{"answerable": True, "abstained": {t: e < t for t in ts}} for e in (0.6, 0.7, 0.9)] + [
-        {"answerable": False, "abstained": {t: e < t for t in ts}} for e in (0.1, 0.3)
-    ]
-    rows = sweep(scores, ts)
-    by_t = {r["threshold"]: r for r in rows}
-    assert by_t[0.0]["balanced_accuracy"] == 0.5
-    assert by_t[0.4]["abstention_accuracy"] == 1.0 and by_t[0.4]["answer_rate"] == 1.0
-    thr, best, lo, hi = best_threshold(rows)
-    assert best == 1.0 and (lo, hi) == (0.4, 0.6) and thr == 0.5
+def test_risk_coverage_and_the_threshold_for_a_target_risk():
+    # (confidence, answerable, the answer passes): two right answers, one wrong, two unanswerable
+    outs = [(0.9, True, True), (0.7, True, True), (0.5, True, False), (0.4, False, False), (0.1, False, False)]
+    pts = {round(p["threshold"], 2): p for p in risk_coverage(outs)}
+    assert pts[0.0]["coverage"] == 1.0 and pts[0.0]["risk"] == 3 / 5 and pts[0.0]["pass_rate"] == 2 / 5
+    assert pts[0.45]["risk"] == 1 / 3 and pts[0.45]["abstention"] == 1.0 and pts[0.45]["false_abstention"] == 0.0
+    assert pts[0.6]["risk"] == 0.0 and pts[0.6]["false_abstention"] == 1 / 3 and pts[0.6]["pass_rate"] == 4 / 5
+    assert choose_threshold(list(pts.values()), 0.34) == 0.41  # the lowest threshold with risk ≤ 0.34
+    assert choose_threshold(list(pts.values()), 0.0) == 0.51
+    assert choose_threshold([{"threshold": 0.2, "risk": 0.5, "coverage": 1.0}], 0.1) == 0.2  # none reaches it
 
 
 # -- distractors ----------------------------------------------------------------------------------
