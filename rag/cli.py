@@ -524,8 +524,52 @@ def eval_cmd(
         typer.secho(f"质量门槛通过（{check}）。", fg="green")
 
 
-def main() -> None:  # console script entry point
-    app()
+def main(argv: list[str] | None = None) -> None:
+    """The ``rag`` console script: the commands above, with the CLI framework's usage errors
+    (a missing argument, an unknown option, a value of the wrong type) in Chinese and exit code 2
+    (click's own English messages are not shown to staff).
+
+    raises SystemExit: always, with the command's exit code.
+    """
+    cx = _click_exceptions()
+    try:
+        code = app(args=argv, standalone_mode=False)
+    except cx.ClickException as exc:
+        typer.secho(_usage_message(exc), err=True, fg=typer.colors.RED)
+        raise SystemExit(exc.exit_code) from None
+    except typer.Abort:
+        typer.secho("已取消。", err=True)
+        raise SystemExit(1) from None
+    raise SystemExit(code if isinstance(code, int) else 0)
+
+
+def _usage_message(exc) -> str:
+    """A Chinese message for a click usage error (names of options kept as typed)."""
+    cx = _click_exceptions()
+    param = getattr(exc, "param", None)
+    hint = ""
+    if param is not None:
+        hint = param.opts[0] if param.param_type_name == "option" and param.opts else param.name
+    if isinstance(exc, cx.MissingParameter):
+        text = f"缺少参数 {hint}。"
+    elif isinstance(exc, cx.NoSuchOption):
+        text = f"没有这个选项：{exc.option_name}。"
+    elif isinstance(exc, cx.BadParameter):
+        text = f"参数 {hint} 的值无效。"
+    elif isinstance(exc, cx.UsageError):
+        text = "命令用法有误。"
+    else:
+        text = "命令没有执行成功。"
+    return f"{text}运行 rag --help 或 rag <命令> --help 查看用法。"
+
+
+def _click_exceptions():
+    """The exception classes of the click that typer runs on (typer ≥ 0.24 vendors it)."""
+    try:
+        from typer._click import exceptions
+    except ImportError:  # older typer: click itself
+        from click import exceptions
+    return exceptions
 
 
 if __name__ == "__main__":

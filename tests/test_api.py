@@ -134,6 +134,14 @@ def test_bad_json_body_is_bad_request(client):
     assert r.json()["error"]["message"] == "请求格式不正确：请求体：不是合法的 JSON"  # no byte offset shown
 
 
+def test_a_bad_history_item_is_named_by_its_field_not_by_server_types(client):
+    r = client.post("/api/ask", json={"question": "他强调了什么？", "history": [1, 2]})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "bad_request"
+    message = r.json()["error"]["message"]
+    assert message.startswith("请求格式不正确：history.0：应为字符串，或") and "history.1" in message, message
+    assert "str" not in message and "HistoryMessage" not in message, message
+
+
 # -- streaming ----------------------------------------------------------------------------------------
 def test_ask_stream_sse(client, seed_pipeline):
     with client.stream("POST", "/api/ask/stream", json={"question": Q_INVEST}) as r:

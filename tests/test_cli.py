@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
 from typer.testing import CliRunner
 
 from rag.cli import app
@@ -143,3 +144,21 @@ def test_ingest_missing_path_is_a_clear_error(tmp_path):
     r = runner.invoke(app, ["ingest", str(tmp_path / "没有这个目录"), "--data-dir", str(tmp_path / "d")])
     assert r.exit_code == 2 and "找不到" in r.output
     assert CORPUS.exists()
+
+
+@pytest.mark.parametrize(
+    "argv,expected",
+    [
+        (["ask", "谁主持", "--top-k", "abc"], "参数 --top-k 的值无效。"),
+        (["ask"], "缺少参数 question。"),
+        (["ask", "谁主持", "--bogus"], "没有这个选项：--bogus。"),
+    ],
+)
+def test_usage_errors_of_the_console_script_are_chinese(argv, expected, capsys):
+    from rag.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and err.startswith(expected) and "rag --help" in err, err
+    assert "Traceback" not in err and "Usage" not in err and "Invalid value" not in err

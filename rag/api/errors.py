@@ -86,19 +86,32 @@ async def rag_error(request: Request, exc: RagError) -> JSONResponse:
 
 
 async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-    parts = []
-    for err in exc.errors()[:3]:
-        loc = (
-            "请求体"
-            if err.get("type") == "json_invalid"
-            else ".".join(str(x) for x in err.get("loc", ()) if x != "body") or "请求体"
-        )  # json_invalid's loc is a byte offset
-        text = validation_text(err)
+    texts: dict[str, list[str]] = {}
+    for err in exc.errors()[:6]:
+        loc = "请求体" if err.get("type") == "json_invalid" else _field_path(err.get("loc", ()))
+        text = validation_text(err)  # json_invalid's loc is a byte offset: not shown
         if tuple(err.get("loc", ())) == ("body",) and err.get("type") == "model_attributes_type":
             text += "（请求头需带 Content-Type: application/json）"
-        parts.append(f"{loc}：{text}")
+        if text not in texts.setdefault(loc, []):
+            texts[loc].append(text)
+    parts = [f"{loc}：{'，或'.join(t)}" for loc, t in list(texts.items())[:3]]
     message = "请求格式不正确：" + "；".join(parts)
     return JSONResponse({"error": {"code": "bad_request", "message": message}}, status_code=422)
+
+
+def _field_path(loc) -> str:
+    """A validation error's location as the field path a client wrote (``history.0``), without
+    "body" and without the names pydantic gives the members of a union (``str``,
+    ``HistoryMessage``), which are the server's type names, not fields."""
+    keep = [
+        str(x)
+        for x in loc
+        if x != "body" and not (isinstance(x, str) and (x in _TYPE_NAMES or x[:1].isupper() or "[" in x))
+    ]
+    return ".".join(keep) or "请求体"
+
+
+_TYPE_NAMES = frozenset({"str", "int", "float", "bool", "list", "dict", "none", "bytes"})
 
 
 # what staff read for the framework's own errors (their ``detail`` is English: "There was an
