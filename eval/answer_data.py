@@ -131,11 +131,7 @@ def build_set(name: str, pipe, *, top_k: int = 5, as_of: str | None = None) -> l
         ids = list(dict.fromkeys(p.chunk.article_id for p in passages))
         articles = pipe.extractive.lookup.article_chunks(ids) if ids else {}
         items.append(Item(name, q, q["question"], standalone, passages, articles))
-    out = CACHE / "answer-data" / f"{name}.pkl"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with open(out, "wb") as f:
-        pickle.dump(items, f)
-    return items
+    return _save(items, name)
 
 
 def build_false_premises(name: str, pipe, *, top_k: int = 5, seed: int = 7, as_of: str | None = None) -> list[Item]:
@@ -168,24 +164,8 @@ def build_false_premises(name: str, pipe, *, top_k: int = 5, seed: int = 7, as_o
         if not options:
             continue
         q = it.standalone.replace(word, rng.choice(options), 1)
-        _q, standalone, passages, _t, _period = pipe.prepare(q, [], top_k, None, as_of=as_of)
-        ids = list(dict.fromkeys(p.chunk.article_id for p in passages))
-        articles = pipe.extractive.lookup.article_chunks(ids) if ids else {}
-        gold = {
-            "id": f"{it.gold['id']}-fp",
-            "question": q,
-            "facts": [],
-            "articles": [],
-            "kind": "unanswerable",
-            "subkind": "false_premise",
-            "near_article": (it.gold.get("articles") or [it.gold["id"]])[0],
-            "synthetic": True,
-        }
-        out.append(Item(f"{name}_fp", gold, q, standalone, passages, articles))
-    path = CACHE / "answer-data" / f"{name}_fp.pkl"
-    with open(path, "wb") as f:
-        pickle.dump(out, f)
-    return out
+        out.append(_unanswerable(pipe, it, q, "fp", "false_premise", top_k, as_of))
+    return _save(out, f"{name}_fp")
 
 
 def build_unstated(name: str, pipe, *, top_k: int = 5, seed: int = 11, as_of: str | None = None) -> list[Item]:
@@ -213,23 +193,35 @@ def build_unstated(name: str, pipe, *, top_k: int = 5, seed: int = 11, as_of: st
         if not options:
             continue
         q = it.standalone.replace(f.focus, rng.choice(options), 1)
-        _q, standalone, passages, _t, _period = pipe.prepare(q, [], top_k, None, as_of=as_of)
-        ids = list(dict.fromkeys(p.chunk.article_id for p in passages))
-        articles = pipe.extractive.lookup.article_chunks(ids) if ids else {}
-        gold = {
-            "id": f"{it.gold['id']}-ua",
-            "question": q,
-            "facts": [],
-            "articles": [],
-            "kind": "unanswerable",
-            "subkind": "unstated_attribute",
-            "near_article": (it.gold.get("articles") or [it.gold["id"]])[0],
-            "synthetic": True,
-        }
-        out.append(Item(f"{name}_ua", gold, q, standalone, passages, articles))
-    with open(CACHE / "answer-data" / f"{name}_ua.pkl", "wb") as fh:
-        pickle.dump(out, fh)
-    return out
+        out.append(_unanswerable(pipe, it, q, "ua", "unstated_attribute", top_k, as_of))
+    return _save(out, f"{name}_ua")
+
+
+def _unanswerable(pipe, it: Item, q: str, suffix: str, subkind: str, top_k: int, as_of: str | None) -> Item:
+    """The synthetic unanswerable question ``q`` made from ``it`` (set ``<it.set>_<suffix>``),
+    with what the pipeline retrieves for it; split with its source question's article."""
+    _q, standalone, passages, _t, _period = pipe.prepare(q, [], top_k, None, as_of=as_of)
+    ids = list(dict.fromkeys(p.chunk.article_id for p in passages))
+    articles = pipe.extractive.lookup.article_chunks(ids) if ids else {}
+    gold = {
+        "id": f"{it.gold['id']}-{suffix}",
+        "question": q,
+        "facts": [],
+        "articles": [],
+        "kind": "unanswerable",
+        "subkind": subkind,
+        "near_article": (it.gold.get("articles") or [it.gold["id"]])[0],
+        "synthetic": True,
+    }
+    return Item(f"{it.set}_{suffix}", gold, q, standalone, passages, articles)
+
+
+def _save(items: list[Item], name: str) -> list[Item]:
+    """Cache ``items`` as ``.cache/answer-data/<name>.pkl``; returns them."""
+    (CACHE / "answer-data").mkdir(parents=True, exist_ok=True)
+    with open(CACHE / "answer-data" / f"{name}.pkl", "wb") as fh:
+        pickle.dump(items, fh)
+    return items
 
 
 def load_set(name: str) -> list[Item]:
